@@ -1,0 +1,5 @@
+import sys
+
+from mindmove.cli import main
+
+sys.exit(main())

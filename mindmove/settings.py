@@ -1,0 +1,39 @@
+"""Where MindMove keeps its files, and which database it uses.
+
+- ``MINDMOVE_DATA_DIR``: the data directory (default: the user's data directory,
+  e.g. ``~/.local/share/mindmove`` on Linux).
+- ``MINDMOVE_DB_URL``: an SQLAlchemy URL (default: ``sqlite:///<data dir>/mindmove.db``).
+  A clinic with several stations points every station at one PostgreSQL server:
+  ``postgresql+psycopg://user:password@host/mindmove``.
+- ``MINDMOVE_EXERCISES_DIR``: a clinic's own exercise files, added to the shipped ones.
+
+Reading settings creates nothing; :func:`ensure_data_dir` does, when a command needs it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    db_url: str
+    exercises_dir: Path | None
+
+
+def load_settings() -> Settings:
+    data_dir = Path(os.environ.get("MINDMOVE_DATA_DIR") or platformdirs.user_data_dir("mindmove", appauthor=False))
+    db_url = os.environ.get("MINDMOVE_DB_URL") or f"sqlite:///{data_dir / 'mindmove.db'}"
+    ex = os.environ.get("MINDMOVE_EXERCISES_DIR")
+    return Settings(data_dir=data_dir, db_url=db_url, exercises_dir=Path(ex) if ex else None)
+
+
+def ensure_data_dir(settings: Settings | None = None) -> Path:
+    settings = settings or load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings.data_dir

@@ -1,0 +1,203 @@
+"""The session store's tables (SQLAlchemy 2).
+
+Times are UTC. Patient-facing identifiers are the clinic's own codes (``patients.code``),
+never names in file paths or logs. Changes to these tables go with an Alembic migration
+in ``mindmove/store/migrations``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CareTeam(Base):
+    __tablename__ = "care_teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(160), default="")
+    role: Mapped[str] = mapped_column(String(20))  # clinician | therapist | admin
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CareTeamMember(Base):
+    __tablename__ = "care_team_members"
+    team_id: Mapped[int] = mapped_column(ForeignKey("care_teams.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)  # the --patient ID
+    display_name: Mapped[str] = mapped_column(String(160), default="")
+    care_team_id: Mapped[int | None] = mapped_column(ForeignKey("care_teams.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProfileVersion(Base):
+    """One immutable version of a patient's calibration profile (see calibration/)."""
+
+    __tablename__ = "profile_versions"
+    __table_args__ = (UniqueConstraint("patient_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(160))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict] = mapped_column(JSON)
+
+
+class CameraSetup(Base):
+    """A distance scale for one camera set-up (metres per pixel at the walking plane)."""
+
+    __tablename__ = "camera_setups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    metres_per_pixel: Mapped[float] = mapped_column(Float)
+    method: Mapped[str] = mapped_column(String(40))  # height | known_length
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(160), default="")
+
+
+class Session(Base):
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="practice")  # practice | breathe | gait | calibrate
+    exercise: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    profile_version_id: Mapped[int | None] = mapped_column(ForeignKey("profile_versions.id"), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_write_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | completed | interrupted
+    station: Mapped[str] = mapped_column(String(120), default="")
+    active_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    metrics: Mapped[list["SessionMetric"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class SessionMetric(Base):
+    """Per-session aggregate of one angle: what trend pages query instead of samples."""
+
+    __tablename__ = "session_metrics"
+    __table_args__ = (Index("ix_session_metrics_session_name", "session_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))  # e.g. right_knee_flexion_deg
+    min_deg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_deg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rom_deg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    safe_min_deg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    safe_max_deg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    time_in_range_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    range_exceeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Sample(Base):
+    """One time-series value: an angle (``channel`` = angle column) or breath (``breath``)."""
+
+    __tablename__ = "samples"
+    __table_args__ = (Index("ix_samples_session_channel_t", "session_id", "channel", "t_s"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(80))
+    t_s: Mapped[float] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class CueEvent(Base):
+    __tablename__ = "cues"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    t_s: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(40))
+    message_key: Mapped[str] = mapped_column(String(80))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    limit: Mapped[float | None] = mapped_column(Float, nullable=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Repetition(Base):
+    __tablename__ = "repetitions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    angle_name: Mapped[str] = mapped_column(String(80))
+    t_start_s: Mapped[float] = mapped_column(Float)
+    t_end_s: Mapped[float] = mapped_column(Float)
+    peak_deg: Mapped[float] = mapped_column(Float)
+    hold_s: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class CheckIn(Base):
+    __tablename__ = "checkins"
+    __table_args__ = (UniqueConstraint("session_id", "phase"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    phase: Mapped[str] = mapped_column(String(10))  # before | after
+    pain: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 0-10
+    mood: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1-5
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GaitResult(Base):
+    __tablename__ = "gait_results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(20), default="forward")
+    strides: Mapped[int] = mapped_column(Integer, default=0)
+    cadence_steps_per_min: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gait_speed_m_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    step_time_symmetry: Mapped[float | None] = mapped_column(Float, nullable=True)
+    stride_time_cv_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    parameters: Mapped[dict] = mapped_column(JSON, default=dict)
+    quality: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class BreathResult(Base):
+    __tablename__ = "breath_results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    breaths: Mapped[int] = mapped_column(Integer, default=0)
+    rate_bpm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    resting_rate_bpm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ie_ratio: Mapped[float | None] = mapped_column(Float, nullable=True)
+    pacer_target_bpm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    pacer_agreement_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rate_difference_bpm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(60))  # sign_in, sign_in_failed, view_patient, ...
+    patient_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    success: Mapped[bool] = mapped_column(Boolean, default=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
