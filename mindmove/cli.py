@@ -14,8 +14,8 @@ import importlib
 import logging
 import sys
 
-import click
 import typer
+from typer.exceptions import TyperException
 from rich.console import Console
 
 from mindmove.errors import MindMoveError
@@ -63,14 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     except MindMoveError as exc:
         err_console.print(f"[bold]mindmove:[/bold] {exc}", soft_wrap=True)
         return 2
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Exit as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except typer.Abort:
         err_console.print("mindmove: stopped.")
         return 130
-    except click.ClickException as exc:
+    except TyperException as exc:  # usage errors: typer's own (vendored click) exceptions
         exc.show()
-        return exc.exit_code
+        return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         err_console.print("mindmove: stopped.")
         return 130
