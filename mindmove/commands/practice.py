@@ -1,7 +1,117 @@
-"""`mindmove` commands for this area (filled in by its issue)."""
+"""`mindmove practice` (a live session) and `mindmove exercises` (what can be practised)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
 
 import typer
+
+from mindmove.errors import InputError
+
+
+def _ask(label: str, low: int, high: int) -> int | None:
+    """Ask one check-in question on the terminal; empty answer skips it."""
+    while True:
+        answer = typer.prompt(f"{label} ({low}-{high}, Enter to skip)", default="", show_default=False).strip()
+        if not answer:
+            return None
+        if answer.isdigit() and low <= int(answer) <= high:
+            return int(answer)
+        typer.echo(f"Please type a whole number from {low} to {high}, or press Enter to skip.")
+
+
+def _checkin(pain: int | None, mood: int | None, *, when: str, interactive: bool) -> tuple[int | None, int | None]:
+    from mindmove.store.recording import MOOD_RANGE, PAIN_RANGE, validate_checkin
+
+    if interactive and pain is None and mood is None:
+        pain = _ask(f"Pain {when} the session", *PAIN_RANGE)
+        mood = _ask(f"Mood {when} the session", *MOOD_RANGE)
+    validate_checkin(pain, mood)
+    return pain, mood
+
+
+def practice(
+    patient: str = typer.Option(..., "--patient", help="The patient's clinic ID, e.g. P001."),
+    exercise: str = typer.Option(..., "--exercise", help="Exercise name (see 'mindmove exercises')."),
+    camera: Optional[int] = typer.Option(None, "--camera", help="Camera number (default 0)."),
+    source: Optional[Path] = typer.Option(None, "--source", help="Practise on a video file instead of the camera."),
+    side: Optional[str] = typer.Option(None, "--side", help="left or right, for a one-sided exercise."),
+    no_window: bool = typer.Option(False, "--no-window", help="Run without a display (servers, tests)."),
+    record_video: Optional[Path] = typer.Option(None, "--record-video", help="Write the annotated frames to OUT.mp4."),
+    fast: bool = typer.Option(False, "--fast", help="With --source: process frames as fast as possible, not at the video's rate."),
+    pain_before: Optional[int] = typer.Option(None, "--pain-before", help="Pain before, 0-10."),
+    mood_before: Optional[int] = typer.Option(None, "--mood-before", help="Mood before, 1-5."),
+    pain_after: Optional[int] = typer.Option(None, "--pain-after", help="Pain after, 0-10."),
+    mood_after: Optional[int] = typer.Option(None, "--mood-after", help="Mood after, 1-5."),
+) -> None:
+    """Practise an exercise with live, gentle guidance; the session is recorded as it happens."""
+    from calibration.profile import load_profile
+    from feedback.exercises import load_exercise
+    from feedback.render_practice import PracticeWindow, VideoFileSink, render_practice_frame
+    from feedback.session import build_pipeline, run_practice
+    from mindmove.store.db import open_store
+    from mindmove.store.recording import SessionRecorder
+    from sensing.pose import create_pose_estimator
+    from sensing.video import open_source
+
+    if camera is not None and source is not None:
+        raise InputError("Give either --camera or --source, not both.")
+    ex = load_exercise(exercise)
+    if side is not None:
+        ex = ex.with_side(side)
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    before = _checkin(pain_before, mood_before, when="before", interactive=interactive)
+    for value in (pain_after, mood_after):
+        if value is not None:
+            _checkin(pain_after, mood_after, when="after", interactive=False)
+    store = open_store()
+    record = load_profile(store, patient)
+    pipeline = build_pipeline(ex, profile_record=record)
+    frames = open_source(source if source is not None else (camera if camera is not None else 0))
+    sinks = []
+    try:
+        estimator = create_pose_estimator()
+        recorder = SessionRecorder(store, patient, kind="practice", exercise=ex.name,
+                                   profile_version_id=record.version_id if record else None)
+        session_id = recorder.start()
+        if before != (None, None):
+            recorder.add_checkin("before", pain=before[0], mood=before[1])
+        if not no_window:
+            sinks.append(PracticeWindow())
+        if record_video is not None:
+            sinks.append(VideoFileSink(record_video, fps=frames.fps or 30.0, size=frames.size))
+        typer.echo(f"Session {session_id}: {ex.title}. Press q or Esc to finish.", err=True)
+        result = run_practice(frames, estimator, pipeline, recorder=recorder, sinks=sinks,
+                              render=render_practice_frame if sinks else None,
+                              pace=source is None or not fast)
+        recorder.finish(summary=result.summary, metrics=result.metrics, active_s=result.active_s)
+    finally:
+        for sink in sinks:
+            sink.close()
+        frames.close()
+    after = _checkin(pain_after, mood_after, when="after", interactive=interactive)
+    if after != (None, None):
+        recorder.add_checkin("after", pain=after[0], mood=after[1])
+    s = result.summary
+    in_range = s["time_in_range_pct"]
+    typer.echo(f"Session {session_id} saved: {s['repetitions']} repetitions, "
+               f"{s['active_min']:.1f} active minutes"
+               + (f", {in_range:.0f}% of the time within the comfortable range" if in_range is not None else "")
+               + ".")
+
+
+def exercises() -> None:
+    """List the exercises (shipped, and the clinic's own from MINDMOVE_EXERCISES_DIR)."""
+    from feedback.exercises import load_exercises
+
+    for name, ex in load_exercises().items():
+        sides = "/".join(ex.tracking.sides) or "-"
+        typer.echo(f"{name:28s} {ex.position:9s} {ex.tracking.motion:20s} {sides:11s} {ex.title}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to ``app``."""
+    app.command("practice")(practice)
+    app.command("exercises")(exercises)

@@ -1,0 +1,273 @@
+"""Exercises are data: one TOML file per exercise, loaded and checked here.
+
+The shipped files sit beside this module; a clinic adds its own directory with
+``MINDMOVE_EXERCISES_DIR`` (a file there with the same name replaces the shipped one).
+An exercise file names:
+
+- ``title``, ``position`` (``seated`` | ``standing``), ``description``;
+- ``[tracking]``: ``motion`` (a motion of :mod:`calibration.limits`, without side and
+  without ``_deg``), ``sides`` (``[]`` for an unsided motion, one side, or both, which are
+  averaged), ``direction`` of the movement (``increase`` | ``decrease`` | ``both``: away from
+  the middle either way) and ``limits``, the end(s) of the comfortable range to watch
+  (``upper`` | ``lower`` | ``both``);
+- ``[repetition]``: ``enabled`` (default true), ``start_fraction`` and ``top_fraction``
+  (thresholds as fractions of the patient's comfortable range, measured from the resting
+  end), ``hold_s`` and ``target``;
+- ``[tempo]`` (optional): ``min_up_s`` / ``min_down_s``, what a mindful pace means (a full
+  movement over at least this long), and ``fast_factor`` (how much faster counts as rushing);
+- ``[posture]``: ``checks`` (names from :data:`feedback.engines.POSTURE_CHECKS`) and optional
+  ``max_deviation_deg`` overrides per check.
+
+A malformed file raises :class:`~mindmove.errors.ValidationError` naming the file and field.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from mindmove.errors import InputError, ValidationError
+from mindmove.settings import load_settings
+
+POSITIONS = ("seated", "standing")
+DIRECTIONS = ("increase", "decrease", "both")
+LIMIT_ENDS = ("upper", "lower", "both")
+SIDES = ("left", "right")
+# Checks a [posture] section may name (kept here so this module needs no engine import).
+POSTURE_CHECK_NAMES = ("trunk_upright", "trunk_lean_side", "shoulders_level", "head_over_shoulders")
+
+# Landmarks each motion needs in view, by base motion ("{side}" filled in per side).
+MOTION_LANDMARKS: dict[str, tuple[str, ...]] = {
+    "knee_flexion": ("{side}_hip", "{side}_knee", "{side}_ankle"),
+    "hip_flexion": ("{side}_shoulder", "{side}_hip", "{side}_knee"),
+    "hip_abduction": ("left_hip", "right_hip", "{side}_knee"),
+    "ankle_dorsiflexion": ("{side}_knee", "{side}_ankle", "{side}_foot_index"),
+    "shoulder_flexion": ("{side}_shoulder", "{side}_elbow", "{side}_hip"),
+    "shoulder_abduction": ("{side}_shoulder", "{side}_elbow", "{side}_hip"),
+    "elbow_flexion": ("{side}_shoulder", "{side}_elbow", "{side}_wrist"),
+    "trunk_forward_lean": ("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
+    "trunk_lateral_lean": ("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
+    "neck_flexion": ("nose", "left_ear", "right_ear", "left_shoulder", "right_shoulder"),
+    "neck_rotation": ("nose", "left_ear", "right_ear", "left_shoulder", "right_shoulder"),
+}
+# The body part named in "let the camera see your ..." (a key of [body_part] in messages.toml).
+MOTION_BODY_PART: dict[str, str] = {
+    "knee_flexion": "legs", "hip_flexion": "legs", "hip_abduction": "legs",
+    "ankle_dorsiflexion": "feet", "shoulder_flexion": "arms", "shoulder_abduction": "arms",
+    "elbow_flexion": "arms", "trunk_forward_lean": "upper_body", "trunk_lateral_lean": "upper_body",
+    "neck_flexion": "head", "neck_rotation": "head",
+}
+
+
+@dataclass(frozen=True)
+class Tracking:
+    motion: str
+    sides: tuple[str, ...] = ()
+    direction: str = "increase"
+    limits: str = "upper"
+
+    @property
+    def motions(self) -> tuple[str, ...]:
+        """Full motion names (``right_knee_flexion``), one per side (or the unsided one)."""
+        return tuple(f"{s}_{self.motion}" for s in self.sides) or (self.motion,)
+
+    @property
+    def angle_names(self) -> tuple[str, ...]:
+        return tuple(f"{m}_deg" for m in self.motions)
+
+    @property
+    def channel(self) -> str:
+        """The one tracked value's name: the angle, or ``<motion>_deg`` for a two-side mean."""
+        return self.angle_names[0] if len(self.angle_names) == 1 else f"{self.motion}_deg"
+
+    @property
+    def landmarks(self) -> tuple[str, ...]:
+        names: list[str] = []
+        for pattern in MOTION_LANDMARKS.get(self.motion, ()):
+            for side in self.sides or ("",):
+                name = pattern.format(side=side)
+                if name not in names:
+                    names.append(name)
+        return tuple(names)
+
+
+@dataclass(frozen=True)
+class RepetitionRule:
+    enabled: bool = True
+    start_fraction: float = 0.3
+    top_fraction: float = 0.7
+    hold_s: float = 0.0
+    target: int | None = None
+
+
+@dataclass(frozen=True)
+class Tempo:
+    min_up_s: float = 2.0
+    min_down_s: float = 2.0
+    fast_factor: float = 1.6
+
+
+@dataclass(frozen=True)
+class Exercise:
+    name: str
+    title: str
+    position: str
+    description: str
+    tracking: Tracking
+    repetition: RepetitionRule
+    tempo: Tempo | None
+    posture_checks: tuple[str, ...] = ()
+    posture_max_deviation_deg: dict[str, float] = field(default_factory=dict)
+    path: Path | None = None
+
+    def with_side(self, side: str, /) -> "Exercise":
+        """The same exercise tracking only ``side`` (for a sided motion)."""
+        from dataclasses import replace
+
+        if side not in SIDES:
+            raise ValidationError(f"Expected --side left or right, but got {side!r}.")
+        if not self.tracking.sides:
+            raise ValidationError(f"{self.name} tracks {self.tracking.motion}, which has no side; leave out --side.")
+        return replace(self, tracking=replace(self.tracking, sides=(side,)))
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+class _Reader:
+    """Typed access to one parsed file, raising errors that name the file and the field."""
+
+    def __init__(self, data: dict, origin: str) -> None:
+        self.data = data
+        self.origin = origin
+
+    def fail(self, field_name: str, expected: str, found: Any) -> ValidationError:
+        return ValidationError(
+            f"Exercise file {self.origin}: field '{field_name}' should be {expected}, but got {found!r}. "
+            f"Correct the file (see docs/practice.md)."
+        )
+
+    def get(self, dotted: str, kind, *, default: Any = ..., choices=None, positive=False,
+            fraction=False) -> Any:
+        node: Any = self.data
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                if default is ...:
+                    raise ValidationError(
+                        f"Exercise file {self.origin}: the required field '{dotted}' is missing. "
+                        f"Add it (see docs/practice.md)."
+                    )
+                return default
+            node = node[part]
+        if kind is float:
+            if isinstance(node, bool) or not isinstance(node, (int, float)) or not math.isfinite(node):
+                raise self.fail(dotted, "a number", node)
+            node = float(node)
+            if positive and node <= 0:
+                raise self.fail(dotted, "a positive number", node)
+            if fraction and not 0.0 < node < 1.0:
+                raise self.fail(dotted, "a fraction between 0 and 1", node)
+            if not positive and not fraction and node < 0:
+                raise self.fail(dotted, "zero or more", node)
+        elif kind is int:
+            if isinstance(node, bool) or not isinstance(node, int) or node <= 0:
+                raise self.fail(dotted, "a whole number above 0", node)
+        elif kind is bool:
+            if not isinstance(node, bool):
+                raise self.fail(dotted, "true or false", node)
+        elif kind is str:
+            if not isinstance(node, str) or not node.strip():
+                raise self.fail(dotted, "a non-empty text", node)
+            if choices and node not in choices:
+                raise self.fail(dotted, "one of " + ", ".join(choices), node)
+        elif kind is list:
+            if not isinstance(node, list) or not all(isinstance(v, str) for v in node):
+                raise self.fail(dotted, "a list of names", node)
+            if choices:
+                bad = [v for v in node if v not in choices]
+                if bad:
+                    raise self.fail(dotted, "a list of " + ", ".join(choices), node)
+        return node
+
+
+def parse_exercise(text: str, /, *, name: str, origin: str, path: Path | None = None) -> Exercise:
+    """An :class:`Exercise` from TOML text (``origin`` names it in error messages)."""
+    from calibration.limits import MOTIONS
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError(f"Exercise file {origin} is not valid TOML ({exc}). Correct the file.") from exc
+    r = _Reader(data, origin)
+    motion = r.get("tracking.motion", str, choices=tuple(MOTION_LANDMARKS))
+    sides = tuple(r.get("tracking.sides", list, default=[], choices=SIDES))
+    for full in (tuple(f"{s}_{motion}" for s in sides) or (motion,)):
+        if full not in MOTIONS:
+            raise r.fail("tracking.sides", f"sides that {motion} has ({'[]' if motion in MOTIONS else 'left/right'})", list(sides))
+    tracking = Tracking(motion=motion, sides=sides,
+                        direction=r.get("tracking.direction", str, default="increase", choices=DIRECTIONS),
+                        limits=r.get("tracking.limits", str, default="upper", choices=LIMIT_ENDS))
+    enabled = r.get("repetition.enabled", bool, default=True)
+    start = r.get("repetition.start_fraction", float, default=0.3, fraction=True)
+    top = r.get("repetition.top_fraction", float, default=0.7, fraction=True)
+    if top <= start:
+        raise r.fail("repetition.top_fraction", f"above start_fraction ({start:g})", top)
+    target = r.get("repetition.target", int, default=None)
+    rep = RepetitionRule(enabled=enabled, start_fraction=start, top_fraction=top,
+                         hold_s=r.get("repetition.hold_s", float, default=0.0), target=target)
+    tempo = None
+    if "tempo" in data:
+        tempo = Tempo(min_up_s=r.get("tempo.min_up_s", float, default=2.0, positive=True),
+                      min_down_s=r.get("tempo.min_down_s", float, default=2.0, positive=True),
+                      fast_factor=r.get("tempo.fast_factor", float, default=1.6, positive=True))
+    checks = tuple(r.get("posture.checks", list, default=[], choices=POSTURE_CHECK_NAMES))
+    overrides = data.get("posture", {}).get("max_deviation_deg", {})
+    if not isinstance(overrides, dict):
+        raise r.fail("posture.max_deviation_deg", "a table of check = degrees", overrides)
+    max_dev = {}
+    for check in overrides:
+        if check not in POSTURE_CHECK_NAMES:
+            raise r.fail(f"posture.max_deviation_deg.{check}", "one of " + ", ".join(POSTURE_CHECK_NAMES), check)
+        max_dev[check] = r.get(f"posture.max_deviation_deg.{check}", float, positive=True)
+    return Exercise(name=name, title=r.get("title", str), position=r.get("position", str, choices=POSITIONS),
+                    description=r.get("description", str, default=""), tracking=tracking, repetition=rep,
+                    tempo=tempo, posture_checks=checks, posture_max_deviation_deg=max_dev, path=path)
+
+
+def _shipped_files() -> dict[str, tuple[str, str, Path | None]]:
+    out = {}
+    for entry in resources.files(__name__).iterdir():
+        if entry.name.endswith(".toml"):
+            name = entry.name.removesuffix(".toml")
+            out[name] = (entry.read_text("utf-8"), f"{entry.name} (shipped)", None)
+    return out
+
+
+def _clinic_files(directory: Path | None) -> dict[str, tuple[str, str, Path | None]]:
+    if directory is None:
+        return {}
+    if not directory.is_dir():
+        raise InputError(f"MINDMOVE_EXERCISES_DIR points at {directory}, which is not a folder. Fix or unset it.")
+    return {p.stem: (p.read_text("utf-8"), str(p), p) for p in sorted(directory.glob("*.toml"))}
+
+
+def load_exercises(*, directory: Path | None = None) -> dict[str, Exercise]:
+    """Every exercise by name: the shipped ones plus (replacing by name) the clinic's."""
+    directory = directory if directory is not None else load_settings().exercises_dir
+    files = {**_shipped_files(), **_clinic_files(directory)}
+    return {name: parse_exercise(text, name=name, origin=origin, path=path)
+            for name, (text, origin, path) in sorted(files.items())}
+
+
+def load_exercise(name: str, /, *, directory: Path | None = None) -> Exercise:
+    """One exercise by name (the file name without ``.toml``)."""
+    directory = directory if directory is not None else load_settings().exercises_dir
+    files = {**_shipped_files(), **_clinic_files(directory)}
+    if name not in files:
+        raise InputError(f"Unknown exercise {name!r}: expected one of {', '.join(sorted(files))}. "
+                         f"Run 'mindmove exercises' to see them.")
+    text, origin, path = files[name]
+    return parse_exercise(text, name=name, origin=origin, path=path)
