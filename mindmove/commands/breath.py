@@ -1,7 +1,298 @@
-"""`mindmove` commands for this area (filled in by its issue)."""
+"""`mindmove breath analyze` and `mindmove breathe` (see docs/breath.md)."""
 
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
 import typer
+
+from mindmove.errors import ValidationError
+
+log = logging.getLogger(__name__)
+
+STORED_BREATH_RATE_HZ = 25.0  # breath samples kept in the store (the analyzer's own rate)
+BASELINE_S = 60.0  # the resting rate is measured over the first minute...
+BASELINE_SHARE = 1 / 3  # ...or the first third of a shorter session
+MIN_BASELINE_BREATHS = 3
+FRAME_SIZE = (720, 1280)  # height, width of the pacer window
+BACKGROUND_BGR = (40, 40, 40)
+WINDOW_NAME = "MindMove breathing"
+FRAME_INTERVAL_S = 0.05
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to ``app``."""
+    breath_app = typer.Typer(help="Breath recordings: analyse a file.", no_args_is_help=True)
+    breath_app.command("analyze")(analyze_command)
+    app.add_typer(breath_app, name="breath")
+    app.command("breathe")(breathe_command)
+
+
+def analyze_command(
+    file: Path = typer.Argument(..., help="t_s,value CSV, one-column text (# headers allowed) or .npy."),
+    out: Path = typer.Option(..., "--out", help="Folder for breaths.csv and breath_summary.json."),
+    rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate, for files without times."),
+    polarity: str = typer.Option("auto", "--polarity", help="auto | normal (rise = inhale) | inverted."),
+    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help="For a raw notification log: vernier | polar | generic."),
+) -> None:
+    """Find every breath in a recording; write breaths.csv and breath_summary.json."""
+    from feedback.breath import analyze_breath, save_breath_outputs
+    from sensing.breath_source import load_breath_file
+
+    t_s, values, rate = load_breath_file(file, rate_hz=rate_hz, belt_kind=belt_kind)
+    analysis = analyze_breath(t_s, values, rate_hz=rate, polarity=polarity)
+    analysis.summary["file"] = Path(file).name
+    csv_path, json_path = save_breath_outputs(analysis, out)
+    s = analysis.summary
+    rate_text = f"{s['rate_bpm_median']:.1f}" if s["rate_bpm_median"] is not None else "-"
+    ie_text = f"{s['ie_ratio_median']:.2f}" if s["ie_ratio_median"] is not None else "-"
+    typer.echo(f"{s['breaths']} breaths, median {rate_text} breaths/min, exhale/inhale {ie_text}, "
+               f"polarity {s['polarity']}; wrote {csv_path} and {json_path}")
+
+
+def _profile_breath(store, patient: str):
+    """(breath target, profile version id) from the patient's calibration profile, or Nones."""
+    try:
+        from calibration.profile import load_profile
+    except ImportError:
+        return None, None
+    record = load_profile(store, patient)
+    return (None, None) if record is None else (record.profile.breath, record.version_id)
+
+
+def build_plan(*, rate: float | None, ratio: str | None, box: str | None, ramp_min: float,
+               ramp_from_bpm: float | None, profile_breath=None):
+    """The pacer plan from the options, falling back on the profile, then the defaults."""
+    from feedback.pacer import PacerPlan, parse_box, parse_ratio
+
+    ramp = {"ramp_from_bpm": ramp_from_bpm, "ramp_s": 60.0 * ramp_min} if ramp_from_bpm and ramp_min > 0 else {}
+    if box:
+        return PacerPlan.box(*parse_box(box), **ramp)
+    target = rate if rate is not None else (profile_breath.target_rate_bpm if profile_breath else 6.0)
+    ie = parse_ratio(ratio) if ratio else (profile_breath.ie_ratio if profile_breath else 2.0)
+    return PacerPlan(rate_bpm=target, ie_ratio=ie, **ramp)
+
+
+@dataclass
+class BreatheLoop:
+    """One breath-only session: baseline, pacer, live analysis, scoring, recording.
+
+    The clock is the breath source's (replayed or belt time) when there is one, else the
+    wall clock. ``on_frame(pacer_state_or_None, cue_key)`` draws (the CLI passes a window).
+    """
+
+    recorder: object
+    plan_options: dict
+    analyzer: object | None
+    minutes: float
+    on_frame: object = None
+    baseline_s: float = 0.0
+    pacer: object = None
+    pacer_start_s: float = 0.0
+    resting_rate_bpm: float | None = None
+    scorer: object = None
+    last_cue: str | None = None
+    _store_every: int = 1
+    _count: int = 0
+    last_t_s: float | None = None
+
+    def start_pacer(self, t_s: float, ramp_from_bpm: float | None) -> None:
+        from feedback.pacer import Pacer, PacerScorer
+
+        self.pacer = Pacer(build_plan(ramp_from_bpm=ramp_from_bpm, **self.plan_options))
+        self.pacer_start_s = t_s
+        self.scorer = PacerScorer()
+        log.info("pacer started at %.1f s: %s", t_s, self.pacer.plan)
+
+    def pacer_state(self, t_s: float):
+        return None if self.pacer is None else self.pacer.state(t_s - self.pacer_start_s)
+
+    def chunk(self, t: np.ndarray, v: np.ndarray) -> None:
+        from feedback.breath import BreathAnalyzer
+
+        a: BreathAnalyzer = self.analyzer
+        a.update(t, v)
+        first = (-self._count) % self._store_every
+        for i in range(first, t.size, self._store_every):
+            self.recorder.add_samples(float(t[i]), {"breath": float(v[i])})
+        self._count += t.size
+        t_now = float(t[-1])
+        self.last_t_s = t_now
+        if self.pacer is None and t_now >= self.baseline_s:
+            baseline = [b.duration_s for b in a.breaths if b.end_s <= self.baseline_s]
+            if len(baseline) >= MIN_BASELINE_BREATHS:
+                self.resting_rate_bpm = 60.0 / float(np.mean(baseline))
+            self.start_pacer(t_now, self.resting_rate_bpm)
+        state = self.pacer_state(t_now)
+        if state is not None and a.phase != "unknown":
+            score = self.scorer.update(t_now, state.phase, a.phase, breath_rate_bpm=a.rate_bpm(),
+                                       pacer_rate_bpm=state.rate_bpm, ie_ratio=a.ie_ratio(),
+                                       target_ie_ratio=self.pacer.plan.ie_ratio)
+            if score.cue_key:
+                self.last_cue = score.cue_key
+                self.recorder.add_cue(t_s=t_now, kind="breath", message_key=score.cue_key,
+                                      value=score.rate_difference_bpm)
+        if self.on_frame is not None:
+            self.on_frame(state, self.last_cue)
+
+    def result(self) -> dict:
+        """The BreathResult row's fields and the session summary."""
+        from feedback.breath import compute_breath_summary
+
+        a = self.analyzer
+        if a is None:
+            return {"breaths": 0, "pacer_target_bpm": self.pacer.plan.rate_bpm if self.pacer else None, "detail": {}}
+        a.finish()
+        summary = compute_breath_summary(a.breaths, a.events, polarity=a.polarity)
+        paced = [b for b in a.breaths if self.pacer is not None and b.inhale_onset_s >= self.pacer_start_s]
+        paced_rate = 60.0 / float(np.mean([b.duration_s for b in paced])) if paced else None
+        if self.resting_rate_bpm is None:  # too few breaths were confirmed when the guide started
+            early = [b.duration_s for b in a.breaths if b.end_s <= max(self.baseline_s, self.pacer_start_s)]
+            self.resting_rate_bpm = 60.0 / float(np.mean(early)) if early else None
+        diffs = self.scorer.rate_differences if self.scorer else []
+        return {
+            "breaths": summary["breaths"],
+            "rate_bpm": summary["rate_bpm_mean"],
+            "resting_rate_bpm": self.resting_rate_bpm,
+            "ie_ratio": summary["ie_ratio_median"],
+            "pacer_target_bpm": self.pacer.plan.rate_bpm if self.pacer else None,
+            "pacer_agreement_pct": self.scorer.agreement_pct if self.scorer else None,
+            "rate_difference_bpm": (paced_rate - self.pacer.plan.rate_bpm) if paced_rate and self.pacer
+            else (float(np.median(diffs)) if diffs else None),
+            "detail": {**summary, "paced_rate_bpm": paced_rate, "pacer_start_s": self.pacer_start_s,
+                       "breath_list": [[round(b.inhale_onset_s, 3), round(b.exhale_onset_s, 3), round(b.end_s, 3)]
+                                       for b in a.breaths],
+                       "cues": [[round(t, 2), k] for t, k in (self.scorer.cues if self.scorer else [])]},
+        }
+
+
+def breathe_command(
+    patient: str = typer.Option(..., "--patient", help="The patient's clinic ID."),
+    rate: Optional[float] = typer.Option(None, "--rate", help="Target breaths/min (default: profile, else 6)."),
+    ratio: Optional[str] = typer.Option(None, "--ratio", help="inhale:exhale, e.g. 1:2 (default: profile, else 1:2)."),
+    box: Optional[str] = typer.Option(None, "--box", help="Box breathing seconds, e.g. 4-4-4-4."),
+    ramp_min: float = typer.Option(3.0, "--ramp-min", help="Minutes to ramp from the resting rate to the target."),
+    belt: Optional[str] = typer.Option(None, "--belt", help="A breathing belt's name or address."),
+    breath_replay: Optional[Path] = typer.Option(None, "--breath-replay", help="Replay a breath recording instead of a belt."),
+    rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate of the replay file, if it has no times."),
+    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help="For a raw notification log replay: vernier | polar | generic."),
+    polarity: str = typer.Option("auto", "--polarity", help="auto | normal | inverted."),
+    minutes: float = typer.Option(5.0, "--minutes", help="Session length in minutes."),
+    no_window: bool = typer.Option(False, "--no-window", help="Do not open the pacer window."),
+    sound: bool = typer.Option(False, "--sound", help="Soft tones at phase changes."),
+    fast: bool = typer.Option(False, "--fast", help="Replay without waiting (tests)."),
+) -> None:
+    """A breath-only session: the pacer on screen, breath from a belt or a replay, stored."""
+    from feedback.breath import BreathAnalyzer
+    from mindmove.store.db import open_store
+    from mindmove.store.models import BreathResult
+    from mindmove.store.recording import SessionRecorder
+
+    if belt and breath_replay:
+        raise ValidationError("Use either --belt or --breath-replay, not both.")
+    if not minutes > 0:
+        raise ValidationError(f"--minutes must be above 0, but got {minutes}.")
+    store = open_store()
+    profile_breath, profile_version_id = _profile_breath(store, patient)
+    plan_options = {"rate": rate, "ratio": ratio, "box": box, "ramp_min": ramp_min, "profile_breath": profile_breath}
+    build_plan(ramp_from_bpm=None, **plan_options)  # validate the options before anything starts
+    max_s = 60.0 * minutes
+
+    source, stream = None, None
+    if breath_replay is not None:
+        from sensing.breath_source import open_breath_replay
+        source = open_breath_replay(breath_replay, rate_hz=rate_hz, realtime=not fast, max_s=max_s,
+                                    belt_kind=belt_kind)
+    elif belt is not None:
+        from sensing.belts import open_belt
+        from sensing.breath_source import BeltBreathSource
+        stream = open_belt(belt)
+        source = BeltBreathSource(stream, max_s=max_s)
+
+    player = None
+    if sound:
+        from feedback.sound import open_sound
+        player = open_sound()
+
+    show = _make_window(player) if not no_window else (_make_sound_only(player) if player else None)
+    recorder = SessionRecorder(store, patient, kind="breathe", profile_version_id=profile_version_id)
+    session_id = recorder.start()
+    resting_from_profile = profile_breath.resting_rate_bpm if profile_breath else None
+    loop = BreatheLoop(recorder=recorder, plan_options=plan_options, minutes=minutes, on_frame=show,
+                       analyzer=BreathAnalyzer(rate_hz=source.rate_hz, polarity=polarity) if source else None)
+    status = "completed"
+    try:
+        if source is None:
+            loop.start_pacer(0.0, resting_from_profile)
+            t0 = time.monotonic()
+            while (t := time.monotonic() - t0) < max_s:
+                if show is not None:
+                    show(loop.pacer_state(t), None)
+                time.sleep(FRAME_INTERVAL_S)
+        else:
+            if resting_from_profile is None:
+                loop.baseline_s = min(BASELINE_S, BASELINE_SHARE * max_s) if ramp_min > 0 else 0.0
+            else:
+                loop.resting_rate_bpm = resting_from_profile
+                loop.start_pacer(0.0, resting_from_profile)
+            if source.rate_hz:
+                loop._store_every = max(1, int(round(source.rate_hz / STORED_BREATH_RATE_HZ)))
+            for t, v in source.samples():
+                loop.chunk(t, v)
+    except _WindowClosed:
+        status = "completed"
+    except KeyboardInterrupt:
+        status = "interrupted"
+    finally:
+        if stream is not None:
+            stream.close()
+    fields = loop.result()
+    with store.session() as db:
+        db.add(BreathResult(session_id=session_id, **fields))
+    recorder.finish(summary={"breath": {k: v for k, v in fields.items() if k != "detail"}}, status=status,
+                    active_s=loop.last_t_s)
+    rate_text = f"{fields['rate_bpm']:.1f}" if fields.get("rate_bpm") else "-"
+    agree = fields.get("pacer_agreement_pct")
+    agree_text = f", pacer agreement {agree:.0f}%" if agree is not None else ""
+    typer.echo(f"session {session_id}: {fields['breaths']} breaths, {rate_text} breaths/min{agree_text}")
+
+
+class _WindowClosed(Exception):
+    """The patient closed the pacer window (q or Esc)."""
+
+
+def _make_sound_only(player):
+    last = {"phase": None}
+
+    def on_frame(state, _cue) -> None:
+        if state is not None and state.phase != last["phase"]:
+            player.phase_change(state.phase)
+            last["phase"] = state.phase
+    return on_frame
+
+
+def _make_window(player):
+    import cv2
+
+    from feedback.render_breath import render_message, render_pacer
+
+    canvas = np.full((*FRAME_SIZE, 3), BACKGROUND_BGR, dtype=np.uint8)
+    sound_frame = _make_sound_only(player) if player else None
+
+    def on_frame(state, cue) -> None:
+        if sound_frame:
+            sound_frame(state, cue)
+        if state is None:  # the resting minute: no guide yet, breathe as you are
+            image = render_message(canvas, "session.ready")
+        else:
+            image = render_pacer(canvas, state, caption_key=cue)
+        cv2.imshow(WINDOW_NAME, image)
+        if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+            raise _WindowClosed()
+    return on_frame

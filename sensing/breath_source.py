@@ -1,0 +1,193 @@
+"""Breath samples from a recording, so sessions, tests and demos run without a belt.
+
+Accepted files:
+
+- ``.csv`` with a header naming ``t_s`` and ``value`` columns (what ``mindmove belt record``
+  writes; empty ``value`` cells are gap markers and become NaN);
+- a one-column numeric text file (``.txt``, ``.dat``...), ``#`` header lines allowed; BioSPPy's
+  ``# Sampling Rate (Hz):= 1000.00`` header line gives the rate, otherwise ``--rate-hz``;
+- ``.npy``, a one-dimensional array, with ``--rate-hz``;
+- a raw belt notification log (``t_monotonic,char_uuid,hex``, from ``mindmove belt record
+  --raw-log``), decoded by the belt's own decoder (``belt_kind``: vernier, polar, generic).
+
+A :class:`BreathSource` yields ``(t_s, values)`` numpy chunks on the session clock (seconds
+from the start). :class:`ReplayBreathSource` paces them in real time unless ``realtime=False``.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Callable, Iterator, Protocol
+
+import numpy as np
+
+from mindmove.errors import InputError
+
+log = logging.getLogger(__name__)
+
+RATE_HEADER = re.compile(r"sampling\s*rate[^0-9]*([0-9]+(?:\.[0-9]*)?)", re.IGNORECASE)
+DEFAULT_CHUNK_S = 0.1
+
+
+class BreathSource(Protocol):
+    rate_hz: float | None
+
+    def samples(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Chunks of (t_s, values); NaN values mark gaps."""
+        ...
+
+
+def _need_rate(path: Path, rate_hz: float | None) -> float:
+    if rate_hz is None:
+        raise InputError(f"{path.name} holds values without times; give its sampling rate with --rate-hz N.")
+    if not rate_hz > 0:
+        raise InputError(f"--rate-hz must be a positive number of samples per second, but got {rate_hz}.")
+    return float(rate_hz)
+
+
+def load_breath_file(path, /, *, rate_hz: float | None = None,
+                     belt_kind: str | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """(t_s, values, rate_hz) from a CSV, one-column text or .npy file (see the module docstring)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"Expected a breath recording at {path}, but there is no such file.")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        try:
+            values = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise InputError(f"Expected a numpy array in {path.name}, but it cannot be read: {exc}.") from exc
+        values = np.asarray(values, dtype=float).squeeze()
+        if values.ndim != 1:
+            raise InputError(f"Expected one breath channel in {path.name}, but got an array of shape {values.shape}.")
+        rate = _need_rate(path, rate_hz)
+        return np.arange(values.size) / rate, values, rate
+    text = path.read_text(errors="replace")
+    lines = text.splitlines()
+    first = next((ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")), "")
+    if first.replace(" ", "").startswith("t_monotonic,char_uuid,hex"):
+        return _load_notification_log(path, rate_hz, belt_kind)
+    if suffix == ".csv" or "t_s" in first:
+        return _load_csv(path, lines, rate_hz)
+    header_rate = None
+    for ln in lines:
+        if ln.lstrip().startswith("#") and (m := RATE_HEADER.search(ln)):
+            header_rate = float(m.group(1))
+    try:
+        values = np.loadtxt(path, comments="#", dtype=float, ndmin=1)
+    except ValueError as exc:
+        raise InputError(f"Expected one number per line in {path.name}, but it cannot be read: {exc}.") from exc
+    if values.ndim != 1:
+        raise InputError(f"Expected one column in {path.name}, but got {values.shape[1]}; use a t_s,value CSV.")
+    rate = _need_rate(path, rate_hz if rate_hz is not None else header_rate)
+    return np.arange(values.size) / rate, values, rate
+
+
+def _load_notification_log(path: Path, rate_hz: float | None, belt_kind: str | None):
+    if belt_kind is None:
+        raise InputError(f"{path.name} is a raw belt notification log; say which belt recorded it "
+                         "with --belt-kind vernier|polar|generic.")
+    from sensing.belts.replay import replay_notification_log
+
+    samples = replay_notification_log(path, belt_kind)
+    if len(samples) < 2:
+        raise InputError(f"Expected breath samples in {path.name}, but the {belt_kind} decoder found {len(samples)}.")
+    t_s = np.array([s.t_s for s in samples], dtype=float)
+    values = np.array([s.value for s in samples], dtype=float)
+    rate = rate_hz if rate_hz is not None else float(1.0 / np.median(np.diff(t_s)))
+    return t_s - t_s[0], values, rate
+
+
+def _load_csv(path: Path, lines: list[str], rate_hz: float | None):
+    rows = csv.reader(ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#"))
+    header = [h.strip() for h in next(rows, [])]
+    if "t_s" not in header or "value" not in header:
+        raise InputError(f"Expected a CSV header with t_s and value columns in {path.name}, but got {header}.")
+    it, iv = header.index("t_s"), header.index("value")
+    t, v = [], []
+    for n, row in enumerate(rows, start=2):
+        try:
+            t.append(float(row[it]))
+            v.append(float(row[iv]) if row[iv].strip() else np.nan)
+        except (ValueError, IndexError) as exc:
+            raise InputError(f"Expected numbers in {path.name} line {n}, but got {row}.") from exc
+    t_s, values = np.asarray(t), np.asarray(v)
+    if t_s.size < 2 or np.any(np.diff(t_s) < 0):
+        raise InputError(f"Expected at least two rows with increasing t_s in {path.name}.")
+    rate = rate_hz if rate_hz is not None else float(1.0 / np.median(np.diff(t_s)))
+    return t_s - t_s[0], values, rate
+
+
+class ReplayBreathSource:
+    """Replays a recording in chunks of ``chunk_s``; sleeps to keep real time if ``realtime``."""
+
+    def __init__(self, t_s: np.ndarray, values: np.ndarray, /, *, rate_hz: float, chunk_s: float = DEFAULT_CHUNK_S,
+                 realtime: bool = True, max_s: float | None = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.t_s = np.asarray(t_s, dtype=float)
+        self.values = np.asarray(values, dtype=float)
+        self.rate_hz = float(rate_hz)
+        self.chunk_s = chunk_s
+        self.realtime = realtime
+        self.max_s = max_s
+        self._clock, self._sleep = clock, sleep
+
+    def samples(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        end = self.t_s[-1] if self.max_s is None else min(self.t_s[-1], self.max_s)
+        start_clock = self._clock()
+        edges = np.arange(0.0, end + self.chunk_s, self.chunk_s)
+        idx = np.searchsorted(self.t_s, edges, side="left")
+        for i0, i1, t_edge in zip(idx[:-1], idx[1:], edges[1:]):
+            if self.realtime:
+                wait = t_edge - (self._clock() - start_clock)
+                if wait > 0:
+                    self._sleep(wait)
+            if i1 > i0:
+                yield self.t_s[i0:i1], self.values[i0:i1]
+
+
+def open_breath_replay(path, /, *, rate_hz: float | None = None, realtime: bool = True,
+                       max_s: float | None = None, belt_kind: str | None = None) -> ReplayBreathSource:
+    t_s, values, rate = load_breath_file(path, rate_hz=rate_hz, belt_kind=belt_kind)
+    log.info("replaying %s: %d samples at %.1f Hz", Path(path).name, values.size, rate)
+    return ReplayBreathSource(t_s, values, rate_hz=rate, realtime=realtime, max_s=max_s)
+
+
+class BeltBreathSource:
+    """A live belt (``sensing.belts.BeltStream``) as a :class:`BreathSource`.
+
+    Times are made relative to the first sample; a reported gap becomes one NaN sample at the
+    gap's start so the analyzer resets instead of bridging it. Stops after ``max_s``.
+    """
+
+    def __init__(self, stream, /, *, max_s: float | None = None, poll_s: float = DEFAULT_CHUNK_S) -> None:
+        self.stream = stream
+        self.rate_hz = None
+        self.max_s = max_s
+        self.poll_s = poll_s
+        self.reconnecting = False
+
+    def samples(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        from sensing.belts.base import BreathSample, Gap
+
+        t0: float | None = None
+        while True:
+            t, v = [], []
+            for event in self.stream.read(timeout_s=self.poll_s):
+                if isinstance(event, BreathSample):
+                    t0 = event.t_s if t0 is None else t0
+                    t.append(event.t_s - t0)
+                    v.append(event.value)
+                    self.reconnecting = False
+                elif isinstance(event, Gap) and t0 is not None:
+                    t.append(event.start_s - t0)
+                    v.append(np.nan)
+                    self.reconnecting = True
+            if t:
+                yield np.asarray(t), np.asarray(v, dtype=float)
+                if self.max_s is not None and t[-1] >= self.max_s:
+                    return

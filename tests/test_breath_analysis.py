@@ -1,0 +1,199 @@
+"""Breath analysis: synthetic breaths with known answers, and the real recordings.
+
+References on real files are derived here, independently of the analyzer:
+- resp4_CO2 (capnography): inspiration onsets are the falling crossings of the raw signal
+  through the midpoint between plateau (90th percentile) and baseline (10th percentile), with
+  a debounce (a crossing counts only if the new level holds for 0.3 s), time interpolated
+  between samples.
+- belt files: cycles counted as upward zero crossings of a zero-phase (filtfilt) 0.05-1 Hz
+  band-passed signal, rate = 60 * (crossings - 1) / time between first and last.
+- nasal airflow (flow crosses zero several times per breath, so crossings over-count): the
+  dominant spectral frequency in 0.05-1 Hz over the whole file.
+1000 Hz files are decimated to 50 Hz before analysis (the analyzer decimates internally too;
+this only keeps the tests fast).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import signal
+
+from feedback.breath import BreathAnalyzer, analyze_breath, save_breath_outputs
+from sensing.breath_source import load_breath_file
+
+TEST_RATE_HZ = 50.0
+
+
+def _sine_breaths(rate_bpm=12.0, *, ie_ratio=1.5, duration_s=120.0, rate_hz=50.0, sign=1.0, noise=0.0, seed=0):
+    """A volume-like breath wave: cosine rise over the inhale, cosine fall over the exhale."""
+    t = np.arange(0, duration_s, 1 / rate_hz)
+    cycle = 60.0 / rate_bpm
+    inhale = cycle / (1 + ie_ratio)
+    ph = np.mod(t, cycle)
+    v = np.where(ph < inhale, (1 - np.cos(np.pi * ph / inhale)) / 2,
+                 (1 + np.cos(np.pi * (ph - inhale) / (cycle - inhale))) / 2)
+    v = sign * v + 0.05 * t / duration_s  # a slow drift
+    if noise:
+        v = v + np.random.default_rng(seed).normal(0, noise, t.size)
+    return t, v, cycle, inhale
+
+
+def _decimated(path, rate_hz, *, to_hz=TEST_RATE_HZ):
+    t, x, rate = load_breath_file(path, rate_hz=rate_hz)
+    q = int(rate // to_hz) if to_hz else 1
+    y = signal.decimate(x, q, ftype="fir", zero_phase=True) if q > 1 else x
+    return np.arange(y.size) / (rate / q), y, rate / q
+
+
+def _zero_crossing_rate(x, rate_hz):
+    sos = signal.butter(2, [0.05, 1.0], btype="band", fs=rate_hz, output="sos")
+    y = signal.sosfiltfilt(sos, x - np.mean(x))
+    up = np.flatnonzero((y[:-1] < 0) & (y[1:] >= 0)) / rate_hz
+    return 60.0 * (up.size - 1) / (up[-1] - up[0])
+
+
+def _spectral_rate(x, rate_hz):
+    y = signal.detrend(x)
+    n = y.size
+    f = np.fft.rfftfreq(8 * n, 1 / rate_hz)
+    p = np.abs(np.fft.rfft(y * np.hanning(n), 8 * n)) ** 2
+    band = (f >= 0.05) & (f <= 1.0)
+    return 60.0 * f[band][np.argmax(p[band])]
+
+
+def _co2_reference(x, rate_hz, debounce_s=0.3):
+    level = (np.percentile(x, 90) + np.percentile(x, 10)) / 2
+    above = x > level
+    hold = int(debounce_s * rate_hz)
+    state, falls = above[0], []
+    for k in np.flatnonzero(np.diff(above.astype(int)) != 0) + 1:
+        new = above[k]
+        if new != state and np.all(above[k:k + hold] == new):
+            if not new:
+                falls.append((k - 1 + (level - x[k - 1]) / (x[k] - x[k - 1])) / rate_hz)
+            state = new
+    return np.asarray(falls)
+
+
+# ------------------------------------------------------------------ synthetic, analytic answers
+@pytest.mark.parametrize("rate_bpm", [6.0, 12.0, 20.0])
+def test_sine_rate_and_ratio(rate_bpm):
+    t, v, cycle, inhale = _sine_breaths(rate_bpm, ie_ratio=1.5)
+    a = analyze_breath(t, v, rate_hz=50.0)
+    assert a.polarity == "normal"
+    assert a.summary["rate_bpm_median"] == pytest.approx(rate_bpm, abs=0.2)
+    assert a.summary["ie_ratio_median"] == pytest.approx(1.5, rel=0.15)
+    expected = math.floor(t[-1] / cycle)
+    assert expected - 3 <= a.summary["inhale_onsets"] <= expected
+    # inhalation onsets sit just after the troughs (multiples of the cycle): the foot of the
+    # rise plus the causal filter's delay, documented in feedback/breath.py as <= ~0.35 s
+    onsets = np.array([e.t_s for e in a.events if e.kind == "inhale_onset"])
+    lag = onsets - cycle * np.round(onsets / cycle)
+    assert 0.0 <= np.median(lag) <= 0.4
+
+
+def test_inverted_signal_is_detected_and_override_respected():
+    t, v, cycle, inhale = _sine_breaths(10.0, ie_ratio=2.0, sign=-1.0)
+    auto = analyze_breath(t, v, rate_hz=50.0)
+    assert auto.polarity == "inverted"
+    assert auto.summary["ie_ratio_median"] == pytest.approx(2.0, rel=0.15)
+    forced = analyze_breath(t, v, rate_hz=50.0, polarity="normal")
+    assert forced.polarity == "normal"
+    assert forced.summary["ie_ratio_median"] == pytest.approx(0.5, rel=0.15)  # inhale/exhale swapped
+
+
+def test_streaming_chunks_give_the_same_onsets_as_one_block():
+    t, v, *_ = _sine_breaths(12.0, noise=0.02, rate_hz=200.0)
+    whole = analyze_breath(t, v, rate_hz=200.0)
+    a = BreathAnalyzer(rate_hz=200.0)
+    for i in range(0, t.size, 37):  # odd chunk size, crossing decimation boundaries
+        a.update(t[i:i + 37], v[i:i + 37])
+    a.finish()
+    assert [e.t_s for e in a.events] == pytest.approx([e.t_s for e in whole.events])
+
+
+def test_nan_gap_resets_without_inventing_breaths():
+    t, v, cycle, _ = _sine_breaths(12.0, duration_s=120.0)
+    gap = (t > 50) & (t < 58)
+    v = v.copy()
+    v[gap] = np.nan
+    a = analyze_breath(t, v, rate_hz=50.0)
+    assert a.summary["gaps"] == 1
+    for b in a.breaths:  # no breath spans the gap
+        assert not (b.inhale_onset_s < 58 and b.end_s > 50)
+    assert a.summary["rate_bpm_median"] == pytest.approx(12.0, abs=0.3)
+    clean = analyze_breath(*_sine_breaths(12.0, duration_s=120.0)[:2], rate_hz=50.0)
+    assert len(a.breaths) < len(clean.breaths)
+
+
+def test_phase_follows_the_wave_and_rate_is_live():
+    t, v, cycle, inhale = _sine_breaths(10.0, ie_ratio=2.0, duration_s=90.0)
+    a = BreathAnalyzer(rate_hz=50.0, polarity="normal")
+    agree = total = 0
+    for i in range(0, t.size, 5):
+        a.update(t[i:i + 5], v[i:i + 5])
+        if a.phase in ("inhale", "exhale") and t[i] > 20:
+            truth = "inhale" if np.mod(t[i + 4], cycle) < inhale else "exhale"
+            agree += a.phase == truth
+            total += 1
+    assert total > 500 and agree / total > 0.85
+    assert a.rate_bpm() == pytest.approx(10.0, abs=0.3)
+    assert a.ie_ratio() == pytest.approx(2.0, rel=0.15)
+    assert 0.9 <= a.amplitude_rel <= 1.0
+
+
+def test_bad_options_raise_one_line_errors():
+    from mindmove.errors import MindMoveError
+    with pytest.raises(MindMoveError, match="polarity"):
+        BreathAnalyzer(polarity="upside")
+    with pytest.raises(MindMoveError, match="rate_hz"):
+        BreathAnalyzer().update(np.array([0.0]), np.array([1.0]))
+
+
+def test_outputs_written(tmp_path):
+    t, v, *_ = _sine_breaths(12.0)
+    csv_path, json_path = save_breath_outputs(analyze_breath(t, v, rate_hz=50.0), tmp_path / "out")
+    rows = csv_path.read_text().splitlines()
+    assert rows[0] == "inhale_onset_s,exhale_onset_s,duration_s"
+    assert float(rows[1].split(",")[2]) == pytest.approx(5.0, abs=0.1)
+    import json
+    s = json.loads(json_path.read_text())
+    assert {"breaths", "rate_bpm_median", "ie_ratio_median", "polarity"} <= set(s)
+
+
+# ------------------------------------------------------------------ real recordings
+def test_co2_count_and_onset_timing(shared):
+    t, x, rate = load_breath_file(shared("breath/resp4_CO2.npy"), rate_hz=60.0)
+    reference = _co2_reference(x, rate)
+    assert reference.size == 81  # the README's count: the reference itself is sane
+    a = analyze_breath(t, x, rate_hz=rate)
+    assert a.polarity == "inverted"  # CO2 drops at inspiration
+    onsets = np.array([e.t_s for e in a.events if e.kind == "inhale_onset"])
+    assert abs(onsets.size - reference.size) <= 0.02 * reference.size
+    errors = np.array([np.min(np.abs(onsets - r)) for r in reference])
+    assert np.median(errors) <= 0.3
+    assert np.sum(errors > 1.0) <= 2  # at most the warm-up breath is missed
+
+
+@pytest.mark.parametrize("name, rate_hz, to_hz, reference", [
+    ("resp3_belt.npy", 1000.0, TEST_RATE_HZ, "zero_crossings"),
+    # 60 s only, so fed at its full 1000 Hz (rate from its '# Sampling Rate' header line)
+    ("biosppy_chest_belt.txt", None, None, "zero_crossings"),
+    ("resp1_airflow.npy", 1000.0, TEST_RATE_HZ, "spectral"),
+])
+def test_rate_matches_independent_reference(shared, name, rate_hz, to_hz, reference):
+    t, x, rate = _decimated(shared(f"breath/{name}"), rate_hz, to_hz=to_hz)
+    ref = _zero_crossing_rate(x, rate) if reference == "zero_crossings" else _spectral_rate(x, rate)
+    a = analyze_breath(t, x, rate_hz=rate)
+    assert a.summary["rate_bpm_mean"] == pytest.approx(ref, abs=0.5)
+
+
+def test_full_rate_input_is_decimated_inside(shared):
+    t, x, rate = load_breath_file(shared("breath/resp3_belt.npy"), rate_hz=1000.0)
+    a = analyze_breath(t[:120_000], x[:120_000], rate_hz=rate)
+    sub = _decimated(shared("breath/resp3_belt.npy"), 1000.0)
+    ref = _zero_crossing_rate(sub[1][:int(120 * sub[2])], sub[2])
+    assert a.summary["rate_bpm_mean"] == pytest.approx(ref, abs=0.5)

@@ -1,0 +1,203 @@
+"""Breath replay sources, the pacer renderer, and the `breath analyze` / `breathe` commands."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from mindmove.cli import main
+from mindmove.errors import InputError
+from sensing.breath_source import ReplayBreathSource, load_breath_file
+
+
+def test_load_csv_text_and_npy(tmp_path, shared):
+    csv = tmp_path / "b.csv"
+    csv.write_text("t_s,value\n0.0,1\n0.1,\n0.2,3\n")
+    t, v, rate = load_breath_file(csv)
+    assert rate == pytest.approx(10.0) and np.isnan(v[1]) and v[2] == 3
+    t, v, rate = load_breath_file(shared("breath/biosppy_chest_belt.txt"))
+    assert rate == 1000.0 and v.size == 60000 and v[0] == 2094.0
+    with pytest.raises(InputError, match="--rate-hz"):
+        load_breath_file(shared("breath/resp4_CO2.npy"))
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1\nabc\n")
+    with pytest.raises(InputError):
+        load_breath_file(bad, rate_hz=10)
+
+
+def test_replay_chunks_cover_everything_and_pace_in_real_time():
+    t = np.arange(0, 2.0, 0.01)
+    v = np.sin(t)
+    clock = {"now": 0.0}
+    slept = []
+
+    def sleep(s):  # the wall clock is the only seam mocked here
+        slept.append(s)
+        clock["now"] += s
+
+    src = ReplayBreathSource(t, v, rate_hz=100, chunk_s=0.5, clock=lambda: clock["now"], sleep=sleep)
+    chunks = list(src.samples())
+    assert np.concatenate([c[0] for c in chunks]) == pytest.approx(t)
+    assert sum(slept) == pytest.approx(2.0, abs=0.01)
+
+
+def test_render_pacer_draws_a_growing_shape():
+    from feedback.pacer import Pacer, PacerPlan
+    from feedback.render_breath import BLUE_BGR, render_pacer
+
+    canvas = np.zeros((480, 640, 3), np.uint8)
+    p = Pacer(PacerPlan(rate_bpm=6, ie_ratio=2))
+    small = render_pacer(canvas, p.state(0.3))
+    large = render_pacer(canvas, p.state(3.2))
+    assert canvas.sum() == 0  # input untouched
+    def blue_px(img):
+        return int(np.sum(np.all(np.abs(img.astype(int) - np.array(BLUE_BGR) * 0.75) < 20, axis=2)))
+    assert blue_px(large) > 4 * blue_px(small) > 0
+    assert large[400:, :].max() == 255  # white text under the shape
+
+
+def test_breath_analyze_command(tmp_path, shared, capsys):
+    out = tmp_path / "out"
+    rc = main(["breath", "analyze", str(shared("breath/resp4_CO2.npy")), "--rate-hz", "60", "--out", str(out)])
+    assert rc == 0
+    summary = json.loads((out / "breath_summary.json").read_text())
+    assert summary["polarity"] == "inverted"
+    assert 15.0 <= summary["rate_bpm_median"] <= 16.0
+    rows = (out / "breaths.csv").read_text().splitlines()
+    assert len(rows) - 1 == summary["breaths"] >= 78
+    rc = main(["breath", "analyze", str(shared("breath/resp4_CO2.npy")), "--out", str(out)])
+    assert rc == 2 and "--rate-hz" in capsys.readouterr().err
+
+
+def test_breathe_replay_stores_a_session(shared):
+    from mindmove.store.db import open_store
+    from mindmove.store.models import BreathResult, CueEvent, Sample, Session
+    from scipy import signal
+
+    path = shared("breath/resp3_belt.npy")
+    rc = main(["breathe", "--patient", "P042", "--no-window", "--breath-replay", str(path),
+               "--rate-hz", "1000", "--fast", "--minutes", "1"])
+    assert rc == 0
+    # reference: zero crossings of the zero-phase band-passed first minute (not the analyzer)
+    x = np.load(path)[:60_000]
+    y = signal.sosfiltfilt(signal.butter(2, [0.05, 1.0], btype="band", fs=1000, output="sos"), x - x.mean())
+    up = np.flatnonzero((y[:-1] < 0) & (y[1:] >= 0)) / 1000
+    reference = 60 * (up.size - 1) / (up[-1] - up[0])
+    store = open_store()
+    with store.session() as db:
+        session = db.scalar(select(Session))
+        assert session.kind == "breathe" and session.status == "completed"
+        result = db.scalar(select(BreathResult).where(BreathResult.session_id == session.id))
+        assert result.rate_bpm == pytest.approx(reference, abs=1.0)
+        assert result.breaths >= 10
+        assert result.resting_rate_bpm is not None and result.pacer_target_bpm == 6.0
+        assert 0 <= result.pacer_agreement_pct <= 100
+        assert result.rate_difference_bpm > 0  # breathing near 15/min against a 6/min guide
+        n = db.query(Sample).filter(Sample.session_id == session.id, Sample.channel == "breath").count()
+        assert 1400 <= n <= 1600  # stored at 25 Hz
+        cues = db.scalars(select(CueEvent.message_key).where(CueEvent.session_id == session.id)).all()
+        # the guide ramps from the measured resting rate, so the cue is about following it
+        assert cues and set(cues) <= {"breath.slower", "breath.follow_guide", "breath.longer_exhale",
+                                      "breath.lovely_rhythm"}
+        assert result.detail["breath_list"] and result.detail["pacer_start_s"] == pytest.approx(20.0, abs=0.2)
+
+
+def test_breathe_rejects_bad_options(capsys):
+    assert main(["breathe", "--patient", "P1", "--no-window", "--ratio", "2", "--minutes", "0.01"]) == 2
+    assert "ratio" in capsys.readouterr().err
+
+
+def test_notification_log_needs_the_belt_kind(tmp_path):
+    log = tmp_path / "raw.csv"
+    log.write_text("t_monotonic,char_uuid,hex\n1.0,abc,0102\n")
+    with pytest.raises(InputError, match="--belt-kind"):
+        load_breath_file(log)
+
+
+def test_belt_source_marks_gaps_and_the_analyzer_resets():
+    """A live belt through BeltBreathSource; the BeltStream is faked (the hardware seam)."""
+    from feedback.breath import BreathAnalyzer
+    from sensing.belts.base import BreathSample, Gap
+    from sensing.breath_source import BeltBreathSource
+
+    t = 100.0 + np.arange(0, 90, 0.1)  # monotonic clock, 10 Hz, 12 breaths/min
+    v = np.sin(2 * np.pi * 0.2 * t)
+    drop = (t > 140) & (t < 150)
+    events = [BreathSample(float(a), float(b)) for a, b in zip(t[~drop], v[~drop])]
+    cut = int(np.argmax(t[~drop] > 140))
+    events.insert(cut, Gap(140.0, 150.0))
+
+    class FakeStream:
+        def __init__(self):
+            self.batches = [events[i:i + 7] for i in range(0, len(events), 7)]
+
+        def read(self, *, timeout_s=0.0):
+            return self.batches.pop(0) if self.batches else []
+
+    src = BeltBreathSource(FakeStream(), max_s=85.0)
+    a = BreathAnalyzer(rate_hz=10.0, polarity="normal")
+    got = []
+    for ts, vs in src.samples():
+        got.append(ts)
+        a.update(ts, vs)
+    ts = np.concatenate(got)
+    assert ts[0] == 0.0 and ts[-1] >= 85.0
+    assert a.gaps == 1
+    assert not any(b.inhale_onset_s < 50 and b.end_s > 40 for b in a.breaths)
+    assert a.rate_bpm() == pytest.approx(12.0, abs=0.3)
+
+
+def test_tones_are_soft_and_click_free_and_silence_without_a_device():
+    from feedback.sound import SilentPlayer, compute_tone, open_sound
+
+    tone = compute_tone(440.0, 0.5, rate_hz=8000)
+    assert tone.size == 4000 and np.abs(tone).max() <= 0.15 + 1e-6
+    assert abs(tone[0]) < 1e-6 and abs(tone[-1]) < 1e-6
+    spectrum = np.abs(np.fft.rfft(tone))
+    assert np.fft.rfftfreq(tone.size, 1 / 8000)[np.argmax(spectrum)] == pytest.approx(440.0, abs=2)
+    try:
+        import sounddevice  # noqa: F401
+    except (ImportError, OSError):  # not installed, or no PortAudio: sound is off, no crash
+        assert isinstance(open_sound(), SilentPlayer)
+    open_sound().phase_change("inhale")  # never raises
+
+
+def test_breathe_uses_the_patient_profile(shared):
+    from calibration.profile import BreathTarget, Profile, save_profile
+    from mindmove.store.db import open_store
+    from mindmove.store.models import BreathResult, Session
+
+    store = open_store()
+    record = save_profile(store, "P007", Profile(breath=BreathTarget(resting_rate_bpm=12.0, target_rate_bpm=5.0,
+                                                                     ie_ratio=1.5)), by="pt", reason="test")
+    rc = main(["breathe", "--patient", "P007", "--no-window", "--breath-replay",
+               str(shared("breath/resp3_belt.npy")), "--rate-hz", "1000", "--fast", "--minutes", "0.5"])
+    assert rc == 0
+    with store.session() as db:
+        session = db.scalar(select(Session).where(Session.kind == "breathe"))
+        assert session.profile_version_id == record.version_id
+        result = db.scalar(select(BreathResult))
+        assert result.pacer_target_bpm == 5.0 and result.resting_rate_bpm == 12.0
+        assert result.detail["pacer_start_s"] == 0.0  # resting rate known: the guide starts at once
+
+
+def test_breathe_without_a_breath_source_runs_the_pacer_only():
+    from mindmove.store.db import open_store
+    from mindmove.store.models import BreathResult
+
+    assert main(["breathe", "--patient", "P9", "--no-window", "--box", "4-4-4-4", "--minutes", "0.01"]) == 0
+    with open_store().session() as db:
+        result = db.scalar(select(BreathResult))
+        assert result.breaths == 0 and result.pacer_target_bpm == pytest.approx(3.75)
+
+
+def test_render_message_centres_catalogue_text():
+    from feedback.render_breath import render_message
+
+    canvas = np.zeros((480, 640, 3), np.uint8)
+    out = render_message(canvas, "session.ready")
+    cols = np.flatnonzero(out.max(axis=(0, 2)) == 255)
+    assert cols.size and abs((cols[0] + cols[-1]) / 2 - 320) < 15
