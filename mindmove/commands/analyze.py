@@ -1,7 +1,152 @@
-"""`mindmove` commands for this area (filled in by its issue)."""
+"""`mindmove analyze` (offline analysis of a recording) and `mindmove info` (install check)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
 
 import typer
 
+from mindmove.errors import InputError
+
+# The camera `mindmove info` probes; no camera is a normal answer.
+CAMERA_PROBE_INDEX = 0
+
+
+def _quiet_opencv() -> None:
+    """Keep OpenCV's and FFmpeg's own log lines off the terminal (set before first use)."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+    os.environ.setdefault("OPENCV_VIDEOIO_PRIORITY_OBSENSOR", "0")
+    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ info/warning lines
+    import cv2
+
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    except AttributeError:  # older OpenCV builds without the logging module
+        pass
+
+
+def _parse_roi(text: str | None) -> tuple[int, int, int, int] | None:
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = tuple(int(p) for p in parts)
+    except ValueError as exc:
+        raise InputError(f"Expected --roi as four whole numbers X,Y,W,H, but got '{text}'.") from exc
+    if len(values) != 4:
+        raise InputError(f"Expected --roi as four whole numbers X,Y,W,H, but got '{text}'.")
+    return values  # type: ignore[return-value]
+
+
+def _progress_bar():
+    """A Rich progress bar on a terminal, or None (tests, pipes, logs)."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn,
+                               TextColumn, TimeElapsedColumn)
+    from rich.text import Text
+
+    class FramesPerSecond(ProgressColumn):
+        def render(self, task) -> Text:
+            speed = task.speed
+            return Text("" if speed is None else f"{speed:.1f} frames/s")
+
+    return Progress(TextColumn("analysing"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("frames"), FramesPerSecond(), TimeElapsedColumn(),
+                    console=Console(stderr=True), transient=False)
+
+
+def analyze(
+    input_path: Path = typer.Argument(..., metavar="INPUT",
+                                      help="A video, a folder of images, a landmark CSV, or a .c3d/.trc file."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for landmarks.csv, angles.csv, summary.json."),
+    pose_model: Optional[Path] = typer.Option(None, "--pose-model",
+                                              help="A MediaPipe pose_landmarker .task bundle (default: the offline full model)."),
+    overlay: bool = typer.Option(False, "--overlay", help="Also write overlay.mp4 with skeleton and angles drawn."),
+    cutoff_hz: float = typer.Option(6.0, "--cutoff-hz", help="Butterworth low-pass cutoff for the angles (Hz)."),
+    visibility_threshold: float = typer.Option(0.5, "--visibility-threshold",
+                                               help="Landmarks less visible than this give no angle."),
+    task: str = typer.Option("auto", "--task", help="auto (gait when the person walks), angles, or gait."),
+    roi: Optional[str] = typer.Option(None, "--roi", help="X,Y,W,H walkway region in pixels (gait)."),
+    scale_m_per_px: Optional[float] = typer.Option(None, "--scale-m-per-px",
+                                                   help="Metres per pixel on the walkway plane (gait)."),
+    markers: Optional[Path] = typer.Option(None, "--markers", help="Marker map (.toml) for motion capture input."),
+    rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Frame rate of an image folder (default 30)."),
+) -> None:
+    """Analyse a recording: landmarks, joint angles and a summary in --out."""
+    _quiet_opencv()
+    from mindmove.analyze import analyze_input
+
+    bar = _progress_bar()
+    progress_fn = None
+    if bar is not None:
+        bar.start()
+        task_id = bar.add_task("analyse", total=None)
+
+        def progress_fn(done: int, total: int | None) -> None:
+            bar.update(task_id, completed=done, total=total)
+    try:
+        summary = analyze_input(input_path, out, pose_model=pose_model, overlay=overlay,
+                                cutoff_hz=cutoff_hz, visibility_threshold=visibility_threshold,
+                                task=task, roi=_parse_roi(roi), scale_m_per_px=scale_m_per_px,
+                                marker_map=markers, rate_hz=rate_hz, progress=progress_fn)
+    finally:
+        if bar is not None:
+            bar.stop()
+    typer.echo(f"{summary['frames']} frames, a person in {summary['frames_with_person']}, "
+               f"{summary['duration_s']:.2f} s; wrote {', '.join(summary['outputs'])} to {out}")
+    for note in summary.get("notes", []):
+        typer.echo(f"note: {note}")
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # unparsable: show it without anything before an '@'
+        return url.split("@")[-1] if "@" in url else url
+
+
+def probe_camera(index: int = CAMERA_PROBE_INDEX, /) -> bool:
+    """Whether camera ``index`` opens and gives a picture (quick; False without a camera)."""
+    from mindmove.errors import SourceError
+    from sensing.video import CameraSource
+
+    try:
+        CameraSource(index).close()
+    except SourceError:
+        return False
+    return True
+
+
+def info() -> None:
+    """Versions, pose model files, camera, data folder and database: an install check."""
+    _quiet_opencv()
+    from mindmove.analyze import software_versions
+    from mindmove.settings import load_settings
+    from sensing.pose import bundled_pose_model_files
+
+    versions = software_versions()
+    for key in ("mindmove", "python", "mediapipe", "numpy", "opencv"):
+        typer.echo(f"{key:<22}{versions.get(key, 'unknown')}")
+    for rel, present in bundled_pose_model_files().items():
+        typer.echo(f"{'pose model':<22}{'present' if present else 'MISSING'}  mediapipe/{rel}")
+    camera = probe_camera(CAMERA_PROBE_INDEX)
+    typer.echo(f"{'camera ' + str(CAMERA_PROBE_INDEX):<22}"
+               f"{'available' if camera else 'not available (no webcam found at index 0)'}")
+    settings = load_settings()
+    typer.echo(f"{'data directory':<22}{settings.data_dir}")
+    typer.echo(f"{'database':<22}{_hide_password(settings.db_url)}")
+
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to ``app``."""
+    """Add `analyze` and `info` to ``app``."""
+    app.command("analyze")(analyze)
+    app.command("info")(info)
