@@ -10,7 +10,8 @@ right or turned 30 degrees gets the same angles.
 
 Body frame (per frame):
 
-- ``U`` up the trunk: mid-hip -> mid-shoulder.
+- ``U`` up the trunk: mid-hip -> mid-shoulder (or the series' ``up`` when the hips are
+  unknown: see "Seated at a webcam" below).
 - ``R`` to the patient's right: left -> right shoulder for the upper body (shoulders,
   neck), left -> right hip for the lower body (hips, trunk lean); made perpendicular to ``U``.
 - ``A`` anterior: ``U x R``, with its sign chosen once per series so that it points where
@@ -40,6 +41,24 @@ Motions (``left_`` and ``right_`` for each limb):
   forward head shows as flexion.
 - ``neck_rotation``: yaw of the ear line (left -> right ear) against the shoulder line,
   about the head axis, positive when the patient turns to THEIR LEFT.
+
+Seated at a webcam: hips out of frame
+-------------------------------------
+A patient sitting at a laptop usually shows no hips (below the desk or the frame, or under
+the visibility threshold). Then ``U`` cannot be measured, and in those frames, when both
+shoulders are known, ``U`` is taken to be the series' ``up`` (the camera's up: MediaPipe
+world ``(0, -1, 0)``), i.e. the trunk is ASSUMED UPRIGHT, and ``R`` comes from the
+shoulders as usual. Shoulder flexion and abduction and neck flexion and rotation
+(:data:`UPRIGHT_FALLBACK_ANGLE_NAMES`) are then measured against gravity rather than the
+trunk: exact for an upright trunk and a level camera, off by the trunk's lean (or the
+camera's pitch or roll) in that plane otherwise (a 15 degree forward lean reads 15 degrees
+less shoulder flexion and 15 more neck flexion). Trunk lean itself stays NaN (it cannot be
+measured without the hips), and so do the hip angles. :func:`compute_joint_angles` marks
+those frames in ``attrs["assumed_upright"]`` ((T,) bool; see
+:meth:`AngleSeries.assumed_upright_frames`) and :func:`compute_frame_angles` in the
+result's ``assumed_upright`` attribute, so that feedback and summaries can say so.
+``assume_upright=False`` turns the fallback off (those angles are NaN, as before). It
+applies to world landmarks only: from pixels the view cannot be judged without the hips.
 
 A plane angle is only as good as the segment's projection on that plane: when less than
 ``MIN_PROJECTED_FRACTION`` of the segment lies in the plane (shoulder flexion in a
@@ -113,6 +132,18 @@ _EPS = 1e-9
 COORDINATES_WORLD = "world_m"
 COORDINATES_PIXELS = "pixel_px"
 
+# The seated-webcam fallback (see the module docstring): angles measured against the trunk
+# axis ``U``, which take the series' ``up`` as ``U`` in the frames where the hips are unknown.
+UPRIGHT_FALLBACK_ANGLE_NAMES: tuple[str, ...] = tuple(
+    f"{side}_{motion}_deg" for motion in ("shoulder_flexion", "shoulder_abduction") for side in SIDES
+) + ("neck_flexion_deg", "neck_rotation_deg")
+# AngleSeries.attrs keys: a (T,) bool array, True in the frames that assumed an upright
+# trunk, and the names of the angles that assumption touches.
+ATTR_ASSUMED_UPRIGHT = "assumed_upright"
+ATTR_ASSUMED_UPRIGHT_ANGLES = "assumed_upright_angles"
+# attrs holding one value per frame, sliced along with the frames by AngleSeries.select.
+PER_FRAME_ATTRS: tuple[str, ...] = (ATTR_ASSUMED_UPRIGHT,)
+
 
 # --------------------------------------------------------------------------- results
 
@@ -156,14 +187,52 @@ class AngleSeries:
         return self.values_deg[:, k]
 
     def select(self, mask_or_slice) -> "AngleSeries":
-        """A new series with only the chosen frames."""
+        """A new series with only the chosen frames (per-frame attrs are cut to match)."""
+        attrs = dict(self.attrs)
+        for key in PER_FRAME_ATTRS:
+            if key in attrs:
+                attrs[key] = np.asarray(attrs[key])[mask_or_slice]
         return AngleSeries(
             t_s=np.asarray(self.t_s)[mask_or_slice],
             names=self.names,
             values_deg=np.asarray(self.values_deg)[mask_or_slice],
             coordinates=self.coordinates,
-            attrs=dict(self.attrs),
+            attrs=attrs,
         )
+
+    def assumed_upright_frames(self, name: str | None = None) -> np.ndarray:
+        """(T,) bool: the frames whose trunk axis was assumed upright (hips unknown).
+
+        With ``name``, only where that angle relied on it (always False for an angle that
+        does not use the trunk axis, e.g. elbow flexion). All False when the series does
+        not say (e.g. loaded from a CSV file).
+        """
+        flags = self.attrs.get(ATTR_ASSUMED_UPRIGHT)
+        if flags is None:
+            return np.zeros(len(self), dtype=bool)
+        flags = np.asarray(flags, dtype=bool)
+        if name is None:
+            return flags.copy()
+        key = _angle_key(name)
+        self.column(key)  # the same clear error for an unknown name
+        if key not in self.attrs.get(ATTR_ASSUMED_UPRIGHT_ANGLES, UPRIGHT_FALLBACK_ANGLE_NAMES):
+            return np.zeros(len(self), dtype=bool)
+        return flags.copy()
+
+
+class FrameAngles(dict):
+    """One frame's angles, ``{"right_knee_flexion_deg": 12.3, ...}`` (NaN = unknown), as a
+    plain dict, plus ``assumed_upright``: True when the hips were unknown and the angles of
+    :data:`UPRIGHT_FALLBACK_ANGLE_NAMES` took the camera's up as the trunk axis."""
+
+    def __init__(self, values=(), /, *, assumed_upright: bool = False):
+        super().__init__(values)
+        self.assumed_upright = bool(assumed_upright)
+
+    @property
+    def assumed_upright_angles(self) -> tuple[str, ...]:
+        """The names whose value rests on the upright assumption in this frame (may be empty)."""
+        return UPRIGHT_FALLBACK_ANGLE_NAMES if self.assumed_upright else ()
 
 
 # --------------------------------------------------------------------------- vector helpers
@@ -231,11 +300,13 @@ def _plane_angle_deg(v: np.ndarray, toward: np.ndarray, zero: np.ndarray) -> np.
 class _Body:
     """Gated landmark positions of one series and the body frame built from them."""
 
-    def __init__(self, points: np.ndarray, up: np.ndarray):
+    def __init__(self, points: np.ndarray, up: np.ndarray, *, assume_upright: bool = True):
         self.points = points  # (T, 33, D), NaN where unknown or not visible enough
         self.up = up  # (D,) unit
         self.dim = points.shape[2]
         self.flat = self.dim == 2
+        # The upright fallback needs depth: a flat (pixel) frame cannot judge the view without hips.
+        self.allow_upright_fallback = assume_upright and not self.flat
         self._cache: dict[tuple[str, str], np.ndarray] = {}
 
     def p(self, name: str) -> np.ndarray:
@@ -253,8 +324,24 @@ class _Body:
         return self.mid("left_shoulder", "right_shoulder")
 
     @cached_property
-    def trunk_up(self) -> np.ndarray:
+    def measured_trunk_up(self) -> np.ndarray:
+        """Unit mid-hip -> mid-shoulder (T, D); NaN where the hips or shoulders are unknown."""
         return _unit(self.mid_shoulder - self.mid_hip)
+
+    @cached_property
+    def assumed_upright(self) -> np.ndarray:
+        """(T,) frames whose trunk axis is the series' ``up``: hips unknown, shoulders known."""
+        if not self.allow_upright_fallback:
+            return np.zeros(self.points.shape[0], dtype=bool)
+        hips_unknown = ~np.isfinite(self.mid_hip).all(axis=-1)
+        shoulders = self.p("right_shoulder") - self.p("left_shoulder")
+        shoulders_known = np.isfinite(shoulders).all(axis=-1) & (_norm(shoulders) > _EPS)
+        return hips_unknown & shoulders_known
+
+    @cached_property
+    def trunk_up(self) -> np.ndarray:
+        """``U``: the measured trunk axis, or ``up`` in the frames that assume an upright trunk."""
+        return np.where(self.assumed_upright[:, None], self.up, self.measured_trunk_up)
 
     def _anterior_evidence(self, direction: np.ndarray) -> np.ndarray:
         """How far nose and toes lie along ``direction`` (T,); NaN when none is known."""
@@ -393,7 +480,7 @@ def _ankle_dorsiflexion(body: _Body, side: str) -> np.ndarray:
 
 
 def _trunk_lean(body: _Body, direction: np.ndarray) -> np.ndarray:
-    trunk = body.trunk_up
+    trunk = body.measured_trunk_up  # never the assumed axis: lean needs the hips
     return np.degrees(np.arctan2(_dot(trunk, direction), _dot(trunk, body.up)))
 
 
@@ -455,7 +542,8 @@ def _choose_pixels(series: LandmarkSeries, use_pixels: bool | None) -> bool:
     return bool(use_pixels)
 
 
-def _build_body(series: LandmarkSeries, *, visibility_threshold: float, use_pixels: bool) -> _Body:
+def _build_body(series: LandmarkSeries, *, visibility_threshold: float, use_pixels: bool,
+                assume_upright: bool = True) -> _Body:
     if use_pixels:
         points = np.array(series.pixel_px, dtype=float)
         up = np.asarray(IMAGE_UP, dtype=float)
@@ -468,7 +556,7 @@ def _build_body(series: LandmarkSeries, *, visibility_threshold: float, use_pixe
         up = up / norm
     hidden = ~(np.asarray(series.visibility, dtype=float) >= visibility_threshold)
     points[hidden] = np.nan
-    return _Body(points, up)
+    return _Body(points, up, assume_upright=assume_upright)
 
 
 def _check_motion(joint: str, side: str | None) -> str:
@@ -494,13 +582,16 @@ def compute_joint_angle(
     visibility_threshold: float = DEFAULT_VISIBILITY_THRESHOLD,
     max_gap_s: float = DEFAULT_MAX_GAP_S,
     use_pixels: bool | None = None,
+    assume_upright: bool = True,
 ) -> np.ndarray:
     """One angle (T,) in degrees, e.g. ``joint="knee_flexion", side="right"``; axial motions
     (``"trunk_forward_lean"``, ``"neck_rotation"``...) take ``side=None``. Same maths and
-    options as :func:`compute_joint_angles`."""
+    options as :func:`compute_joint_angles` (which also says which frames assumed an
+    upright trunk)."""
     _check_motion(joint, side)
     pixels = _choose_pixels(series, use_pixels)
-    body = _build_body(series, visibility_threshold=visibility_threshold, use_pixels=pixels)
+    body = _build_body(series, visibility_threshold=visibility_threshold, use_pixels=pixels,
+                       assume_upright=assume_upright)
     values = _MOTION_FUNCTIONS[joint](body, side)
     return fill_gaps(series.t_s, values, max_gap_s=max_gap_s)
 
@@ -512,15 +603,22 @@ def compute_joint_angles(
     visibility_threshold: float = DEFAULT_VISIBILITY_THRESHOLD,
     max_gap_s: float = DEFAULT_MAX_GAP_S,
     use_pixels: bool | None = None,
+    assume_upright: bool = True,
 ) -> AngleSeries:
     """Every angle of :data:`ANGLE_NAMES` for every frame of ``series``.
 
     World landmarks are used when the series has any, else pixels (``use_pixels`` forces
     one or the other). Landmarks under ``visibility_threshold`` are unknown; NaN runs up
-    to ``max_gap_s`` are interpolated. See the module docstring for the convention.
+    to ``max_gap_s`` are interpolated. In the frames where the hips are unknown but the
+    shoulders are known (world landmarks only), the shoulder and neck angles take the
+    series' ``up`` as the trunk axis unless ``assume_upright=False``; ``attrs["assumed_upright"]``
+    (T,) marks those frames and ``attrs["assumed_upright_angles"]`` names the angles
+    concerned (see :meth:`AngleSeries.assumed_upright_frames`). See the module docstring
+    for the convention.
     """
     pixels = _choose_pixels(series, use_pixels)
-    body = _build_body(series, visibility_threshold=visibility_threshold, use_pixels=pixels)
+    body = _build_body(series, visibility_threshold=visibility_threshold, use_pixels=pixels,
+                       assume_upright=assume_upright)
     columns = []
     for motion in SIDED_MOTIONS:
         for side in SIDES:
@@ -529,12 +627,17 @@ def compute_joint_angles(
         columns.append(_MOTION_FUNCTIONS[motion](body, None))
     values = np.stack(columns, axis=1) if columns else np.zeros((len(series), 0))
     values = fill_gaps(series.t_s, values, max_gap_s=max_gap_s)
+    assumed = body.assumed_upright.copy()
+    if assumed.any():
+        logger.debug("hips unknown in %d of %d frames: shoulder and neck angles assume an "
+                     "upright trunk there", int(assumed.sum()), len(assumed))
     return AngleSeries(
         t_s=np.array(series.t_s, dtype=float),
         names=ANGLE_NAMES,
         values_deg=values,
         coordinates=COORDINATES_PIXELS if pixels else COORDINATES_WORLD,
-        attrs={"source": series.source},
+        attrs={"source": series.source, ATTR_ASSUMED_UPRIGHT: assumed,
+               ATTR_ASSUMED_UPRIGHT_ANGLES: UPRIGHT_FALLBACK_ANGLE_NAMES},
     )
 
 
@@ -545,10 +648,13 @@ def compute_frame_angles(
     *,
     up=MEDIAPIPE_WORLD_UP,
     visibility_threshold: float = DEFAULT_VISIBILITY_THRESHOLD,
-) -> dict[str, float]:
+    assume_upright: bool = True,
+) -> FrameAngles:
     """Angles of one frame of world landmarks (33, 3) with visibilities (33,), by name
     (``{"right_knee_flexion_deg": 12.3, ...}``; NaN = unknown). Same maths as
-    :func:`compute_joint_angles` (the nose/toes decide the anterior sign from this frame alone)."""
+    :func:`compute_joint_angles` (the nose/toes decide the anterior sign from this frame alone).
+    The result is a dict whose ``assumed_upright`` attribute is True when the hips were
+    unknown and the shoulder and neck angles took ``up`` as the trunk axis."""
     world = np.asarray(world_m, dtype=float)
     vis = np.asarray(visibility, dtype=float)
     if world.shape != (N_LANDMARKS, 3) or vis.shape != (N_LANDMARKS,):
@@ -559,8 +665,9 @@ def compute_frame_angles(
     series = LandmarkSeries(t_s=np.zeros(1), world_m=world[None], visibility=vis[None],
                             up=tuple(float(u) for u in up))
     angles = compute_joint_angles(series, visibility_threshold=visibility_threshold, max_gap_s=0.0,
-                                  use_pixels=False)
-    return {name: float(angles.values_deg[0, k]) for k, name in enumerate(angles.names)}
+                                  use_pixels=False, assume_upright=assume_upright)
+    return FrameAngles({name: float(angles.values_deg[0, k]) for k, name in enumerate(angles.names)},
+                       assumed_upright=bool(angles.attrs[ATTR_ASSUMED_UPRIGHT][0]))
 
 
 # --------------------------------------------------------------------------- CSV

@@ -13,7 +13,9 @@ angles are exactly the ones asked for, in the convention of :mod:`feedback.angle
   :func:`simulate_view_up` gives the ``up`` vector to pass on (the series built by
   :func:`simulate_landmark_series` carries it);
 - with ``image_size=(width, height)`` it also gives pixel coordinates, an orthographic
-  view of the (tilted) world x, y at ``px_per_m`` pixels per metre about the image centre.
+  view of the (tilted) world x, y at ``px_per_m`` pixels per metre about the image centre;
+- ``hidden`` landmarks (names, e.g. hips and knees below a webcam's frame) keep their
+  positions but get visibility 0, as MediaPipe reports a guess it does not trust.
 
 Angles are given by motion name, with or without ``_deg`` (``{"right_knee_flexion": 30}``);
 unnamed ones are 0 (anatomical neutral). Shoulder and hip flexion and abduction are the
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -106,6 +108,16 @@ def _read_angles(angles_deg: Mapping[str, float] | None) -> dict[str, float]:
     return out
 
 
+def _visibility(hidden: Iterable[str]) -> np.ndarray:
+    """(33,) visibility: 1, and 0 for the ``hidden`` landmark names."""
+    visibility = np.ones(N_LANDMARKS)
+    for name in ([hidden] if isinstance(hidden, str) else hidden):
+        if name not in LANDMARK_INDEX:
+            raise InputError(f"Expected landmark names to hide (e.g. 'left_hip'), but got {name!r}.")
+        visibility[LANDMARK_INDEX[name]] = 0.0
+    return visibility
+
+
 def _limb_direction(flexion_deg: float, abduction_deg: float, side_sign: float,
                     anterior: np.ndarray, up: np.ndarray, right: np.ndarray, what: str) -> np.ndarray:
     """Unit segment whose sagittal / frontal projections make the two given angles."""
@@ -136,9 +148,11 @@ def simulate_pose_frame(
     view_roll_deg: float = 0.0,
     image_size: tuple[int, int] | None = None,
     px_per_m: float | None = None,
+    hidden: Iterable[str] = (),
 ) -> PoseFrame:
     """All 33 landmarks of a body holding ``angles_deg``; see the module docstring."""
     ang = _read_angles(angles_deg)
+    visibility = _visibility(hidden)
     for lean in ("trunk_forward_lean", "trunk_lateral_lean"):
         if not -90.0 < ang[lean] < 90.0:
             raise ValidationError(f"Expected {lean} between -90 and 90 degrees, but got {ang[lean]}.")
@@ -224,7 +238,7 @@ def simulate_pose_frame(
         width_px, height_px = image_size
         scale = px_per_m if px_per_m is not None else 0.8 * height_px / BODY_HEIGHT_M
         pixel = np.array([width_px / 2.0, height_px / 2.0]) + scale * world[:, :2]
-    return PoseFrame(world_m=world, visibility=np.ones(N_LANDMARKS), pixel_px=pixel)
+    return PoseFrame(world_m=world, visibility=visibility, pixel_px=pixel)
 
 
 def simulate_landmark_series(
@@ -239,17 +253,19 @@ def simulate_landmark_series(
     image_size: tuple[int, int] | None = None,
     px_per_m: float | None = None,
     pixels_only: bool = False,
+    hidden: Iterable[str] = (),
 ) -> LandmarkSeries:
     """A series of :func:`simulate_pose_frame` bodies; ``angles_fn(t_s)`` gives each frame's
     angles (or pass one mapping for a still pose). ``pixels_only`` drops the world landmarks
-    (NaN), as a 2-D pose model would give."""
+    (NaN), as a 2-D pose model would give; ``hidden`` landmarks have visibility 0 throughout."""
     times = np.asarray(t_s, dtype=float)
+    hidden = tuple([hidden] if isinstance(hidden, str) else hidden)
     frames = []
     for t in times:
         angles = angles_fn(float(t)) if callable(angles_fn) else angles_fn
         frames.append(simulate_pose_frame(
             angles, segments=segments, yaw_deg=yaw_deg, view_pitch_deg=view_pitch_deg,
-            view_roll_deg=view_roll_deg, image_size=image_size, px_per_m=px_per_m,
+            view_roll_deg=view_roll_deg, image_size=image_size, px_per_m=px_per_m, hidden=hidden,
         ))
     series = LandmarkSeries.from_pose_frames(
         times, frames, image_size=image_size, source="simulated",

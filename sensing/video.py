@@ -140,6 +140,9 @@ class VideoFileSource(_ClosingMixin):
         self._cap.release()
 
 
+OPENCV_LOG_LEVEL_SILENT = 0  # cv2.utils.logging.LOG_LEVEL_SILENT, not exposed by every build
+
+
 class CameraSource(_ClosingMixin):
     """Frames of a webcam, timed by ``time.monotonic()`` at capture."""
 
@@ -148,7 +151,14 @@ class CameraSource(_ClosingMixin):
         self.index = int(index)
         # capture_factory is the hardware seam: tests may inject a fake VideoCapture.
         factory = capture_factory or cv2.VideoCapture
-        self._cap = factory(self.index)
+        # OpenCV logs its own probing of every camera backend to stderr; the one line
+        # below says what matters, so its chatter is silenced while the camera opens.
+        previous = cv2.getLogLevel()
+        cv2.setLogLevel(OPENCV_LOG_LEVEL_SILENT)
+        try:
+            self._cap = factory(self.index)
+        finally:
+            cv2.setLogLevel(previous)
         if not self._cap.isOpened():
             self._cap.release()
             raise SourceError(

@@ -328,3 +328,173 @@ def test_elbow_flexion_matches_opensim_on_real_motion_capture(shared):
     assert np.corrcoef(ours, truth["elbow_flexion"])[0, 1] > 0.995
     assert abs(error.mean()) < 1.0  # measured 0.03 deg
     assert np.sqrt(np.mean(error ** 2)) < 3.0  # measured 1.8 deg
+
+
+# --------------------------------------------------------------------------- seated webcam:
+# hips (and knees) out of frame, the trunk axis assumed upright (the series' up).
+
+SEATED = {"left_hip_flexion": 90, "right_hip_flexion": 90, "left_knee_flexion": 90, "right_knee_flexion": 90}
+BELOW_THE_DESK = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+                  "left_heel", "right_heel", "left_foot_index", "right_foot_index")
+SEATED_POSES = {
+    "arms_raised": SEATED | {"right_shoulder_flexion": 130, "right_shoulder_abduction": 180,
+                             "right_elbow_flexion": 40, "left_shoulder_abduction": 70,
+                             "left_shoulder_flexion": 25, "left_elbow_flexion": 20,
+                             "neck_flexion": 15, "neck_rotation": -25},
+    "reach_forward": SEATED | {"left_shoulder_flexion": 80, "left_elbow_flexion": 10,
+                               "right_shoulder_flexion": -20, "right_elbow_flexion": 95,
+                               "neck_flexion": -10, "neck_rotation": 30},
+}
+UPPER_BODY = ("shoulder_flexion", "shoulder_abduction", "elbow_flexion")
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=lambda v: f"yaw{v[0]}_pitch{v[1]}_roll{v[2]}")
+@pytest.mark.parametrize("pose_name", sorted(SEATED_POSES))
+def test_seated_without_hips_gives_upper_body_angles_in_every_view(pose_name, view):
+    pose = SEATED_POSES[pose_name]
+    yaw, pitch, roll = view
+    frame = simulate_pose_frame(pose, yaw_deg=yaw, view_pitch_deg=pitch, view_roll_deg=roll,
+                                hidden=BELOW_THE_DESK)
+    up = simulate_view_up(view_pitch_deg=pitch, view_roll_deg=roll)
+    angles = compute_frame_angles(frame.world_m, frame.visibility, up=up)
+    assert tuple(angles) == ANGLE_NAMES and angles.assumed_upright
+    names = [f"{side}_{m}_deg" for m in UPPER_BODY for side in ("left", "right")]
+    for name in names + ["neck_flexion_deg", "neck_rotation_deg"]:
+        expected = _expected(pose, name)
+        if math.isnan(expected):
+            assert math.isnan(angles[name]), name
+        else:
+            assert angles[name] == pytest.approx(expected, abs=2.0), name
+    # Lean cannot be measured without the hips; neither can the legs.
+    for name in ("trunk_forward_lean", "trunk_lateral_lean", "right_hip_flexion", "left_knee_flexion"):
+        assert math.isnan(angles[f"{name}_deg"]), name
+    assert set(angles.assumed_upright_angles) == {
+        "left_shoulder_flexion_deg", "right_shoulder_flexion_deg", "left_shoulder_abduction_deg",
+        "right_shoulder_abduction_deg", "neck_flexion_deg", "neck_rotation_deg"}
+
+
+def test_hips_visible_use_the_measured_trunk_axis():
+    """With the hips in view the normal path measures the lean; hiding them switches to the
+    upright assumption, which then reads the arm and head against gravity (off by the lean)."""
+    pose = SEATED | {"trunk_forward_lean": 15, "right_shoulder_flexion": 60, "neck_flexion": 10}
+    seen = compute_frame_angles(*_frame(pose))
+    assert not seen.assumed_upright and seen.assumed_upright_angles == ()
+    assert seen["trunk_forward_lean_deg"] == pytest.approx(15, abs=0.5)
+    assert seen["right_shoulder_flexion_deg"] == pytest.approx(60, abs=0.5)
+    assert seen["right_hip_flexion_deg"] == pytest.approx(90, abs=0.5)
+    unseen = compute_frame_angles(*_frame(pose, hidden=("left_hip", "right_hip")))
+    assert unseen.assumed_upright and math.isnan(unseen["trunk_forward_lean_deg"])
+    # The documented limit: a forward lean of 15 deg takes 15 off flexion, adds 15 to the neck.
+    assert unseen["right_shoulder_flexion_deg"] == pytest.approx(60 - 15, abs=0.5)
+    assert unseen["neck_flexion_deg"] == pytest.approx(10 + 15, abs=0.5)
+    # Opting out gives the strict behaviour: no trunk axis, no shoulder or neck angles.
+    strict = compute_frame_angles(*_frame(pose, hidden=("left_hip", "right_hip")), assume_upright=False)
+    assert not strict.assumed_upright and math.isnan(strict["right_shoulder_flexion_deg"])
+    assert strict["right_elbow_flexion_deg"] == pytest.approx(0, abs=0.5)
+
+
+def test_one_hidden_hip_is_enough_for_the_fallback_but_a_hidden_shoulder_is_not():
+    pose = SEATED_POSES["arms_raised"]
+    one_hip = compute_frame_angles(*_frame(pose, hidden=("left_hip",)))
+    assert one_hip.assumed_upright
+    assert one_hip["left_shoulder_abduction_deg"] == pytest.approx(70, abs=0.5)
+    assert math.isnan(one_hip["left_hip_flexion_deg"])
+    assert math.isnan(one_hip["right_hip_flexion_deg"])  # the hip frame needs both hips
+    assert one_hip["right_knee_flexion_deg"] == pytest.approx(90, abs=0.5)  # a hinge needs no frame
+    no_shoulder = compute_frame_angles(*_frame(pose, hidden=("left_hip", "right_hip", "left_shoulder")))
+    assert not no_shoulder.assumed_upright
+    for name in ("right_shoulder_flexion", "right_shoulder_abduction", "neck_flexion", "neck_rotation"):
+        assert math.isnan(no_shoulder[f"{name}_deg"]), name
+    assert no_shoulder["right_elbow_flexion_deg"] == pytest.approx(40, abs=0.5)
+
+
+def test_camera_pitch_adds_to_the_assumed_axis():
+    """MediaPipe's up follows the camera: a webcam pitched by 10 deg, read with the default
+    up, shifts sagittal angles by 10 in the fallback (measured trunk axis: no shift)."""
+    pose = SEATED | {"right_shoulder_flexion": 60, "neck_flexion": 10}
+    frame = simulate_pose_frame(pose, view_pitch_deg=10, hidden=("left_hip", "right_hip"))
+    assumed = compute_frame_angles(frame.world_m, frame.visibility)  # default up: (0, -1, 0)
+    assert abs(assumed["right_shoulder_flexion_deg"] - 60) == pytest.approx(10, abs=0.5)
+    assert abs(assumed["neck_flexion_deg"] - 10) == pytest.approx(10, abs=0.5)
+    measured = compute_frame_angles(*_frame(pose, view_pitch_deg=10))
+    assert measured["right_shoulder_flexion_deg"] == pytest.approx(60, abs=0.5)
+
+
+def test_series_marks_the_frames_that_assumed_an_upright_trunk():
+    t = np.arange(60) / 30
+    pose = SEATED_POSES["reach_forward"]
+    series = simulate_landmark_series(t, pose, yaw_deg=20)
+    hidden_frames = slice(20, 50)  # 1 s: longer than any gap filling
+    vis = series.visibility.copy()
+    vis[hidden_frames, LANDMARK_INDEX["left_hip"]] = 0.1
+    vis[hidden_frames, LANDMARK_INDEX["right_hip"]] = 0.2
+    series = LandmarkSeries(t_s=series.t_s, world_m=series.world_m, visibility=vis, up=series.up)
+    angles = compute_joint_angles(series)
+    flags = angles.attrs["assumed_upright"]
+    assert flags.shape == (60,) and flags.dtype == bool
+    assert flags[hidden_frames].all() and not np.delete(flags, np.arange(20, 50)).any()
+    np.testing.assert_array_equal(angles.assumed_upright_frames("left_shoulder_flexion"), flags)
+    assert not angles.assumed_upright_frames("left_elbow_flexion").any()  # needs no trunk axis
+    np.testing.assert_allclose(angles.column("left_shoulder_flexion"), 80, atol=1e-6)
+    np.testing.assert_allclose(angles.column("neck_rotation"), 30, atol=1e-6)
+    lean = angles.column("trunk_forward_lean")
+    assert np.isnan(lean[hidden_frames]).all() and np.isfinite(np.delete(lean, np.arange(20, 50))).all()
+    single = compute_joint_angle(series, joint="shoulder_flexion", side="left")
+    np.testing.assert_allclose(single, 80, atol=1e-6)
+    part = angles.select(slice(15, 25))
+    np.testing.assert_array_equal(part.attrs["assumed_upright"], flags[15:25])
+    np.testing.assert_array_equal(part.assumed_upright_frames(), flags[15:25])
+    # A loaded CSV does not carry the flags: nothing is claimed.
+    plain = AngleSeries(t_s=t, names=angles.names, values_deg=angles.values_deg)
+    assert not plain.assumed_upright_frames().any()
+
+
+def test_pixel_only_series_never_assume_an_upright_trunk():
+    """Without depth the view (front or side) cannot be judged without the hips: NaN stays."""
+    series = simulate_landmark_series(np.arange(3) / 30, SEATED_POSES["arms_raised"], image_size=(1280, 720),
+                                      pixels_only=True, hidden=("left_hip", "right_hip"))
+    angles = compute_joint_angles(series)
+    assert not angles.attrs["assumed_upright"].any()
+    assert np.isnan(angles.column("left_shoulder_abduction")).all()
+    assert np.isfinite(angles.column("left_elbow_flexion")).all()  # a hinge needs no trunk axis
+
+
+def test_simulator_hides_only_named_landmarks():
+    frame = simulate_pose_frame(SEATED, hidden=("left_knee", "right_hip"))
+    assert frame.visibility[LANDMARK_INDEX["left_knee"]] == 0
+    assert frame.visibility[LANDMARK_INDEX["right_hip"]] == 0
+    assert frame.visibility.sum() == len(frame.visibility) - 2 and np.isfinite(frame.world_m).all()
+    with pytest.raises(InputError, match="left_hip"):
+        simulate_pose_frame(SEATED, hidden=("left_hips",))
+
+
+# Rows above the midway of shoulders (y ~125) and hips (y ~254) of the person on the roof in
+# sports2d_f030_arms_raised.jpg, and the columns around them: a webcam that sees only the upper body.
+ARMS_RAISED_UPPER_BODY_CROP = (slice(0, 190), slice(440, 840))
+
+
+def test_real_model_without_hips_still_reports_raised_arms(shared):
+    """The real MediaPipe model on a crop that cuts away the hips: the person holds both arms
+    raised well above shoulder height (elbows above the shoulders in the image)."""
+    import cv2
+    import mediapipe as mp
+
+    image = cv2.imread(str(shared("stills/sports2d_f030_arms_raised.jpg")))
+    crop = np.ascontiguousarray(image[ARMS_RAISED_UPPER_BODY_CROP])
+    with mp.solutions.pose.Pose(model_complexity=1, static_image_mode=True) as pose:
+        result = pose.process(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB))
+    assert result.pose_landmarks is not None and result.pose_world_landmarks is not None
+    visibility = np.array([p.visibility for p in result.pose_landmarks.landmark])
+    world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks.landmark])
+    hips = [LANDMARK_INDEX["left_hip"], LANDMARK_INDEX["right_hip"]]
+    assert (visibility[hips] < 0.5).all()  # the case under test: hips not visible
+    angles = compute_frame_angles(world, visibility)
+    assert angles.assumed_upright
+    assert math.isnan(angles["trunk_forward_lean_deg"]) and math.isnan(angles["trunk_lateral_lean_deg"])
+    elevation = [angles[f"{side}_shoulder_{m}_deg"] for side in ("left", "right")
+                 for m in ("flexion", "abduction")]
+    assert np.nanmax(elevation) > 120  # measured 156.5 (left flexion)
+    for side in ("left", "right"):  # both arms above shoulder height: abduction over 90
+        assert angles[f"{side}_shoulder_abduction_deg"] > 90, side
+    strict = compute_frame_angles(world, visibility, assume_upright=False)
+    assert all(math.isnan(strict[f"{side}_shoulder_abduction_deg"]) for side in ("left", "right"))
