@@ -88,6 +88,11 @@ def _to_rgb(image_bgr: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
 
 
+# How far outside the image (as a fraction of its width or height) a landmark may be placed
+# and still count as seen: joints right at the edge are often placed just beyond it.
+OUTSIDE_IMAGE_MARGIN = 0.02
+
+
 def _pose_frame(image_landmarks, world_landmarks, width: int, height: int) -> PoseFrame:
     """Copy MediaPipe landmark lists (normalised image and world) into a PoseFrame."""
     img = np.array([(p.x, p.y, p.visibility) for p in image_landmarks], dtype=float)
@@ -98,7 +103,12 @@ def _pose_frame(image_landmarks, world_landmarks, width: int, height: int) -> Po
             f"use a MediaPipe Pose model with 33 landmarks."
         )
     pixel = img[:, :2] * (float(width), float(height))
-    return PoseFrame(world_m=world, visibility=img[:, 2].copy(), pixel_px=pixel)
+    visibility = img[:, 2].copy()
+    # MediaPipe extrapolates landmarks it cannot see (hips below the edge of a webcam image)
+    # and can still call them visible; a landmark placed outside the image is not seen.
+    outside = ((img[:, :2] < -OUTSIDE_IMAGE_MARGIN) | (img[:, :2] > 1.0 + OUTSIDE_IMAGE_MARGIN)).any(axis=1)
+    visibility[outside] = 0.0
+    return PoseFrame(world_m=world, visibility=visibility, pixel_px=pixel)
 
 
 def square_crop_offsets(width: int, height: int, /, *, min_aspect: float = WIDE_IMAGE_ASPECT) -> list[int]:

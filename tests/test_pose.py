@@ -188,3 +188,20 @@ def test_legacy_estimator_rejects_grey_images():
 def test_blank_image_has_nobody():
     with MediaPipePoseEstimator(static_images=True) as est:
         assert est.estimate(np.zeros((480, 640, 3), np.uint8), 0.0) is None
+
+
+def test_landmarks_placed_outside_the_image_count_as_unseen(shared):
+    """A webcam that sees only the upper body: MediaPipe still places the hips (below the
+    image) and may call them visible. The estimator marks them unseen, so the angle code takes
+    the upright-trunk fallback instead of measuring lean from invented hips."""
+    image = cv2.imread(str(shared("stills/sports2d_f030_arms_raised.jpg")))
+    crop = np.ascontiguousarray(image[0:160, 440:840])  # head to just below the shoulders
+    with MediaPipePoseEstimator(static_images=True) as estimator:
+        pose = estimator.estimate(crop, 0.0)
+    assert pose is not None
+    hips = [LANDMARK_INDEX["left_hip"], LANDMARK_INDEX["right_hip"]]
+    assert (pose.pixel_px[hips, 1] > crop.shape[0]).all()  # placed below the image
+    assert (pose.visibility[hips] == 0).all()
+    angles = compute_frame_angles(pose.world_m, pose.visibility)
+    assert angles.assumed_upright
+    assert np.isnan(angles["trunk_forward_lean_deg"])
