@@ -165,6 +165,10 @@ def analyze_series(series: LandmarkSeries, out_dir: str | Path, /, *,
     save_angles_csv(smoothed, out / "angles.csv")
     if frames_with_person == 0:
         notes.append("no person was found in any frame: landmarks and angles are empty")
+    upright_frames = int(angles.assumed_upright_frames().sum())
+    if upright_frames:
+        notes.append(f"the hips were out of view in {upright_frames} frames: shoulder and neck angles there "
+                     "assume an upright trunk, and trunk lean is unknown")
     summary = {
         "input": input_path or series.source,
         "frames": len(series),
@@ -174,6 +178,7 @@ def analyze_series(series: LandmarkSeries, out_dir: str | Path, /, *,
         "angles_file": "angles.csv holds joint angles in degrees after the filter below",
         "filter": filter_desc,
         "visibility_threshold": options.visibility_threshold,
+        "assumed_upright_frames": upright_frames,
         "coordinates": "world_m" if series.has_world else "pixel_px",
         "pose_model": pose_model if pose_model is not None else series.attrs.get("pose_model"),
         "software": software_versions(),
@@ -190,17 +195,8 @@ def _run_gait(series: LandmarkSeries, out: Path, *, options: AnalysisOptions, su
     if options.task == "angles":
         summary["task"] = "angles"
         return
-    try:
-        from feedback import gait
-    except ImportError as exc:
-        if options.task == "gait":
-            raise SourceError(
-                "Gait analysis is not available in this installation (feedback.gait is missing); "
-                "reinstall MindMove or run with --task angles."
-            ) from exc
-        summary["task"] = "angles"
-        summary["notes"].append("gait analysis is not installed, so only angles were computed")
-        return
+    from feedback import gait
+
     walking = options.task == "gait" or (summary["frames_with_person"] > 0
                                          and bool(gait.detect_walking(series)))
     summary["task"] = "gait" if walking else "angles"
