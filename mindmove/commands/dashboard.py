@@ -1,7 +1,84 @@
-"""`mindmove` commands for this area (filled in by its issue)."""
+"""`mindmove dashboard` and `mindmove demo`.
+
+``dashboard`` runs ``streamlit run dashboard/app.py`` on the configured store; with no
+display (no ``DISPLAY``/``WAYLAND_DISPLAY`` on Linux) it runs headless and opens no browser.
+``demo`` first fills the store with the demo clinic (:mod:`mindmove.demo`), prints the
+sign-in to use, then starts the dashboard; ``--seed-only`` stops after filling.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import typer
 
+APP_PATH = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+DEFAULT_PORT = 8501
+
+
+def _has_display() -> bool:
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def streamlit_command(*, port: int, headless: bool | None = None) -> list[str]:
+    """The command line that serves the dashboard."""
+    headless = (not _has_display()) if headless is None else headless
+    return [sys.executable, "-m", "streamlit", "run", str(APP_PATH), "--server.port", str(port),
+            "--server.headless", "true" if headless else "false", "--browser.gatherUsageStats", "false"]
+
+
+def _run_dashboard(port: int) -> int:
+    from mindmove.errors import InputError
+
+    if not APP_PATH.exists():
+        raise InputError(f"Expected the dashboard app at {APP_PATH}, but it is missing. Reinstall MindMove.")
+    if not 0 < port < 65536:
+        raise InputError(f"A port is 1-65535, but got {port}. Choose another with --port.")
+    typer.echo(f"Dashboard at http://localhost:{port} (Ctrl+C stops it).")
+    try:
+        return subprocess.call(streamlit_command(port=port))
+    except KeyboardInterrupt:
+        return 0
+
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to ``app``."""
+    """Add `dashboard` and `demo` to ``app``."""
+
+    @app.command("dashboard")
+    def dashboard(port: int = typer.Option(DEFAULT_PORT, "--port", help="Port to serve on.")) -> None:
+        """Start the clinicians' dashboard (sign-in required)."""
+        from mindmove.store import open_store
+
+        open_store().dispose()  # create or upgrade the schema once, before the app's processes
+        raise typer.Exit(_run_dashboard(port))
+
+    @app.command("demo")
+    def demo(
+        port: int = typer.Option(DEFAULT_PORT, "--port", help="Port to serve on."),
+        seed_only: bool = typer.Option(False, "--seed-only", help="Only fill the database; do not start the dashboard."),
+    ) -> None:
+        """Fill the database with a demo clinic (real analysis of simulated sessions) and open the dashboard."""
+        from mindmove.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+        from mindmove.settings import load_settings
+        from mindmove.store import open_store
+
+        settings = load_settings()
+        store = open_store()
+        try:
+            counts = seed_demo(store)
+        finally:
+            store.dispose()
+        if counts.get("already_seeded"):
+            typer.echo("The demo clinic is already in the database.")
+        else:
+            typer.echo(f"Demo clinic ready: {counts['patients']} patients, {counts['sessions']} sessions "
+                       f"({settings.db_url.split('://')[0]} database).")
+        users = ", ".join(f"{name} ({role})" for name, role, _ in DEMO_USERS)
+        typer.echo(f"Sign in as {users}; password: {DEMO_PASSWORD}")
+        if not seed_only:
+            raise typer.Exit(_run_dashboard(port))

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
 from mindmove.errors import StoreError
 from mindmove.settings import load_settings
-from mindmove.store.models import Base
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +80,41 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
     return Store(engine=engine, factory=sessionmaker(engine, expire_on_commit=False))
 
 
-def upgrade_schema(engine: Engine) -> None:
-    """Bring the schema to the newest version, keeping existing data."""
-    Base.metadata.create_all(engine)
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+FIRST_REVISION = "0001"
+
+
+def alembic_config(connection=None) -> "alembic.config.Config":
+    """An Alembic configuration for the shipped migrations (no alembic.ini needed)."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_schema(engine: Engine, /, *, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (the newest by default) with Alembic, keeping data.
+
+    A database made before migrations existed (tables created directly from the first
+    models, no ``alembic_version``) is stamped at the first revision, then upgraded.
+    """
+    from alembic import command
+
+    with engine.begin() as connection:
+        tables = set(inspect(connection).get_table_names())
+        config = alembic_config(connection)
+        if "alembic_version" not in tables and "sessions" in tables:
+            log.warning("stamping an unversioned store at revision %s before upgrading", FIRST_REVISION)
+            command.stamp(config, FIRST_REVISION)
+        command.upgrade(config, revision)
+
+
+def current_revision(engine: Engine, /) -> str | None:
+    """The schema revision the database is at (``None`` when it has none)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -84,6 +84,7 @@ class CameraSetup(Base):
 
 class Session(Base):
     __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_patient_started", "patient_id", "started_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20), default="practice")  # practice | breathe | gait | calibrate
@@ -151,6 +152,10 @@ class Repetition(Base):
     t_end_s: Mapped[float] = mapped_column(Float)
     peak_deg: Mapped[float] = mapped_column(Float)
     hold_s: Mapped[float] = mapped_column(Float, default=0.0)
+    # Breath coordination (exercises with a [breath] table; NULL when not asked or not measured):
+    breath_coordinated: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    inhale_overlap_pct: Mapped[float | None] = mapped_column(Float, nullable=True)  # of the rise
+    exhale_overlap_pct: Mapped[float | None] = mapped_column(Float, nullable=True)  # of the lowering
 
 
 class CheckIn(Base):
@@ -198,6 +203,20 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     username: Mapped[str] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(60))  # sign_in, sign_in_failed, view_patient, ...
-    patient_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    patient_code: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     success: Mapped[bool] = mapped_column(Boolean, default=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+    client: Mapped[str] = mapped_column(String(120), default="", server_default="")  # address or station
+
+
+class LoginThrottle(Base):
+    """Failed sign-in attempts per username (``user:NAME``) or per client (``client:ADDR``).
+
+    Kept in the database so several dashboard processes share one count.
+    """
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(220), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

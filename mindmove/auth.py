@@ -1,0 +1,366 @@
+"""Users, sign-in, care teams and the audit log.
+
+- Passwords are hashed with Argon2id (argon2-cffi's defaults); the hash string carries its
+  own parameters, so stronger settings later re-hash on the next successful sign-in.
+- Sign-in is rate-limited per username and per client (address or station): after
+  :data:`MAX_FAILURES` failures in a row the key is locked for :data:`BASE_LOCK_S`, doubling
+  with each further failure up to :data:`MAX_LOCK_S`. The counts live in the database
+  (``login_throttle``), so several dashboard processes share them. A locked key is refused
+  even with the right password; a success clears the count.
+- Roles: ``clinician`` and ``therapist`` see the patients of their care teams; ``admin``
+  sees every patient and the programme evaluation.
+- Every sign-in attempt, every view of a patient and every change goes to ``audit_log``
+  (its own transaction, so a refusal is recorded even when the caller's work is not).
+
+The unknown-user and wrong-password refusals are the same message and take the same time
+(a dummy hash is verified), so sign-in tells nobody which usernames exist. A patient outside
+the user's teams and a patient that does not exist are refused with the same message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Iterable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import ColumnElement, delete, exists, select, true
+
+from mindmove.errors import AccessDenied, ValidationError
+from mindmove.store.db import Store
+from mindmove.store.models import (
+    AuditEntry, CareTeam, CareTeamMember, LoginThrottle, Patient, Session, User, utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+ROLES = ("clinician", "therapist", "admin")
+MAX_FAILURES = 5            # failures in a row before a key is locked
+BASE_LOCK_S = 30.0          # first lock; doubles with each further failure
+MAX_LOCK_S = 3600.0         # longest lock
+FORGET_FAILURES_AFTER_S = 3600.0  # a quiet hour since the last failure starts the count again
+MIN_PASSWORD_LENGTH = 10
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,79}$")
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_FIELD_CHARS = 200       # longer sign-in input is cut before it reaches a key or the log
+
+SIGN_IN_REFUSED = ("Sign-in refused: the username or password is not right. "
+                   "Check both and try again, or ask an administrator to reset the password.")
+PATIENT_REFUSED = ("This patient is not in your care team's list, or does not exist. "
+                   "Choose a patient from your list, or ask an administrator to add you to their team.")
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not a password: equalises the time of unknown-user refusals")
+
+
+class SignInLocked(AccessDenied):
+    """Too many failed sign-ins for this username or client; ``retry_after_s`` says how long."""
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class SignedInUser:
+    """Who is signed in; pass it to every query in :mod:`dashboard.queries`."""
+
+    id: int
+    username: str
+    role: str
+    display_name: str = ""
+    client: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; every time in the store is UTC."""
+    if dt is None or dt.tzinfo is not None:
+        return dt
+    return dt.replace(tzinfo=timezone.utc)
+
+
+def clean_input(text: str) -> str:
+    """Sign-in, search and URL input cut to a sane length; NUL (refused by PostgreSQL) replaced."""
+    return str(text)[:MAX_FIELD_CHARS].replace("\x00", "\ufffd")
+
+
+_clip = clean_input
+
+
+# --- audit -------------------------------------------------------------------------------
+
+def audit(store: Store, username: str, action: str, /, *, patient_code: str | None = None,
+          success: bool = True, detail: str = "", client: str = "") -> None:
+    """Append one entry to the audit log in its own transaction."""
+    with store.session() as db:
+        db.add(AuditEntry(username=_clip(username)[:80], action=action[:60],
+                          patient_code=None if patient_code is None else _clip(patient_code)[:64],
+                          success=success, detail=_clip(detail), client=_clip(client)[:120]))
+
+
+# --- passwords and users -----------------------------------------------------------------
+
+def hash_password(password: str, /) -> str:
+    """An Argon2id hash of ``password`` (with its salt and parameters)."""
+    return _hasher.hash(password)
+
+
+def _check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters, but got "
+                              f"{len(password)}. Choose a longer one (a short sentence works well).")
+
+
+def _check_username(username: str) -> str:
+    name = username.strip().lower()
+    if not USERNAME_PATTERN.match(name):
+        raise ValidationError(f"A username is 1-80 of a-z, 0-9, '.', '_', '@', '-' starting with a letter or "
+                              f"digit, but got {username!r}. Choose another.")
+    return name
+
+
+def _check_code(code: str) -> str:
+    code = code.strip()
+    if not CODE_PATTERN.match(code):
+        raise ValidationError(f"A patient code is 1-64 of letters, digits, '.', '_', '-', but got {code!r}. "
+                              "Use the clinic's code (e.g. P001), never a name.")
+    return code
+
+
+def _team_id(db, name: str) -> int:
+    team_id = db.scalar(select(CareTeam.id).where(CareTeam.name == name.strip()))
+    if team_id is None:
+        raise ValidationError(f"Expected an existing care team, but there is no team {name!r}. "
+                              "Create it first with `mindmove team add NAME`.")
+    return team_id
+
+
+def create_team(store: Store, name: str, /, *, by: str) -> int:
+    """Create care team ``name``; returns its id."""
+    name = name.strip()
+    if not 0 < len(name) <= 120:
+        raise ValidationError(f"A care team name is 1-120 characters, but got {len(name)}.")
+    with store.session() as db:
+        if db.scalar(select(CareTeam.id).where(CareTeam.name == name)) is not None:
+            raise ValidationError(f"There is already a care team {name!r}. Use it, or choose another name.")
+        team = CareTeam(name=name)
+        db.add(team)
+        db.flush()
+        team_id = team.id
+    audit(store, by, "team_add", detail=f"team={name}")
+    return team_id
+
+
+def create_user(store: Store, username: str, password: str, /, *, role: str, by: str,
+                display_name: str = "", teams: Iterable[str] = ()) -> int:
+    """Create a user with ``role`` in care ``teams``; returns the user id."""
+    name = _check_username(username)
+    if role not in ROLES:
+        raise ValidationError(f"A role is one of {', '.join(ROLES)}, but got {role!r}.")
+    _check_new_password(password)
+    teams = [t for t in teams if t]
+    with store.session() as db:
+        if db.scalar(select(User.id).where(User.username == name)) is not None:
+            raise ValidationError(f"There is already a user {name!r}. Choose another username.")
+        team_ids = [_team_id(db, t) for t in teams]
+        user = User(username=name, role=role, display_name=display_name.strip()[:160],
+                    password_hash=hash_password(password))
+        db.add(user)
+        db.flush()
+        db.add_all(CareTeamMember(team_id=t, user_id=user.id) for t in team_ids)
+        user_id = user.id
+    audit(store, by, "user_add", detail=f"user={name} role={role} teams={','.join(teams)}")
+    return user_id
+
+
+def add_team_member(store: Store, team: str, username: str, /, *, by: str) -> None:
+    """Put user ``username`` in care team ``team``."""
+    name = username.strip().lower()
+    with store.session() as db:
+        team_id = _team_id(db, team)
+        user_id = db.scalar(select(User.id).where(User.username == name))
+        if user_id is None:
+            raise ValidationError(f"Expected an existing user, but there is no user {name!r}. "
+                                  "Create it with `mindmove user add`.")
+        if db.get(CareTeamMember, (team_id, user_id)) is None:
+            db.add(CareTeamMember(team_id=team_id, user_id=user_id))
+    audit(store, by, "team_member_add", detail=f"team={team} user={name}")
+
+
+def set_password(store: Store, username: str, password: str, /, *, by: str) -> None:
+    """Replace a user's password (and clear their sign-in lock)."""
+    _check_new_password(password)
+    name = username.strip().lower()
+    with store.session() as db:
+        user = db.scalar(select(User).where(User.username == name))
+        if user is None:
+            raise ValidationError(f"Expected an existing user, but there is no user {name!r}.")
+        user.password_hash = hash_password(password)
+        db.execute(delete(LoginThrottle).where(LoginThrottle.key == f"user:{name}"))
+    audit(store, by, "password_set", detail=f"user={name}")
+
+
+def create_patient(store: Store, code: str, /, *, team: str, by: str, display_name: str = "") -> int:
+    """Register patient ``code`` in care ``team`` (or move an existing one there); returns the id."""
+    code = _check_code(code)
+    with store.session() as db:
+        team_id = _team_id(db, team)
+        patient = db.scalar(select(Patient).where(Patient.code == code))
+        if patient is None:
+            patient = Patient(code=code, display_name=display_name.strip()[:160], care_team_id=team_id)
+            db.add(patient)
+        else:
+            patient.care_team_id = team_id
+            if display_name:
+                patient.display_name = display_name.strip()[:160]
+        db.flush()
+        patient_id = patient.id
+    audit(store, by, "patient_add", patient_code=code, detail=f"team={team}")
+    return patient_id
+
+
+# --- sign-in -----------------------------------------------------------------------------
+
+def _throttle_keys(username: str, client: str) -> list[str]:
+    keys = [f"user:{_clip(username.strip().lower())}"]
+    if client:
+        keys.append(f"client:{_clip(client)}")
+    return keys
+
+
+def _lock_remaining_s(db, keys: list[str], now: datetime) -> float:
+    rows = db.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))
+    remaining = [(_aware(r.locked_until) - now).total_seconds() for r in rows if r.locked_until is not None]
+    return max([0.0, *remaining])
+
+
+def compute_lock_s(failures: int, /) -> float:
+    """How long a key is locked after ``failures`` failures in a row (0 below the threshold)."""
+    if failures < MAX_FAILURES:
+        return 0.0
+    return min(BASE_LOCK_S * 2 ** (failures - MAX_FAILURES), MAX_LOCK_S)
+
+
+def _record_failure(db, keys: list[str], now: datetime) -> None:
+    for key in keys:
+        row = db.scalar(select(LoginThrottle).where(LoginThrottle.key == key).with_for_update())
+        if row is None:
+            row = LoginThrottle(key=key, failures=0)
+            db.add(row)
+        last = _aware(row.last_failure_at)
+        if last is not None and (now - last).total_seconds() > FORGET_FAILURES_AFTER_S:
+            row.failures = 0
+        row.failures += 1
+        row.last_failure_at = now
+        lock_s = compute_lock_s(row.failures)
+        row.locked_until = now + timedelta(seconds=lock_s) if lock_s else None
+
+
+def authenticate(store: Store, username: str, password: str, /, *, client: str = "",
+                 now: datetime | None = None) -> SignedInUser:
+    """Check a sign-in; returns the user or raises :class:`AccessDenied` / :class:`SignInLocked`.
+
+    ``client`` identifies where the attempt comes from (the browser's address, or the station
+    name) for per-client rate limiting. ``now`` is for tests.
+    """
+    now = now or utcnow()
+    name = _clip(str(username).strip().lower())
+    keys = _throttle_keys(name, client)
+    with store.session() as db:
+        wait_s = _lock_remaining_s(db, keys, now)
+    if wait_s > 0:
+        audit(store, name, "sign_in_locked", success=False, client=client, detail=f"retry_after_s={wait_s:.0f}")
+        raise SignInLocked(f"Sign-in is paused after several unsuccessful attempts: try again in "
+                           f"{wait_s:.0f} s, or ask an administrator to reset the password.",
+                           retry_after_s=wait_s)
+    with store.session() as db:
+        user = db.scalar(select(User).where(User.username == name))
+        stored_hash = user.password_hash if user is not None and user.active else _DUMMY_HASH
+        try:
+            ok = _hasher.verify(stored_hash, str(password)) and user is not None and user.active
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok:
+            _record_failure(db, keys, now)
+        else:
+            # only the user's count: one valid account must not wipe a client's failures
+            db.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0]))
+            if _hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = hash_password(password)
+            signed_in = SignedInUser(id=user.id, username=user.username, role=user.role,
+                                     display_name=user.display_name, client=client)
+    if not ok:
+        reason = "unknown user" if user is None else ("inactive user" if not user.active else "wrong password")
+        audit(store, name, "sign_in_failed", success=False, client=client, detail=reason)
+        raise AccessDenied(SIGN_IN_REFUSED)
+    audit(store, name, "sign_in", client=client)
+    return signed_in
+
+
+def sign_out(store: Store, user: SignedInUser, /) -> None:
+    audit(store, user.username, "sign_out", client=user.client)
+
+
+# --- care-team access --------------------------------------------------------------------
+
+def visible_patients(user: SignedInUser, /) -> ColumnElement[bool]:
+    """A WHERE clause on ``patients`` keeping those ``user`` may see (every one for admin)."""
+    if user.is_admin:
+        return true()
+    member = select(CareTeamMember.team_id).where(CareTeamMember.user_id == user.id)
+    return Patient.care_team_id.in_(member)
+
+
+def _still_active(db, user: SignedInUser) -> bool:
+    return bool(db.scalar(select(exists().where(User.id == user.id, User.active.is_(True),
+                                                User.role == user.role))))
+
+
+def require_role(store: Store, user: SignedInUser, /, *roles: str, action: str) -> None:
+    """Refuse (and audit) unless ``user`` has one of ``roles``."""
+    if user.role not in roles:
+        audit(store, user.username, action, success=False, client=user.client,
+              detail=f"role {user.role} may not; needs {'/'.join(roles)}")
+        raise AccessDenied(f"This page is for the {' or '.join(roles)} role; you are signed in as "
+                           f"{user.role}. Ask an administrator if you need it.")
+
+
+def require_patient(store: Store, user: SignedInUser, patient_code: str, /, *, action: str,
+                    detail: str = "") -> int:
+    """The id of ``patient_code`` if ``user`` may see it; audits the attempt either way."""
+    code = _clip(str(patient_code))
+    with store.session() as db:
+        allowed = _still_active(db, user)
+        patient_id = db.scalar(select(Patient.id).where(Patient.code == code, visible_patients(user))) if allowed else None
+    if patient_id is None:
+        audit(store, user.username, action, patient_code=code, success=False, client=user.client,
+              detail=(detail + " refused: not in care team, unknown, or user inactive").strip())
+        raise AccessDenied(PATIENT_REFUSED)
+    audit(store, user.username, action, patient_code=code, client=user.client, detail=detail)
+    return patient_id
+
+
+def require_session(store: Store, user: SignedInUser, session_id: int, /, *, action: str) -> tuple[int, str]:
+    """``(session id, patient code)`` if ``user`` may see session ``session_id``; audited."""
+    try:
+        sid = int(session_id)
+    except (TypeError, ValueError):
+        sid = -1
+    with store.session() as db:
+        allowed = _still_active(db, user)
+        code = db.scalar(select(Patient.code).join(Session, Session.patient_id == Patient.id)
+                         .where(Session.id == sid, visible_patients(user))) if allowed else None
+    if code is None:
+        audit(store, user.username, action, success=False, client=user.client,
+              detail=f"session={_clip(str(session_id))} refused: not in care team, unknown, or user inactive")
+        raise AccessDenied("This session is not one of your care team's, or does not exist. "
+                           "Choose a session from the patient's list.")
+    audit(store, user.username, action, patient_code=code, client=user.client, detail=f"session={sid}")
+    return sid, code

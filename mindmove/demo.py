@@ -1,0 +1,243 @@
+"""A demo clinic for the dashboard, made by running the project's real analysis.
+
+Nothing here is a stored number: for each demo session a simulated body moves through a
+gentle exercise at the joint angles that session's story calls for
+(:func:`feedback.simulate.simulate_landmark_series`), its joint angles are measured back
+(:func:`feedback.angles.compute_joint_angles`), and the session's range of motion, time
+within the safe range and repetitions come from the same running statistics and repetition
+engine the live practice uses (:class:`feedback.session.AngleStats`,
+:class:`feedback.engines.RepetitionEngine`). Breath sessions analyse a simulated breathing
+belt signal (a sine with breath-to-breath variability and noise) with
+:func:`feedback.breath.analyze_breath`. Gait is not simulated (a walking body is not yet
+available from :mod:`feedback.simulate`), so the demo has no gait results.
+
+The story (seeded random, so every run gives the same clinic): two care teams, five patients
+over six weeks, with steady progress, a set-back with a pain flare, a patient whose practice
+drops off in the last fortnight, and gaps (weekends, a holiday week).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+
+from mindmove.auth import create_patient, create_team, create_user
+from mindmove.store.db import Store
+from mindmove.store.models import (
+    BreathResult, CheckIn, CueEvent, Patient, Repetition, Sample, Session, SessionMetric, User, utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "mindmove-demo"
+DEMO_USERS = (  # username, role, teams
+    ("therapist", "therapist", ("Riverside", "Hillview")),
+    ("clinician", "clinician", ("Riverside",)),
+    ("admin", "admin", ()),
+)
+WEEKS = 6
+FRAME_RATE_HZ = 5.0            # simulated camera frames per second (the analysis is rate-free)
+REPS_PER_SESSION = 5
+REP_PERIOD_S = 8.0
+BREATH_RATE_HZ = 25.0
+BREATH_SECONDS = 90.0
+DETAIL_SAMPLE_STEP = 1         # store every angle frame of each session's series
+
+
+@dataclass(frozen=True)
+class DemoPatient:
+    code: str
+    team: str
+    motion: str
+    safe_min_deg: float
+    safe_max_deg: float
+    start_peak_deg: float       # how far the patient reaches in week 1
+    gain_deg_per_week: float
+    sessions_per_week: int
+    pain_start: float
+    story: str                  # steady | setback | dropping_off | gaps | breath
+
+
+PATIENTS = (
+    DemoPatient("D001", "Riverside", "right_knee_flexion", 0.0, 95.0, 55.0, 6.0, 4, 6.0, "steady"),
+    DemoPatient("D002", "Riverside", "right_elbow_flexion", 0.0, 130.0, 70.0, 7.0, 3, 5.0, "setback"),
+    DemoPatient("D003", "Riverside", "left_knee_flexion", 0.0, 90.0, 60.0, 3.0, 4, 4.0, "dropping_off"),
+    DemoPatient("D004", "Hillview", "left_shoulder_abduction", 0.0, 85.0, 45.0, 4.0, 3, 7.0, "gaps"),
+    DemoPatient("D005", "Hillview", "right_hip_flexion", 0.0, 80.0, 40.0, 4.0, 3, 5.0, "breath"),
+)
+
+
+def _practice_days(p: DemoPatient, rng: np.random.Generator) -> list[int]:
+    """Days (0 = six weeks ago) with a session, per the patient's story."""
+    days = []
+    for week in range(WEEKS):
+        if p.story == "gaps" and week == 3:
+            continue  # a holiday week
+        n = p.sessions_per_week
+        if p.story == "dropping_off" and week >= WEEKS - 2:
+            n = 1 if week == WEEKS - 2 else 0
+        days += sorted(week * 7 + int(d) for d in rng.choice(5, size=min(n, 5), replace=False))
+    return days
+
+
+def _session_peak(p: DemoPatient, day: int, rng: np.random.Generator, *, last: bool) -> float:
+    week = day / 7.0
+    peak = p.start_peak_deg + p.gain_deg_per_week * week + rng.normal(0.0, 2.0)
+    if p.story == "setback" and 3.0 <= week < 4.5:
+        peak -= 20.0  # a flare-up: less reach for a while
+    if p.story == "steady" and last:
+        peak = p.safe_max_deg + 6.0  # an enthusiastic last session beyond the safe range
+    return float(peak)
+
+
+def _pain(p: DemoPatient, day: int, rng: np.random.Generator) -> int:
+    week = day / 7.0
+    pain = p.pain_start - 0.4 * week + rng.normal(0.0, 0.6)
+    if p.story == "setback" and 3.0 <= week < 4.5:
+        pain += 3.0
+    if p.story == "dropping_off" and week >= WEEKS - 2.5:
+        pain += 2.5
+    return int(np.clip(round(pain), 0, 10))
+
+
+def simulate_exercise(p: DemoPatient, peak_deg: float, /):
+    """Angles measured from a simulated body doing REPS_PER_SESSION slow repetitions."""
+    from feedback.angles import compute_joint_angles
+    from feedback.simulate import simulate_landmark_series
+
+    t_s = np.arange(0.0, REPS_PER_SESSION * REP_PERIOD_S, 1.0 / FRAME_RATE_HZ)
+    rest_deg = 5.0
+
+    def angles(t: float) -> dict[str, float]:
+        phase = (1.0 - math.cos(2.0 * math.pi * t / REP_PERIOD_S)) / 2.0
+        return {p.motion: rest_deg + (peak_deg - rest_deg) * phase}
+
+    return compute_joint_angles(simulate_landmark_series(t_s, angles))
+
+
+def _measure(p: DemoPatient, measured, /) -> tuple[dict, list, list[dict]]:
+    """Metrics row, repetition events and cues, from the live practice's own engines."""
+    from feedback.engines import RepetitionEngine
+    from feedback.session import AngleStats, RangeSpec
+
+    column = f"{p.motion}_deg"
+    values = measured.column(column)
+    safe = RangeSpec(p.safe_min_deg, p.safe_max_deg, 10.0)
+    stats = AngleStats()
+    reps = RepetitionEngine(channel=column, min_deg=p.safe_min_deg, max_deg=0.8 * p.safe_max_deg)
+    cues: list[dict] = []
+    for t, v in zip(measured.t_s, values):
+        stats.update(float(t), float(v), safe=safe)
+        reps.update(float(t), {column: float(v)})
+        if v > p.safe_max_deg and (not cues or t - cues[-1]["t_s"] > REP_PERIOD_S / 2):
+            cues.append({"t_s": float(t), "kind": "range", "message_key": "range.approaching_limit",
+                         "value": float(v), "limit": p.safe_max_deg, "priority": 2})
+    metric = {"name": column, "min_deg": stats.min_deg, "max_deg": stats.max_deg,
+              "rom_deg": stats.max_deg - stats.min_deg, "safe_min_deg": p.safe_min_deg,
+              "safe_max_deg": p.safe_max_deg, "time_in_range_pct": stats.time_in_range_pct(),
+              "range_exceeded": stats.exceeded}
+    return metric, list(reps.repetitions), cues
+
+
+def simulate_breath_signal(rate_bpm: float, /, *, seconds: float = BREATH_SECONDS, rate_hz: float = BREATH_RATE_HZ,
+                           seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A belt-like breathing signal: a sine whose period varies 8 % breath to breath, plus noise."""
+    rng = np.random.default_rng(seed)
+    t_s = np.arange(0.0, seconds, 1.0 / rate_hz)
+    periods = 60.0 / rate_bpm * (1.0 + 0.08 * rng.standard_normal(int(seconds * rate_bpm / 60) + 4))
+    edges = np.concatenate([[0.0], np.cumsum(periods)])
+    k = np.clip(np.searchsorted(edges, t_s, side="right") - 1, 0, len(periods) - 1)
+    phase = (t_s - edges[k]) / periods[k]
+    return t_s, np.sin(2.0 * np.pi * phase) + 0.05 * rng.standard_normal(t_s.size)
+
+
+def _breath_row(session_id: int, target_bpm: float, rate_bpm: float, resting_bpm: float, seed: int) -> dict:
+    from feedback.breath import analyze_breath
+
+    t_s, values = simulate_breath_signal(rate_bpm, seed=seed)
+    practice = analyze_breath(t_s, values, rate_hz=BREATH_RATE_HZ).summary
+    t_r, v_r = simulate_breath_signal(resting_bpm, seconds=60.0, seed=seed + 1)
+    resting = analyze_breath(t_r, v_r, rate_hz=BREATH_RATE_HZ).summary
+    measured = practice["rate_bpm_median"]
+    diff = None if measured is None else abs(measured - target_bpm)
+    return {"session_id": session_id, "breaths": practice["breaths"], "rate_bpm": measured,
+            "resting_rate_bpm": resting["rate_bpm_median"], "ie_ratio": practice["ie_ratio_median"],
+            "pacer_target_bpm": target_bpm, "rate_difference_bpm": diff,
+            "pacer_agreement_pct": None if diff is None else max(0.0, 100.0 - 100.0 * diff / target_bpm),
+            "detail": {"simulated_rate_bpm": rate_bpm, "resting_simulated_bpm": resting_bpm}}
+
+
+def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) -> dict:
+    """Fill ``store`` with the demo clinic; returns counts. Refuses if demo users exist."""
+    from calibration.profile import BreathTarget, Profile, SafeRange, save_profile
+
+    now = (now or utcnow()).astimezone(timezone.utc)
+    with store.session() as db:
+        if db.query(User.id).filter(User.username.in_([u for u, _, _ in DEMO_USERS])).first():
+            log.info("demo clinic already present")
+            return {"already_seeded": True}
+    rng = np.random.default_rng(seed)
+    for team in ("Riverside", "Hillview"):
+        create_team(store, team, by="demo")
+    for name, role, teams in DEMO_USERS:
+        create_user(store, name, DEMO_PASSWORD, role=role, teams=teams, by="demo", display_name=f"Demo {role}")
+    start = (now - timedelta(days=WEEKS * 7)).replace(hour=9, minute=0, second=0, microsecond=0)
+    counts = {"patients": 0, "sessions": 0, "samples": 0}
+    for p in PATIENTS:
+        create_patient(store, p.code, team=p.team, by="demo")
+        profile = Profile(ranges={p.motion: SafeRange(p.safe_min_deg, p.safe_max_deg)},
+                          breath=BreathTarget(resting_rate_bpm=14.0, target_rate_bpm=6.0, ie_ratio=2.0))
+        record = save_profile(store, p.code, profile, by="demo therapist", reason="first calibration (demo)")
+        counts["patients"] += 1
+        with store.session() as db:
+            patient_id = db.query(Patient.id).filter(Patient.code == p.code).scalar()
+            days = _practice_days(p, rng)
+            for day in days:
+                started = start + timedelta(days=day, minutes=int(rng.integers(0, 480)))
+                if started > now:
+                    continue
+                peak = _session_peak(p, day, rng, last=day == days[-1])
+                measured = simulate_exercise(p, peak)
+                metric, reps, cues = _measure(p, measured)
+                active_s = float(measured.t_s[-1] - measured.t_s[0])
+                s = Session(patient_id=patient_id, kind="practice", exercise=p.motion, started_at=started,
+                            ended_at=started + timedelta(seconds=active_s + 120), last_write_at=started,
+                            status="completed", station="demo-station", active_s=active_s,
+                            profile_version_id=record.version_id,
+                            summary={"repetitions": len(reps), "demo": True})
+                db.add(s)
+                db.flush()
+                db.add(SessionMetric(session_id=s.id, **metric))
+                db.add_all(Repetition(session_id=s.id, index=r.index, angle_name=r.angle_name,
+                                      t_start_s=r.t_start_s, t_end_s=r.t_end_s, peak_deg=r.peak_deg,
+                                      hold_s=r.hold_s) for r in reps)
+                db.add_all(CueEvent(session_id=s.id, **c) for c in cues)
+                column = measured.column(p.motion)
+                rows = [{"session_id": s.id, "channel": f"{p.motion}_deg", "t_s": float(t),
+                         "value": None if not np.isfinite(v) else float(v)}
+                        for t, v in zip(measured.t_s[::DETAIL_SAMPLE_STEP], column[::DETAIL_SAMPLE_STEP])]
+                db.execute(Sample.__table__.insert(), rows)
+                pain = _pain(p, day, rng)
+                db.add(CheckIn(session_id=s.id, phase="before", pain=pain, mood=int(np.clip(3 + rng.integers(-1, 2), 1, 5)),
+                               recorded_at=started))
+                db.add(CheckIn(session_id=s.id, phase="after", pain=max(0, pain - int(rng.integers(0, 3))),
+                               mood=int(np.clip(4 + rng.integers(-1, 2), 1, 5)), recorded_at=s.ended_at))
+                counts["sessions"] += 1
+                counts["samples"] += len(rows)
+                if p.story == "breath" or day % 7 == 0:
+                    b = Session(patient_id=patient_id, kind="breathe", started_at=s.ended_at + timedelta(minutes=5),
+                                status="completed", station="demo-station", active_s=BREATH_SECONDS,
+                                profile_version_id=record.version_id, summary={"demo": True})
+                    db.add(b)
+                    db.flush()
+                    # the paced rate settles towards the 6 breaths/min target over the weeks
+                    rate = 6.0 + 3.0 * math.exp(-day / 14.0) + abs(rng.normal(0.0, 0.3))
+                    db.add(BreathResult(**_breath_row(b.id, 6.0, rate, 14.0 + rng.normal(0.0, 1.0),
+                                                      seed=seed * 1000 + day)))
+                    counts["sessions"] += 1
+    log.info("demo clinic seeded: %s", counts)
+    return counts
