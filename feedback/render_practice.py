@@ -28,6 +28,9 @@ GAUGE_RADIUS_FRACTION = 0.16  # of the smaller image side
 GAUGE_PAD_DEG = 20.0  # the gauge shows the comfortable range with this much either side
 QUIT_KEYS = (ord("q"), ord("Q"), 27)  # q or Esc
 WINDOW_TITLE = "MindMove practice"
+PACER_SIZE_FRACTION = 0.34  # the pacer's square corner, as a share of the smaller image side
+PACER_BOTTOM_CLEARANCE = 2.2 * CUE_TEXT_HEIGHT_FRACTION  # of the height: keeps it above the cue band
+PACER_ALPHA = 0.8  # the pacer's dark backing lets the camera image show through a little
 
 
 def _cv2():
@@ -112,8 +115,27 @@ def render_range_gauge(image_bgr: np.ndarray, value_deg: float | None, /, *, min
     return out
 
 
+def render_pacer_corner(image_bgr: np.ndarray, state, /) -> np.ndarray:
+    """A copy with the breathing guide (:func:`feedback.render_breath.render_pacer`) in the
+    bottom-left corner, on a dark square, above the cue band."""
+    from feedback.render_breath import render_pacer
+
+    out = image_bgr.copy()
+    h, w = out.shape[:2]
+    side = int(min(h, w) * PACER_SIZE_FRACTION)
+    pad = max(4, side // 20)
+    y1 = max(side, h - int(h * PACER_BOTTOM_CLEARANCE))
+    y0, x0 = y1 - side, pad
+    roi = out[y0:y1, x0:x0 + side]
+    backing = np.full_like(roi, 25)
+    backing = (PACER_ALPHA * backing + (1 - PACER_ALPHA) * roi).astype(np.uint8)
+    out[y0:y1, x0:x0 + side] = render_pacer(backing, state)
+    return out
+
+
 def render_practice_frame(image_bgr: np.ndarray, pose, angles: dict, cue, pipeline, /) -> np.ndarray:
-    """The whole practice view for one frame (the ``render`` of :func:`feedback.session.run_practice`)."""
+    """The whole practice view for one frame (the ``render`` of :func:`feedback.session.run_practice`).
+    With a pacer running (``pipeline.pacer_state``), the breathing guide sits in a corner."""
     style = style_for_image(image_bgr)
     out = render_skeleton(image_bgr, pose, visibility_threshold=pipeline.visibility_threshold, style=style)
     safe = pipeline.safe
@@ -122,6 +144,9 @@ def render_practice_frame(image_bgr: np.ndarray, pose, angles: dict, cue, pipeli
     out = render_range_gauge(out, angles.get(pipeline.channel), min_deg=safe.min_deg, max_deg=safe.max_deg,
                              caution_margin_deg=safe.caution_margin_deg, label=label,
                              limits=pipeline.exercise.tracking.limits)
+    pacer_state = getattr(pipeline, "pacer_state", None)
+    if pacer_state is not None:
+        out = render_pacer_corner(out, pacer_state)
     return render_cue_line(out, cue.text() if cue is not None else None)
 
 

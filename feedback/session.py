@@ -14,6 +14,16 @@ Stages (each one small, see ``docs/practice.md``):
 5. Sinks (a window, a video writer): objects with ``show(image_bgr) -> bool`` (False stops
    the session); the annotated image is drawn only when there is a sink.
 6. The :class:`mindmove.store.recording.SessionRecorder` (incremental writes).
+7. Optionally, breath (:class:`PracticeBreath`): a breath feed polled once per frame without
+   blocking (a replay consumed in step with the session clock, or a belt that streams on its
+   own thread), analysed live with :class:`feedback.breath.BreathAnalyzer`, stored as channel
+   ``breath``; a pacer when the exercise asks for breath coordination; each repetition
+   judged against the breath (:mod:`feedback.coordination`).
+
+The session clock: ``t_s = 0`` at the first frame. A replay's own time is the session time
+(its sample at 2.0 s belongs to the frame at 2.0 s, with ``--fast`` too); a belt's samples,
+stamped with ``time.monotonic()``, are mapped with the monotonic time the first frame was
+captured.
 
 Latency is measured per frame from the moment the frame was captured (read from the
 camera or released by the pacing clock) to the moment the cue for it was decided; the
@@ -34,6 +44,9 @@ from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from feedback.coordination import (
+    BreathCoordinationJudge, BreathCueEngine, RepetitionBreath, summarise_coordination,
+)
 from feedback.cues import Cue, CuePolicy
 from feedback.engines import (
     POSTURE_CHECKS, FrameVisibility, PaceEngine, PostureEngine, RangeEngine, RepetitionEngine,
@@ -50,6 +63,9 @@ DEFAULT_BETA = 0.05
 DEFAULT_D_CUTOFF_HZ = 1.0
 MAX_ACTIVE_GAP_S = 0.5  # a longer gap between known samples does not count as active time
 GRAB_TIMEOUT_S = 5.0
+STORED_BREATH_RATE_HZ = 25.0  # breath samples kept in the store (the analyzer's own rate)
+BELT_STALE_S = 1.5  # a belt silent this long is shown as reconnecting; the silence is stored as NaN
+MIN_FIRST_BREATH_SAMPLES = 8  # a belt of unknown rate is measured from this many samples
 
 
 class FrameSink(Protocol):
@@ -198,6 +214,7 @@ class PracticeResult:
     frames_dropped: int = 0
     cues: list[Cue] = field(default_factory=list)
     stopped_by: str = "end_of_input"
+    breath: dict | None = None  # the BreathResult fields, when the session had breath or a pacer
 
 
 def _percentile(values: Sequence[float], q: float) -> float | None:
@@ -267,6 +284,35 @@ class PracticePipeline:
             [self.channel, *tr.angle_names, *posture_angles]))
         self.stats = {name: AngleStats() for name in self.recorded_channels}
         self._reps_seen = 0
+        self.breath_judge: BreathCoordinationJudge | None = None
+        self.breath_cues: BreathCueEngine | None = None
+        self.judged: list[RepetitionBreath] = []
+        self.pacer_state = None  # set each frame when a pacer runs (for the renderer)
+        if ex.breath is not None and self.rep_engine is not None:
+            rule = ex.breath
+            self.breath_judge = BreathCoordinationJudge(raise_on=rule.raise_on, lower_on=rule.lower_on,
+                                                        min_overlap_pct=rule.min_overlap_pct)
+            self.breath_cues = BreathCueEngine(rep_state=lambda: self.rep_engine.state, raise_on=rule.raise_on,
+                                               lower_on=rule.lower_on, min_overlap_pct=rule.min_overlap_pct)
+            self.engines.append(self.breath_cues)
+
+    def set_breath(self, t_s: float, /, *, measured_phase: str | None, guide_phase: str | None = None) -> None:
+        """The breath at ``t_s``: the measured phase (None without a breath source) and the
+        pacer's (None without a pacer). Call before :meth:`process` for the same frame."""
+        if self.breath_judge is not None and measured_phase is not None:
+            self.breath_judge.update_breath(t_s, measured_phase)
+        if self.breath_cues is not None:
+            known = measured_phase if measured_phase not in (None, "unknown") else None
+            self.breath_cues.phase = known or guide_phase or "unknown"
+
+    def judge_repetition(self, rep, /) -> RepetitionBreath | None:
+        """Breath coordination of a completed repetition (None when the exercise asks for none)."""
+        if self.breath_judge is None:
+            return None
+        judged = self.breath_judge.judge(rep.t_start_s, rep.t_end_s)
+        self.judged.append(judged)
+        self.breath_cues.note_repetition(judged)
+        return judged
 
     def compute_angles(self, t_s: float, pose: PoseFrame | None, /) -> dict[str, float]:
         """Smoothed angles of one frame (NaN where unknown), plus the tracked channel."""
@@ -285,15 +331,21 @@ class PracticePipeline:
             out[self.channel] = compute_tracked_angle(out, angle_names=self.exercise.tracking.angle_names)
         return out
 
-    def process(self, t_s: float, pose: PoseFrame | None, /) -> tuple[dict[str, float], Cue | None, list[Cue]]:
-        """One frame: returns (angles, cue on screen, candidate cues)."""
+    def process(self, t_s: float, pose: PoseFrame | None, /, *,
+                extra_cues: Sequence[Cue] = ()) -> tuple[dict[str, float], Cue | None, list[Cue]]:
+        """One frame: returns (angles, cue on screen, candidate cues). ``extra_cues`` are
+        candidates from outside the engines (e.g. the belt reconnecting)."""
         angles = self.compute_angles(t_s, pose)
+        if self.breath_judge is not None:
+            value = angles.get(self.channel, math.nan)
+            self.breath_judge.update_movement(t_s, self.rep_engine.progress(value) if math.isfinite(value)
+                                              else math.nan)
         if pose is None:
             vis = FrameVisibility(person_found=False)
         else:
             vis = FrameVisibility(True, {n: float(pose.visibility[LANDMARK_INDEX[n]])
                                          for n in self.exercise.tracking.landmarks})
-        candidates: list[Cue] = []
+        candidates: list[Cue] = list(extra_cues)
         for engine in self.engines:
             candidates.extend(engine.update(t_s, angles, vis))
         shown = self.policy.update(t_s, candidates)
@@ -337,26 +389,311 @@ def build_pipeline(exercise: Exercise, /, *, profile_record=None, policy: CuePol
                             visibility_threshold=visibility_threshold)
 
 
+# --- breath -------------------------------------------------------------------------------
+
+class BreathFeed(Protocol):
+    """Breath samples on the session clock, polled once per frame; never blocks."""
+
+    rate_hz: float | None
+
+    def start(self, clock_origin_s: float, /) -> None:
+        """``clock_origin_s``: the ``time.monotonic()`` at which the session clock is 0."""
+
+    def poll(self, until_t_s: float, /) -> tuple[np.ndarray, np.ndarray]:
+        """Samples up to session time ``until_t_s`` not yet returned (NaN values mark gaps)."""
+
+    @property
+    def reconnecting(self) -> bool: ...
+
+
+class ReplayFeed:
+    """A breath recording replayed in step with the session clock: at session time ``t`` every
+    sample up to the recording's own ``t`` has been handed over (so ``--fast`` video and
+    breath stay together, whatever the wall clock does)."""
+
+    reconnecting = False
+
+    def __init__(self, t_s: np.ndarray, values: np.ndarray, /, *, rate_hz: float | None) -> None:
+        self.t_s = np.asarray(t_s, dtype=float)
+        self.values = np.asarray(values, dtype=float)
+        self.rate_hz = rate_hz
+        self._i = 0
+
+    def start(self, clock_origin_s: float, /) -> None:
+        self._i = 0
+
+    def poll(self, until_t_s: float, /) -> tuple[np.ndarray, np.ndarray]:
+        j = int(np.searchsorted(self.t_s, until_t_s, side="right"))
+        i, self._i = self._i, max(self._i, j)
+        return self.t_s[i:j], self.values[i:j]
+
+
+class BeltFeed:
+    """A live belt (``sensing.belts.BeltStream``, which streams on its own thread), read
+    without waiting. Times (``time.monotonic()``) are mapped onto the session clock; samples
+    from before the first frame are dropped. A ``Gap`` becomes a NaN sample at its start,
+    so the analyzer resets instead of bridging it; a belt silent for ``stale_s`` (or not
+    connected) is ``reconnecting``."""
+
+    def __init__(self, stream, /, *, stale_s: float = BELT_STALE_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = stream
+        self.rate_hz = None
+        self.stale_s = stale_s
+        self._clock = clock
+        self._origin: float | None = None
+        self._last_sample_t: float | None = None
+        self._now_t = 0.0
+
+    def start(self, clock_origin_s: float, /) -> None:
+        self._origin = clock_origin_s
+
+    @property
+    def reconnecting(self) -> bool:
+        if not getattr(self.stream, "connected", True):
+            return True
+        return self._last_sample_t is not None and self._now_t - self._last_sample_t > self.stale_s
+
+    def poll(self, until_t_s: float, /) -> tuple[np.ndarray, np.ndarray]:
+        from sensing.belts.base import BreathSample, Gap
+
+        origin = self._origin if self._origin is not None else self._clock()
+        self._now_t = self._clock() - origin
+        t, v = [], []
+        for event in self.stream.read(timeout_s=0.0):
+            if isinstance(event, BreathSample) and event.t_s >= origin:
+                t.append(event.t_s - origin)
+                v.append(event.value)
+                self._last_sample_t = t[-1]
+            elif isinstance(event, Gap) and event.start_s >= origin:
+                t.append(event.start_s - origin)
+                v.append(math.nan)
+        order = np.argsort(t, kind="stable")
+        return np.asarray(t, dtype=float)[order], np.asarray(v, dtype=float)[order]
+
+
+@dataclass
+class BreathFrame:
+    """The breath at one frame."""
+
+    measured_phase: str | None  # inhale | exhale | pause | unknown; None without a feed
+    pacer_state: Any  # feedback.pacer.PacerState or None
+    reconnecting: bool
+
+
+@dataclass
+class PracticeBreath:
+    """Breath in a practice session: feed, live analysis, storage, pacer and its score.
+
+    ``update(t_s, recorder=...)`` once per frame. Samples are stored as channel ``breath``
+    at ``store_rate_hz`` (every k-th input sample; every NaN gap marker is kept), and while a
+    belt is silent a NaN is stored at that rate, so the gap stays visible as NULLs.
+    """
+
+    feed: BreathFeed | None = None
+    analyzer: Any = None  # feedback.breath.BreathAnalyzer (made from the feed's rate if None)
+    pacer: Any = None  # feedback.pacer.Pacer
+    polarity: str = "auto"
+    store_rate_hz: float = STORED_BREATH_RATE_HZ
+    samples_stored: int = field(default=0, init=False)
+    _count: int = field(default=0, init=False, repr=False)
+    _every: int = field(default=1, init=False, repr=False)
+    _pending: list = field(default_factory=list, init=False, repr=False)
+    _last_stored_t: float = field(default=-math.inf, init=False, repr=False)
+    _scorer: Any = field(default=None, init=False, repr=False)
+    last_t_s: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        if self.pacer is not None and self.feed is not None:
+            from feedback.pacer import PacerScorer
+
+            self._scorer = PacerScorer()
+        if self.feed is not None and self.analyzer is None and self.feed.rate_hz is not None:
+            self._make_analyzer(self.feed.rate_hz)
+
+    def _make_analyzer(self, rate_hz: float) -> None:
+        from feedback.breath import BreathAnalyzer
+
+        if self.analyzer is None:
+            self.analyzer = BreathAnalyzer(rate_hz=rate_hz, polarity=self.polarity)
+        self._every = max(1, int(round(rate_hz / self.store_rate_hz)))
+
+    def start(self, clock_origin_s: float, /) -> None:
+        if self.feed is not None:
+            self.feed.start(clock_origin_s)
+
+    def update(self, t_s: float, /, *, recorder=None) -> BreathFrame:
+        self.last_t_s = t_s
+        state = self.pacer.state(t_s) if self.pacer is not None else None
+        if self.feed is None:
+            return BreathFrame(None, state, False)
+        t, v = self.feed.poll(t_s)
+        if t.size:
+            self._take(t, v, recorder)
+        reconnecting = self.feed.reconnecting
+        if reconnecting and recorder is not None and t_s - self._last_stored_t >= 1.0 / self.store_rate_hz:
+            recorder.add_samples(t_s, {"breath": math.nan})
+            self._last_stored_t = t_s
+            self.samples_stored += 1
+        phase = self.analyzer.phase if self.analyzer is not None else "unknown"
+        if reconnecting:
+            phase = "unknown"
+        if self._scorer is not None and state is not None and phase != "unknown":
+            a = self.analyzer
+            self._scorer.update(t_s, state.phase, phase, breath_rate_bpm=a.rate_bpm(), pacer_rate_bpm=state.rate_bpm,
+                                ie_ratio=a.ie_ratio(), target_ie_ratio=self.pacer.plan.ie_ratio)
+        return BreathFrame(phase, state, reconnecting)
+
+    def _take(self, t: np.ndarray, v: np.ndarray, recorder) -> None:
+        if self.analyzer is None:  # a belt of unknown rate: measure it from the first samples
+            self._pending.append((t, v))
+            tt = np.concatenate([c[0] for c in self._pending])
+            if np.isfinite(tt).sum() < MIN_FIRST_BREATH_SAMPLES:
+                return
+            vv = np.concatenate([c[1] for c in self._pending])
+            self._pending = []
+            dt = np.diff(tt[np.isfinite(vv)])
+            dt = dt[dt > 0]
+            self._make_analyzer(float(1.0 / np.median(dt)) if dt.size else STORED_BREATH_RATE_HZ)
+            t, v = tt, vv
+        self.analyzer.update(t, v)
+        if recorder is not None:
+            first = (-self._count) % self._every
+            keep = np.zeros(t.size, dtype=bool)
+            keep[first::self._every] = True
+            keep |= ~np.isfinite(v)  # every gap marker is stored
+            for ti, vi in zip(t[keep], v[keep]):
+                recorder.add_samples(float(ti), {"breath": float(vi)})
+            self.samples_stored += int(keep.sum())
+            if keep.any():
+                self._last_stored_t = float(t[keep][-1])
+        self._count += t.size
+
+    def result(self) -> dict:
+        """The ``BreathResult`` row's fields (``detail`` holds the summary and each breath)."""
+        from feedback.breath import compute_breath_summary
+
+        target = self.pacer.plan.rate_bpm if self.pacer is not None else None
+        a = self.analyzer
+        if a is None:
+            return {"breaths": 0, "pacer_target_bpm": target, "detail": {"samples_stored": self.samples_stored}}
+        a.finish()
+        summary = compute_breath_summary(a.breaths, a.events, polarity=a.polarity)
+        rate = summary["rate_bpm_mean"]
+        return {
+            "breaths": summary["breaths"],
+            "rate_bpm": rate,
+            "resting_rate_bpm": None,
+            "ie_ratio": summary["ie_ratio_median"],
+            "pacer_target_bpm": target,
+            "pacer_agreement_pct": self._scorer.agreement_pct if self._scorer is not None else None,
+            "rate_difference_bpm": (rate - target) if rate is not None and target is not None else None,
+            "detail": {**summary, "gaps": a.gaps, "rate_hz": a.rate_hz, "samples_stored": self.samples_stored,
+                       "breath_list": [[round(b.inhale_onset_s, 3), round(b.exhale_onset_s, 3),
+                                        round(b.end_s, 3) if b.end_s is not None else None] for b in a.breaths]},
+        }
+
+
+# --- the loop -----------------------------------------------------------------------------
+
+class PracticeSession:
+    """One frame at a time, everything after the pose: breath, engines, cue, recording, sound.
+
+    :func:`run_practice` drives it from a camera or video; a test can drive it with simulated
+    poses on any clock. ``update(t_s, pose)`` returns ``(angles, cue on screen)``;
+    :meth:`finish` the :class:`PracticeResult`.
+    """
+
+    def __init__(self, pipeline: PracticePipeline, /, *, recorder=None, breath: PracticeBreath | None = None,
+                 sound=None, sample_rate_hz: float = DEFAULT_SAMPLE_RATE_HZ) -> None:
+        self.pipeline = pipeline
+        self.recorder = recorder
+        self.breath = breath
+        self.sound = sound
+        self.sample_interval_s = 1.0 / sample_rate_hz
+        self.cues_shown: list[Cue] = []
+        self.last_t_s = 0.0
+        self._last_sample_t = -math.inf
+        self._last_pacer_phase: str | None = None
+
+    def start(self, clock_origin_s: float, /) -> None:
+        """The ``time.monotonic()`` at session time 0 (maps a belt's clock onto the session's)."""
+        if self.breath is not None:
+            self.breath.start(clock_origin_s)
+
+    def update(self, t_s: float, pose: PoseFrame | None, /) -> tuple[dict[str, float], Cue | None]:
+        pipeline, recorder = self.pipeline, self.recorder
+        self.last_t_s = t_s
+        extra: list[Cue] = []
+        if self.breath is not None:
+            frame = self.breath.update(t_s, recorder=recorder)
+            pipeline.pacer_state = frame.pacer_state
+            pipeline.set_breath(t_s, measured_phase=frame.measured_phase,
+                                guide_phase=frame.pacer_state.breath_phase if frame.pacer_state else None)
+            if frame.reconnecting:
+                extra.append(Cue.of("visibility", "breath.belt_reconnecting", t_s=t_s))
+            if self.sound is not None and frame.pacer_state is not None:
+                if frame.pacer_state.phase != self._last_pacer_phase:
+                    self.sound.phase_change(frame.pacer_state.phase)
+                self._last_pacer_phase = frame.pacer_state.phase
+        angles, shown, _ = pipeline.process(t_s, pose, extra_cues=extra)
+        if pipeline.policy.changed and shown is not None:
+            self.cues_shown.append(shown)
+            if recorder is not None:
+                recorder.add_cue(t_s=t_s, kind=shown.kind, message_key=shown.message_key,
+                                 value=shown.value, limit=shown.limit, priority=shown.priority)
+        for rep in pipeline.new_repetitions():
+            judged = pipeline.judge_repetition(rep)
+            if self.sound is not None:
+                self.sound.chime()
+            if recorder is not None:
+                extra_cols = {}
+                if judged is not None:
+                    extra_cols = {"breath_coordinated": judged.coordinated,
+                                  "inhale_overlap_pct": _round(judged.inhale_overlap_pct),
+                                  "exhale_overlap_pct": _round(judged.exhale_overlap_pct)}
+                recorder.add_repetition(index=rep.index, angle_name=rep.angle_name, t_start_s=rep.t_start_s,
+                                        t_end_s=rep.t_end_s, peak_deg=rep.peak_deg, hold_s=rep.hold_s, **extra_cols)
+        if recorder is not None and t_s - self._last_sample_t >= self.sample_interval_s * 0.999:
+            recorder.add_samples(t_s, {n: angles.get(n) for n in pipeline.recorded_channels})
+            self._last_sample_t = t_s
+        return angles, shown
+
+    def finish(self, *, latency=(), inference=(), frames_read: int | None = None, processed: int | None = None,
+               dropped: int = 0, stopped_by: str = "end_of_input") -> PracticeResult:
+        breath = self.breath.result() if self.breath is not None and (
+            self.breath.feed is not None or self.breath.pacer is not None) else None
+        return _result(self.pipeline, duration_s=self.last_t_s, latency=list(latency), inference=list(inference),
+                       frames_read=frames_read if frames_read is not None else processed or 0,
+                       processed=processed or 0, dropped=dropped, cues=self.cues_shown, stopped_by=stopped_by,
+                       breath=breath)
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
 def run_practice(source, estimator, pipeline: PracticePipeline, /, *, recorder=None,
                  sinks: Iterable[FrameSink] = (), render: Callable | None = None, pace: bool = True,
                  stop: threading.Event | None = None, sample_rate_hz: float = DEFAULT_SAMPLE_RATE_HZ,
-                 max_frames: int | None = None) -> PracticeResult:
+                 max_frames: int | None = None, breath: PracticeBreath | None = None,
+                 sound=None) -> PracticeResult:
     """Run the live loop until the input ends or it is stopped (see the module docstring).
 
     ``recorder`` (a started :class:`~mindmove.store.recording.SessionRecorder`) receives the
     samples, cues and repetitions as they happen; the caller finishes it with the result's
-    ``summary``/``metrics``/``active_s``. ``render(image, pose, angles, cue, pipeline)`` makes
-    the annotated image for the ``sinks``.
+    ``summary``/``metrics``/``active_s`` (and writes ``result.breath`` as a ``BreathResult``).
+    ``render(image, pose, angles, cue, pipeline)`` makes the annotated image for the ``sinks``.
+    ``breath`` adds the breath feed, analysis, pacer; ``sound`` (a
+    :class:`feedback.sound.SoundPlayer`) a tone at each pacer phase and a chime per repetition.
     """
     sinks = list(sinks)
+    session = PracticeSession(pipeline, recorder=recorder, breath=breath, sound=sound,
+                              sample_rate_hz=sample_rate_hz)
     grabber = LatestFrameGrabber(source, pace=pace).start()
     result_latency: list[float] = []
     result_inference: list[float] = []
-    cues_shown: list[Cue] = []
-    sample_interval_s = 1.0 / sample_rate_hz
-    last_sample_t = -math.inf
     t0: float | None = None
-    t_last = 0.0
     processed = 0
     stopped_by = "end_of_input"
     try:
@@ -368,27 +705,16 @@ def run_practice(source, estimator, pipeline: PracticePipeline, /, *, recorder=N
             if grabbed is None:
                 break
             frame = grabbed.frame
-            t0 = frame.t_s if t0 is None else t0
+            if t0 is None:
+                t0 = frame.t_s
+                session.start(grabbed.captured_at)
             t_s = frame.t_s - t0
-            t_last = t_s
             t_inf = time.monotonic()
             pose = estimator.estimate(frame.image_bgr, frame.t_s)
             result_inference.append(time.monotonic() - t_inf)
-            angles, shown, _ = pipeline.process(t_s, pose)
+            angles, shown = session.update(t_s, pose)
             result_latency.append(time.monotonic() - grabbed.captured_at)
             processed += 1
-            if pipeline.policy.changed and shown is not None:
-                cues_shown.append(shown)
-                if recorder is not None:
-                    recorder.add_cue(t_s=t_s, kind=shown.kind, message_key=shown.message_key,
-                                     value=shown.value, limit=shown.limit, priority=shown.priority)
-            for rep in pipeline.new_repetitions():
-                if recorder is not None:
-                    recorder.add_repetition(index=rep.index, angle_name=rep.angle_name, t_start_s=rep.t_start_s,
-                                            t_end_s=rep.t_end_s, peak_deg=rep.peak_deg, hold_s=rep.hold_s)
-            if recorder is not None and t_s - last_sample_t >= sample_interval_s * 0.999:
-                recorder.add_samples(t_s, {n: angles.get(n) for n in pipeline.recorded_channels})
-                last_sample_t = t_s
             if sinks and render is not None:
                 image = render(frame.image_bgr, pose, angles, shown, pipeline)
                 if not all([sink.show(image) for sink in sinks]):
@@ -402,12 +728,12 @@ def run_practice(source, estimator, pipeline: PracticePipeline, /, *, recorder=N
         log.info("practice stopped with Ctrl-C; finishing the session")
     finally:
         grabber.stop()
-    return _result(pipeline, duration_s=t_last, latency=result_latency, inference=result_inference,
-                   grabber=grabber, processed=processed, cues=cues_shown, stopped_by=stopped_by)
+    return session.finish(latency=result_latency, inference=result_inference, frames_read=grabber.frames_read,
+                          processed=processed, dropped=grabber.frames_dropped, stopped_by=stopped_by)
 
 
-def _result(pipeline: PracticePipeline, *, duration_s, latency, inference, grabber, processed, cues,
-            stopped_by) -> PracticeResult:
+def _result(pipeline: PracticePipeline, *, duration_s, latency, inference, frames_read, processed, dropped, cues,
+            stopped_by, breath: dict | None = None) -> PracticeResult:
     tracked = pipeline.stats[pipeline.channel]
     active_s = tracked.known_s
     reps = pipeline.rep_engine.repetitions if pipeline.rep_engine else []
@@ -425,13 +751,19 @@ def _result(pipeline: PracticePipeline, *, duration_s, latency, inference, grabb
         "angles": {m["name"]: {"max_deg": round(m["max_deg"], 2), "min_deg": round(m["min_deg"], 2),
                                "range_deg": round(m["rom_deg"], 2)} for m in pipeline.metrics()},
         "cues_shown": len(cues),
-        "frames": {"read": grabber.frames_read, "processed": processed, "dropped": grabber.frames_dropped},
+        "frames": {"read": frames_read, "processed": processed, "dropped": dropped},
         "latency_ms": {"p50": _ms(_percentile(latency, 50)), "p95": _ms(_percentile(latency, 95))},
         "stopped_by": stopped_by,
     }
+    if breath is not None:
+        summary["breath"] = {k: v for k, v in breath.items() if k != "detail"}
+    rule = pipeline.exercise.breath
+    if rule is not None and pipeline.breath_judge is not None:
+        summary["breath_coordination"] = summarise_coordination(
+            pipeline.judged, raise_on=rule.raise_on, lower_on=rule.lower_on, min_overlap_pct=rule.min_overlap_pct)
     return PracticeResult(summary=summary, metrics=pipeline.metrics(), active_s=active_s, latency_s=latency,
-                          inference_s=inference, frames_read=grabber.frames_read, frames_processed=processed,
-                          frames_dropped=grabber.frames_dropped, cues=cues, stopped_by=stopped_by)
+                          inference_s=inference, frames_read=frames_read, frames_processed=processed,
+                          frames_dropped=dropped, cues=cues, stopped_by=stopped_by, breath=breath)
 
 
 def _ms(value: float | None) -> float | None:

@@ -1,4 +1,5 @@
-"""Optional gentle sound (off by default): a soft tone at each phase change.
+"""Optional gentle sound (off by default): a soft tone at each phase change, and a quiet
+chime (two soft rising notes) on a completed repetition.
 
 Tones are generated with numpy (a sine with raised-cosine fades, quiet); playing them needs an
 audio backend. :func:`open_sound` uses ``sounddevice`` when it is installed and an output
@@ -20,6 +21,14 @@ TONE_VOLUME = 0.15  # of full scale: soft
 FADE_S = 0.08
 PHASE_TONES_HZ = {"inhale": 392.0, "exhale": 329.6, "hold_after_inhale": 440.0, "hold_after_exhale": 293.7}
 TONE_S = 0.35
+CHIME_HZ = (523.3, 784.0)  # C5 then G5, soft
+CHIME_NOTE_S = 0.22
+CHIME_VOLUME = 0.08  # quieter than the breath tones
+
+
+def compute_chime(*, rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
+    """The repetition chime: two short faded notes, quieter than the phase tones."""
+    return np.concatenate([compute_tone(f, CHIME_NOTE_S, rate_hz=rate_hz, volume=CHIME_VOLUME) for f in CHIME_HZ])
 
 
 def compute_tone(freq_hz: float, duration_s: float, /, *, rate_hz: int = SAMPLE_RATE_HZ,
@@ -39,6 +48,8 @@ def compute_tone(freq_hz: float, duration_s: float, /, *, rate_hz: int = SAMPLE_
 class SoundPlayer(Protocol):
     def phase_change(self, phase: str) -> None: ...
 
+    def chime(self) -> None: ...
+
 
 class SilentPlayer:
     """Plays nothing (no audio device or backend)."""
@@ -46,16 +57,23 @@ class SilentPlayer:
     def phase_change(self, phase: str) -> None:
         return None
 
+    def chime(self) -> None:
+        return None
+
 
 class SoundDevicePlayer:
     def __init__(self, sd) -> None:
         self._sd = sd
         self._tones = {p: compute_tone(f, TONE_S) for p, f in PHASE_TONES_HZ.items()}
+        self._chime = compute_chime()
 
     def phase_change(self, phase: str) -> None:
         tone = self._tones.get(phase)
         if tone is not None:
             self._sd.play(tone, SAMPLE_RATE_HZ, blocking=False)
+
+    def chime(self) -> None:
+        self._sd.play(self._chime, SAMPLE_RATE_HZ, blocking=False)
 
 
 def open_sound() -> SoundPlayer:

@@ -16,7 +16,11 @@ An exercise file names:
 - ``[tempo]`` (optional): ``min_up_s`` / ``min_down_s``, what a mindful pace means (a full
   movement over at least this long), and ``fast_factor`` (how much faster counts as rushing);
 - ``[posture]``: ``checks`` (names from :data:`feedback.engines.POSTURE_CHECKS`) and optional
-  ``max_deviation_deg`` overrides per check.
+  ``max_deviation_deg`` overrides per check;
+- ``[breath]`` (optional): breath coordination. ``raise_on = "inhale"`` and/or
+  ``lower_on = "exhale"``; ``min_overlap_pct`` (50), the share of the rise (lowering) that must
+  fall in that breath phase for the repetition to count as coordinated; the pacer shown for
+  it: ``pacer_rate_bpm`` (6) and ``pacer_ratio`` (inhale:exhale, ``"1:2"``).
 
 A malformed file raises :class:`~mindmove.errors.ValidationError` naming the file and field.
 """
@@ -37,6 +41,8 @@ POSITIONS = ("seated", "standing")
 DIRECTIONS = ("increase", "decrease", "both")
 LIMIT_ENDS = ("upper", "lower", "both")
 SIDES = ("left", "right")
+RAISE_ON = ("inhale",)  # the breath phase a rise may be asked for
+LOWER_ON = ("exhale",)  # the breath phase a lowering may be asked for
 # Checks a [posture] section may name (kept here so this module needs no engine import).
 POSTURE_CHECK_NAMES = ("trunk_upright", "trunk_lean_side", "shoulders_level", "head_over_shoulders")
 
@@ -112,6 +118,17 @@ class Tempo:
 
 
 @dataclass(frozen=True)
+class BreathRule:
+    """What breath coordination the exercise asks for (see the module docstring)."""
+
+    raise_on: str | None = "inhale"
+    lower_on: str | None = None
+    min_overlap_pct: float = 50.0
+    pacer_rate_bpm: float = 6.0
+    pacer_ie_ratio: float = 2.0  # exhale / inhale
+
+
+@dataclass(frozen=True)
 class Exercise:
     name: str
     title: str
@@ -123,6 +140,7 @@ class Exercise:
     posture_checks: tuple[str, ...] = ()
     posture_max_deviation_deg: dict[str, float] = field(default_factory=dict)
     path: Path | None = None
+    breath: BreathRule | None = None
 
     def with_side(self, side: str, /) -> "Exercise":
         """The same exercise tracking only ``side`` (for a sided motion)."""
@@ -232,9 +250,38 @@ def parse_exercise(text: str, /, *, name: str, origin: str, path: Path | None = 
         if check not in POSTURE_CHECK_NAMES:
             raise r.fail(f"posture.max_deviation_deg.{check}", "one of " + ", ".join(POSTURE_CHECK_NAMES), check)
         max_dev[check] = r.get(f"posture.max_deviation_deg.{check}", float, positive=True)
+    breath = _parse_breath(r, data) if "breath" in data else None
+    if breath is not None and not enabled:
+        raise r.fail("repetition.enabled", "true for an exercise with a [breath] table", enabled)
     return Exercise(name=name, title=r.get("title", str), position=r.get("position", str, choices=POSITIONS),
                     description=r.get("description", str, default=""), tracking=tracking, repetition=rep,
-                    tempo=tempo, posture_checks=checks, posture_max_deviation_deg=max_dev, path=path)
+                    tempo=tempo, posture_checks=checks, posture_max_deviation_deg=max_dev, path=path,
+                    breath=breath)
+
+
+def _parse_breath(r: "_Reader", data: dict) -> BreathRule:
+    """The optional ``[breath]`` table."""
+    if not isinstance(data["breath"], dict):
+        raise r.fail("breath", "a table ([breath])", data["breath"])
+    raise_on = r.get("breath.raise_on", str, default=None, choices=RAISE_ON)
+    lower_on = r.get("breath.lower_on", str, default=None, choices=LOWER_ON)
+    if raise_on is None and lower_on is None:
+        raise r.fail("breath.raise_on", 'set (raise_on = "inhale") or lower_on = "exhale"', None)
+    overlap = r.get("breath.min_overlap_pct", float, default=50.0, positive=True)
+    if overlap > 100.0:
+        raise r.fail("breath.min_overlap_pct", "a percentage from 0 to 100", overlap)
+    ratio_text = r.get("breath.pacer_ratio", str, default="1:2")
+    rate = r.get("breath.pacer_rate_bpm", float, default=6.0, positive=True)
+    try:
+        from feedback.pacer import PacerPlan, parse_ratio
+
+        ie_ratio = parse_ratio(ratio_text)
+        PacerPlan(rate_bpm=rate, ie_ratio=ie_ratio)
+    except ValidationError as exc:
+        raise r.fail("breath.pacer_ratio / breath.pacer_rate_bpm",
+                     "an inhale:exhale like 1:2 and a rate of 2-30 breaths/min", str(exc)) from exc
+    return BreathRule(raise_on=raise_on, lower_on=lower_on, min_overlap_pct=overlap, pacer_rate_bpm=rate,
+                      pacer_ie_ratio=ie_ratio)
 
 
 def _shipped_files() -> dict[str, tuple[str, str, Path | None]]:

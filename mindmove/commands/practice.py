@@ -45,6 +45,13 @@ def practice(
     mood_before: Optional[int] = typer.Option(None, "--mood-before", help="Mood before, 1-5."),
     pain_after: Optional[int] = typer.Option(None, "--pain-after", help="Pain after, 0-10."),
     mood_after: Optional[int] = typer.Option(None, "--mood-after", help="Mood after, 1-5."),
+    belt: Optional[str] = typer.Option(None, "--belt", help="A breathing belt's name or address (breath joins the session)."),
+    breath_replay: Optional[Path] = typer.Option(None, "--breath-replay", help="Replay a breath recording on the session clock."),
+    rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate of the breath replay, if it has no times."),
+    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help="vernier | polar | generic (a belt, or a raw log replay)."),
+    polarity: str = typer.Option("auto", "--polarity", help="Breath polarity: auto | normal (rise = inhale) | inverted."),
+    pacer: Optional[bool] = typer.Option(None, "--pacer/--no-pacer", help="Show the breathing guide (default: when the exercise asks for breath coordination)."),
+    sound: bool = typer.Option(False, "--sound", help="Soft tones at the guide's phase changes and a quiet chime per repetition."),
 ) -> None:
     """Practise an exercise with live, gentle guidance; the session is recorded as it happens."""
     from calibration.profile import load_profile
@@ -58,6 +65,11 @@ def practice(
 
     if camera is not None and source is not None:
         raise InputError("Give either --camera or --source, not both.")
+    if belt is not None and breath_replay is not None:
+        raise InputError("Give either --belt or --breath-replay, not both.")
+    if belt is not None and fast:
+        raise InputError("--fast runs the video faster than real time, which a live belt cannot follow; "
+                         "leave out --fast, or use --breath-replay FILE.")
     ex = load_exercise(exercise)
     if side is not None:
         ex = ex.with_side(side)
@@ -69,9 +81,17 @@ def practice(
     store = open_store()
     record = load_profile(store, patient)
     pipeline = build_pipeline(ex, profile_record=record)
-    frames = open_source(source if source is not None else (camera if camera is not None else 0))
+    breath, stream = _open_breath(ex, belt=belt, breath_replay=breath_replay, rate_hz=rate_hz,
+                                  belt_kind=belt_kind, polarity=polarity, pacer=pacer)
+    player = None
+    if sound:
+        from feedback.sound import open_sound
+
+        player = open_sound()
     sinks = []
+    frames = None
     try:
+        frames = open_source(source if source is not None else (camera if camera is not None else 0))
         estimator = create_pose_estimator()
         recorder = SessionRecorder(store, patient, kind="practice", exercise=ex.name,
                                    profile_version_id=record.version_id if record else None)
@@ -85,12 +105,20 @@ def practice(
         typer.echo(f"Session {session_id}: {ex.title}. Press q or Esc to finish.", err=True)
         result = run_practice(frames, estimator, pipeline, recorder=recorder, sinks=sinks,
                               render=render_practice_frame if sinks else None,
-                              pace=source is None or not fast)
+                              pace=source is None or not fast, breath=breath, sound=player)
+        if result.breath is not None:
+            from mindmove.store.models import BreathResult
+
+            with store.session() as db:
+                db.add(BreathResult(session_id=session_id, **result.breath))
         recorder.finish(summary=result.summary, metrics=result.metrics, active_s=result.active_s)
     finally:
         for sink in sinks:
             sink.close()
-        frames.close()
+        if frames is not None:
+            frames.close()
+        if stream is not None:
+            stream.close()
     after = _checkin(pain_after, mood_after, when="after", interactive=interactive)
     if after != (None, None):
         recorder.add_checkin("after", pain=after[0], mood=after[1])
@@ -100,6 +128,48 @@ def practice(
                f"{s['active_min']:.1f} active minutes"
                + (f", {in_range:.0f}% of the time within the comfortable range" if in_range is not None else "")
                + ".")
+    b, c = s.get("breath"), s.get("breath_coordination")
+    if b is not None and b.get("rate_bpm") is not None:
+        typer.echo(f"Breath: {b['breaths']} breaths, {b['rate_bpm']:.1f} breaths/min.")
+    if c is not None and c["judged"]:
+        typer.echo(f"Moving with the breath: {c['coordinated']} of {c['judged']} repetitions.")
+
+
+def _open_breath(ex, *, belt, breath_replay, rate_hz, belt_kind, polarity, pacer):
+    """(PracticeBreath or None, belt stream or None) from the options and the exercise."""
+    from feedback.breath import POLARITIES
+
+    if polarity not in POLARITIES:
+        raise InputError(f"--polarity is one of {', '.join(POLARITIES)}, but got {polarity!r}.")
+    if rate_hz is not None and breath_replay is None:
+        raise InputError("--rate-hz goes with --breath-replay FILE; leave it out otherwise.")
+    show_pacer = pacer if pacer is not None else ex.breath is not None
+    guide = None
+    if show_pacer:
+        from feedback.pacer import Pacer, PacerPlan
+
+        rule = ex.breath
+        guide = Pacer(PacerPlan(rate_bpm=rule.pacer_rate_bpm, ie_ratio=rule.pacer_ie_ratio) if rule else PacerPlan())
+    feed, stream = None, None
+    if breath_replay is not None:
+        from feedback.session import ReplayFeed
+        from sensing.breath_source import load_breath_file
+
+        t_s, values, rate = load_breath_file(breath_replay, rate_hz=rate_hz, belt_kind=belt_kind)
+        feed = ReplayFeed(t_s, values, rate_hz=rate)
+    elif belt is not None:
+        from feedback.session import BeltFeed
+        from mindmove.commands.belt import _backends
+        from sensing.belts import open_belt
+
+        client_backend, scanner_backend = _backends()
+        stream = open_belt(belt, kind=belt_kind, backend=client_backend, scanner_backend=scanner_backend)
+        feed = BeltFeed(stream)
+    if feed is None and guide is None:
+        return None, None
+    from feedback.session import PracticeBreath
+
+    return PracticeBreath(feed=feed, pacer=guide, polarity=polarity), stream
 
 
 def exercises() -> None:

@@ -134,11 +134,14 @@ class SessionRecorder:
         self.maybe_flush()
 
     def add_repetition(self, *, index: int, angle_name: str, t_start_s: float, t_end_s: float,
-                       peak_deg: float, hold_s: float = 0.0) -> None:
+                       peak_deg: float, hold_s: float = 0.0, breath_coordinated: bool | None = None,
+                       inhale_overlap_pct: float | None = None, exhale_overlap_pct: float | None = None) -> None:
         sid = self._require_started()
         self._reps.append({"session_id": sid, "index": int(index), "angle_name": angle_name,
                            "t_start_s": float(t_start_s), "t_end_s": float(t_end_s),
-                           "peak_deg": float(peak_deg), "hold_s": float(hold_s)})
+                           "peak_deg": float(peak_deg), "hold_s": float(hold_s),
+                           "breath_coordinated": breath_coordinated, "inhale_overlap_pct": inhale_overlap_pct,
+                           "exhale_overlap_pct": exhale_overlap_pct})
         self.maybe_flush()
 
     def maybe_flush(self) -> None:
