@@ -107,11 +107,14 @@ def render_range_gauge(image_bgr: np.ndarray, value_deg: float | None, /, *, min
                     cv2.LINE_AA)
     if label:
         scale = r / 110.0
-        (tw, _), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_DUPLEX, scale, 1)
-        cv2.putText(out, label, (cx - tw // 2, cy + int(r * 0.75)), cv2.FONT_HERSHEY_DUPLEX, scale, BLACK, 4,
-                    cv2.LINE_AA)
-        cv2.putText(out, label, (cx - tw // 2, cy + int(r * 0.75)), cv2.FONT_HERSHEY_DUPLEX, scale, WHITE, 1,
-                    cv2.LINE_AA)
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_DUPLEX, scale, 1)
+        margin = max(4, r // 12)
+        # Centred under the dial, but never cut by the image's right edge.
+        x = max(margin, min(cx - tw // 2, w - tw - margin))
+        y = cy + int(r * 0.75)
+        cv2.rectangle(out, (x - margin // 2, y - th - margin // 2), (x + tw + margin // 2, y + base + margin // 2),
+                      BLACK, -1)
+        cv2.putText(out, label, (x, y), cv2.FONT_HERSHEY_DUPLEX, scale, WHITE, 1, cv2.LINE_AA)
     return out
 
 
