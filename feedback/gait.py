@@ -426,7 +426,7 @@ def _passes(series, fr, pelvis, a: int, b: int, size: float, valid: np.ndarray):
 # ----------------------------------------------------------------------------- events
 
 def _extrema(sig: np.ndarray, rate_hz: float) -> list[int]:
-    """Maxima that stand out from the signal within half a minimal stride on each side.
+    """Maxima at least half a minimal stride apart that stand out within a minimal stride.
 
     A maximum must drop by ``EVENT_PROMINENCE_FRACTION`` of the signal's 5-95 % range on both
     sides within that window; next to the pass edge, where one side is cut off, the other
@@ -435,14 +435,18 @@ def _extrema(sig: np.ndarray, rate_hz: float) -> list[int]:
     spread = float(np.percentile(sig, 95) - np.percentile(sig, 5))
     need = EVENT_PROMINENCE_FRACTION * spread
     half = max(1, int(MIN_STRIDE_S * rate_hz / 2))
+    # The drop is looked for within a whole minimal stride: on video the contact signal (feet
+    # midpoint reference) stays flat through double support, which a slow or limping walker
+    # holds for longer than half a minimal stride.
+    reach = max(1, int(MIN_STRIDE_S * rate_hz))
     cands, _ = find_peaks(sig, distance=max(1, 2 * half))  # interior local maxima only
     out = []
     for c in cands:
         drops = []
         if c - half >= 0:
-            drops.append(sig[c] - sig[c - half:c + 1].min())
+            drops.append(sig[c] - sig[max(0, c - reach):c + 1].min())
         if c + half < len(sig):
-            drops.append(sig[c] - sig[c:c + half + 1].min())
+            drops.append(sig[c] - sig[c:c + reach + 1].min())
         if drops and all(d >= need for d in drops):
             out.append(int(c))
     return out

@@ -8,8 +8,12 @@ within the safe range and repetitions come from the same running statistics and 
 engine the live practice uses (:class:`feedback.session.AngleStats`,
 :class:`feedback.engines.RepetitionEngine`). Breath sessions analyse a simulated breathing
 belt signal (a sine with breath-to-breath variability and noise) with
-:func:`feedback.breath.analyze_breath`. Gait is not simulated (a walking body is not yet
-available from :mod:`feedback.simulate`), so the demo has no gait results.
+:func:`feedback.breath.analyze_breath`. About once a week each patient also walks past a
+side-on camera: :func:`feedback.simulate.simulate_walk` makes the walking body (pixels with
+a little jitter, as a webcam would give, and a known distance scale), at the cadence, step
+length, step-time asymmetry and stride-time variability of that week's story, and
+:func:`feedback.gait.compute_gait` measures it; the walk's arguments are kept in the gait
+session's ``summary["simulated_walk"]`` so any stored figure can be measured again.
 
 The story (seeded random, so every run gives the same clinic): two care teams, five patients
 over six weeks, with steady progress, a set-back with a pain flare, a patient whose practice
@@ -28,7 +32,8 @@ import numpy as np
 from mindmove.auth import create_patient, create_team, create_user
 from mindmove.store.db import Store
 from mindmove.store.models import (
-    BreathResult, CheckIn, CueEvent, Patient, Repetition, Sample, Session, SessionMetric, User, utcnow,
+    BreathResult, CheckIn, CueEvent, GaitResult, Patient, Repetition, Sample, Session, SessionMetric, User,
+    utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -46,6 +51,10 @@ REP_PERIOD_S = 8.0
 BREATH_RATE_HZ = 25.0
 BREATH_SECONDS = 90.0
 DETAIL_SAMPLE_STEP = 1         # store every angle frame of each session's series
+WALK_SECONDS = 12.0            # one pass past the camera: about 10 strides
+WALK_RATE_HZ = 30.0            # a webcam's frame rate
+WALK_IMAGE_SIZE = (1280, 720)
+WALK_NOISE_M = 0.003           # landmark jitter, about a pixel at this scale
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,69 @@ PATIENTS = (
     DemoPatient("D004", "Hillview", "left_shoulder_abduction", 0.0, 85.0, 45.0, 4.0, 3, 7.0, "gaps"),
     DemoPatient("D005", "Hillview", "right_hip_flexion", 0.0, 80.0, 40.0, 4.0, 3, 5.0, "breath"),
 )
+
+
+@dataclass(frozen=True)
+class DemoWalker:
+    """How a demo patient walks in week 0 and how that changes (see :func:`demo_walk`)."""
+
+    cadence_steps_per_min: float
+    cadence_gain_per_week: float
+    step_length_m: float
+    step_gain_m_per_week: float
+    asymmetry: float             # step-time asymmetry in week 0; it halves every ASYMMETRY_HALVING_WEEKS
+    heading: str = "+x"          # which way past the camera; "both" alternates week by week
+
+
+ASYMMETRY_HALVING_WEEKS = 3.0
+RESIDUAL_ASYMMETRY = 0.02
+WALKERS = {
+    "D001": DemoWalker(92.0, 2.5, 0.48, 0.020, 0.14),        # after a right knee replacement
+    "D002": DemoWalker(98.0, 1.5, 0.55, 0.010, 0.06),        # set-back with the flare-up
+    "D003": DemoWalker(95.0, 1.0, 0.50, 0.010, 0.12, "-x"),  # left knee
+    "D004": DemoWalker(100.0, 1.0, 0.58, 0.005, 0.04, "both"),
+    "D005": DemoWalker(88.0, 2.0, 0.45, 0.015, 0.10),        # hip
+}
+
+
+def demo_walk(p: DemoPatient, day: int, rng: np.random.Generator, /) -> dict:
+    """Keyword arguments of :func:`feedback.simulate.simulate_walk` for ``p``'s walk on ``day``:
+    cadence and step length grow, asymmetry and stride-time variability settle over the weeks,
+    and the set-back story loses some of it during the flare-up."""
+    w = WALKERS[p.code]
+    week = day / 7.0
+    cadence = w.cadence_steps_per_min + w.cadence_gain_per_week * week + rng.normal(0.0, 1.0)
+    step_m = w.step_length_m + w.step_gain_m_per_week * week
+    asymmetry = w.asymmetry * 0.5 ** (week / ASYMMETRY_HALVING_WEEKS) + RESIDUAL_ASYMMETRY
+    cv_pct = 2.0 + 2.5 * math.exp(-week / 2.0)
+    if p.story == "setback" and 3.0 <= week < 4.5:
+        cadence, step_m, asymmetry, cv_pct = cadence - 10.0, step_m - 0.08, asymmetry + 0.12, cv_pct + 2.0
+    heading = w.heading if w.heading != "both" else ("+x" if int(week) % 2 == 0 else "-x")
+    return {"duration_s": WALK_SECONDS, "rate_hz": WALK_RATE_HZ, "cadence_steps_per_min": round(cadence, 2),
+            "step_length_m": round(step_m, 3), "heading": heading, "asymmetry": round(asymmetry, 3),
+            "stride_time_cv_pct": round(cv_pct, 2), "noise_m": WALK_NOISE_M, "seed": int(rng.integers(1 << 30)),
+            "image_size": list(WALK_IMAGE_SIZE)}
+
+
+def measure_demo_walk(walk: dict, /):
+    """The gait report of one demo walk (``walk`` as :func:`demo_walk` gives or the store keeps)."""
+    from feedback.gait import compute_gait
+    from feedback.simulate import simulate_walk
+
+    series = simulate_walk(**{**walk, "image_size": tuple(walk["image_size"])})
+    return compute_gait(series, scale_m_per_px=1.0 / series.attrs["px_per_m"])
+
+
+def _gait_row(session_id: int, walk: dict) -> dict:
+    report = measure_demo_walk(walk)
+    params = report.parameters
+    left, right = params["step_time_left_s"], params["step_time_right_s"]
+    # the store (and dashboard) keep step-time symmetry as a ratio, 1 = even
+    ratio = None if not left or not right else min(left, right) / max(left, right)
+    return {"session_id": session_id, "direction": report.direction, "strides": params["n_strides"],
+            "cadence_steps_per_min": params["cadence_steps_per_min"], "gait_speed_m_s": params["gait_speed_m_s"],
+            "step_time_symmetry": None if ratio is None else round(ratio, 4),
+            "stride_time_cv_pct": params["stride_time_cv_pct"], "parameters": params, "quality": report.quality}
 
 
 def _practice_days(p: DemoPatient, rng: np.random.Generator) -> list[int]:
@@ -186,8 +258,10 @@ def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) ->
     for name, role, teams in DEMO_USERS:
         create_user(store, name, DEMO_PASSWORD, role=role, teams=teams, by="demo", display_name=f"Demo {role}")
     start = (now - timedelta(days=WEEKS * 7)).replace(hour=9, minute=0, second=0, microsecond=0)
-    counts = {"patients": 0, "sessions": 0, "samples": 0}
-    for p in PATIENTS:
+    counts = {"patients": 0, "sessions": 0, "samples": 0, "walks": 0}
+    for number, p in enumerate(PATIENTS):
+        walk_rng = np.random.default_rng([seed, number])  # its own stream: the other figures stay as they were
+        walked_weeks: set[int] = set()
         create_patient(store, p.code, team=p.team, by="demo")
         profile = Profile(ranges={p.motion: SafeRange(p.safe_min_deg, p.safe_max_deg)},
                           breath=BreathTarget(resting_rate_bpm=14.0, target_rate_bpm=6.0, ie_ratio=2.0))
@@ -239,5 +313,18 @@ def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) ->
                     db.add(BreathResult(**_breath_row(b.id, 6.0, rate, 14.0 + rng.normal(0.0, 1.0),
                                                       seed=seed * 1000 + day)))
                     counts["sessions"] += 1
+                if day // 7 not in walked_weeks:  # a walk on the first practice day of the week
+                    walked_weeks.add(day // 7)
+                    walk = demo_walk(p, day, walk_rng)
+                    g = Session(patient_id=patient_id, kind="gait", started_at=s.ended_at + timedelta(minutes=15),
+                                ended_at=s.ended_at + timedelta(minutes=15, seconds=WALK_SECONDS),
+                                last_write_at=s.ended_at + timedelta(minutes=15), status="completed",
+                                station="demo-station", active_s=WALK_SECONDS, profile_version_id=record.version_id,
+                                summary={"demo": True, "simulated_walk": walk})
+                    db.add(g)
+                    db.flush()
+                    db.add(GaitResult(**_gait_row(g.id, walk)))
+                    counts["sessions"] += 1
+                    counts["walks"] += 1
     log.info("demo clinic seeded: %s", counts)
     return counts

@@ -12,6 +12,7 @@ from mindmove.demo import (
     DEMO_PASSWORD, PATIENTS, REPS_PER_SESSION, simulate_breath_signal, simulate_exercise,
 )
 from mindmove.store import open_store
+from mindmove.store.models import Session
 
 
 def test_simulated_exercise_is_measured_back_at_the_chosen_angles():
@@ -49,12 +50,41 @@ def test_demo_seed_only_fills_a_clinic_the_dashboard_can_show(capsys):
         assert (reps.repetitions == REPS_PER_SESSION).mean() > 0.9
         breath = q.compute_breath_trends(store, admin, "D005")
         assert breath.rate_bpm.iloc[-1] < breath.rate_bpm.iloc[0]  # settles towards the 6/min pacer
+        _check_gait(store, admin)
         clinician = authenticate(store, "clinician", DEMO_PASSWORD)
         assert set(q.list_patients(store, clinician).care_team) == {"Riverside"}
     finally:
         store.dispose()
     assert main(["demo", "--seed-only"]) == 0  # a second run leaves the clinic as it is
     assert "already" in capsys.readouterr().out
+
+
+def _check_gait(store, admin):
+    """Every patient has weekly walks whose stored figures the gait analysis gives again."""
+    from feedback.gait import compute_gait
+    from feedback.simulate import simulate_walk
+
+    for p in PATIENTS:
+        gait = q.compute_gait_trends(store, admin, p.code)
+        assert len(gait) >= 4, p.code
+        assert (gait.direction == "forward").all() and (gait.strides >= 8).all()
+        assert gait.cadence_steps_per_min.between(80, 120).all()
+        assert gait.step_time_symmetry.between(0.8, 1.0).all()
+    d001 = q.compute_gait_trends(store, admin, "D001")
+    assert d001.cadence_steps_per_min.iloc[-1] > d001.cadence_steps_per_min.iloc[0] + 5  # walks more briskly
+    assert d001.step_time_symmetry.iloc[-1] > d001.step_time_symmetry.iloc[0]  # and more evenly
+    d002 = q.compute_gait_trends(store, admin, "D002")
+    assert d002.step_time_symmetry.min() < d002.step_time_symmetry.iloc[0] - 0.03  # the flare-up shows
+    # Recompute one stored walk from its simulation arguments.
+    row = d002.loc[d002.step_time_symmetry.idxmin()]
+    with store.session() as db:
+        walk = db.get(Session, int(row.session_id)).summary["simulated_walk"]
+    series = simulate_walk(**{**walk, "image_size": tuple(walk["image_size"])})
+    report = compute_gait(series, scale_m_per_px=1.0 / series.attrs["px_per_m"])
+    assert row.cadence_steps_per_min == pytest.approx(report.parameters["cadence_steps_per_min"], abs=1.0)
+    assert row.gait_speed_m_s == pytest.approx(report.parameters["gait_speed_m_s"], abs=0.01)
+    # ... and it is the cadence the simulated person walked at (stride-to-stride variability aside)
+    assert row.cadence_steps_per_min == pytest.approx(walk["cadence_steps_per_min"], abs=4.0)
 
 
 def test_dashboard_runs_headless_without_a_display(monkeypatch):
