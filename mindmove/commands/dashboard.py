@@ -29,7 +29,8 @@ def streamlit_command(*, port: int, headless: bool | None = None) -> list[str]:
     """The command line that serves the dashboard."""
     headless = (not _has_display()) if headless is None else headless
     return [sys.executable, "-m", "streamlit", "run", str(APP_PATH), "--server.port", str(port),
-            "--server.headless", "true" if headless else "false", "--browser.gatherUsageStats", "false"]
+            "--server.headless", "true" if headless else "false", "--browser.gatherUsageStats", "false",
+            "--client.toolbarMode", "minimal"]
 
 
 def _run_dashboard(port: int) -> int:

@@ -1,0 +1,34 @@
+"""Check-ins: pain (0-10) and mood (1-5) before and after each session, over time."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, queries, ui
+from mindmove.errors import AccessDenied
+
+store, user = ui.require_user()
+st.title("Check-ins")
+code = ui.choose_patient(store, user)
+if code is None:
+    st.stop()
+try:
+    checkins = queries.compute_checkins(store, user, code)
+except AccessDenied as exc:
+    ui.show_refusal(exc)
+    st.stop()
+if checkins.empty:
+    st.info(f"No check-ins recorded for {code} yet.")
+    st.stop()
+st.plotly_chart(charts.render_checkins_chart(checkins), width="stretch", theme=None, key="checkins_chart")
+st.caption("Pain change is after minus before: a negative number means the session brought some relief.")
+table = pd.DataFrame({
+    "Date (UTC)": checkins["started_at"].map(ui.date_text),
+    "Pain before (0-10)": checkins["pain_before"],
+    "Pain after (0-10)": checkins["pain_after"],
+    "Pain change (points)": checkins["pain_change"],
+    "Mood before (1-5)": checkins["mood_before"],
+    "Mood after (1-5)": checkins["mood_after"],
+})
+st.dataframe(table, hide_index=True, width="stretch", key="checkins_table")

@@ -1,0 +1,39 @@
+"""Programme (admin): attendance, active patients, average change in pain and range."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, queries, ui
+from mindmove.errors import AccessDenied
+
+store, user = ui.require_user()
+st.title("Programme evaluation")
+try:
+    programme = queries.compute_programme_evaluation(store, user)
+except AccessDenied as exc:
+    ui.show_refusal(exc)
+    st.stop()
+c1, c2, c3, c4, c5 = st.columns(5)
+c1.metric("Patients", programme.patients_total)
+c2.metric(f"Active (last {queries.ACTIVE_DAYS} d)", programme.active_patients)
+c3.metric("Sessions", programme.sessions_total)
+c4.metric("Pain change (points)", ui.number_text(programme.mean_pain_change, digits=2),
+          help="Mean over patients of the change in pain reported before sessions (0-10 scale).")
+c5.metric("Range change (deg)", ui.number_text(programme.mean_rom_change_deg, digits=1),
+          help="Mean over patients and motions of the change in range of motion.")
+st.caption(f"Changes compare the mean of each patient's last {queries.CHANGE_WINDOW_SESSIONS} sessions with their "
+           f"first {queries.CHANGE_WINDOW_SESSIONS}; negative pain change means less pain.")
+st.plotly_chart(charts.render_attendance_chart(programme.attendance), width="stretch", theme=None,
+                key="attendance_chart")
+left, right = st.columns(2)
+with left:
+    st.subheader("Range change per motion")
+    st.dataframe(programme.rom_change, hide_index=True, width="stretch", key="rom_change_table",
+                 column_config={"motion": "Motion", "mean_rom_change_deg": st.column_config.NumberColumn("Mean change (deg)", format="%.1f"),
+                                "patients": "Patients"})
+with right:
+    st.subheader("Pain change per patient")
+    st.dataframe(programme.pain_change, hide_index=True, width="stretch", key="pain_change_table",
+                 column_config={"patient_code": "Code", "pain_change": st.column_config.NumberColumn("Change (points)", format="%.2f"),
+                                "checkins": "Check-ins"})
