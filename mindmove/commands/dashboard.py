@@ -17,6 +17,9 @@ import typer
 
 APP_PATH = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 DEFAULT_PORT = 8501
+# Patient data stays on this computer unless the clinic chooses to serve it on its network
+# (`--address 0.0.0.0`, behind an HTTPS reverse proxy).
+DEFAULT_ADDRESS = "localhost"
 
 
 def _has_display() -> bool:
@@ -25,24 +28,26 @@ def _has_display() -> bool:
     return True
 
 
-def streamlit_command(*, port: int, headless: bool | None = None) -> list[str]:
+def streamlit_command(*, port: int, address: str = DEFAULT_ADDRESS, headless: bool | None = None) -> list[str]:
     """The command line that serves the dashboard."""
     headless = (not _has_display()) if headless is None else headless
     return [sys.executable, "-m", "streamlit", "run", str(APP_PATH), "--server.port", str(port),
+            "--server.address", address,
             "--server.headless", "true" if headless else "false", "--browser.gatherUsageStats", "false",
             "--client.toolbarMode", "minimal"]
 
 
-def _run_dashboard(port: int) -> int:
+def _run_dashboard(port: int, address: str = DEFAULT_ADDRESS) -> int:
     from mindmove.errors import InputError
 
     if not APP_PATH.exists():
         raise InputError(f"Expected the dashboard app at {APP_PATH}, but it is missing. Reinstall MindMove.")
     if not 0 < port < 65536:
         raise InputError(f"A port is 1-65535, but got {port}. Choose another with --port.")
-    typer.echo(f"Dashboard at http://localhost:{port} (Ctrl+C stops it).")
+    host = "localhost" if address in ("localhost", "127.0.0.1", "0.0.0.0", "::") else address
+    typer.echo(f"Dashboard at http://{host}:{port} (Ctrl+C stops it).")
     try:
-        return subprocess.call(streamlit_command(port=port))
+        return subprocess.call(streamlit_command(port=port, address=address))
     except KeyboardInterrupt:
         return 0
 
@@ -51,12 +56,16 @@ def register(app: typer.Typer) -> None:
     """Add `dashboard` and `demo` to ``app``."""
 
     @app.command("dashboard")
-    def dashboard(port: int = typer.Option(DEFAULT_PORT, "--port", help="Port to serve on.")) -> None:
+    def dashboard(
+        port: int = typer.Option(DEFAULT_PORT, "--port", help="Port to serve on."),
+        address: str = typer.Option(DEFAULT_ADDRESS, "--address",
+                                    help="Address to serve on; 0.0.0.0 serves the clinic's network (use HTTPS in front)."),
+    ) -> None:
         """Start the clinicians' dashboard (sign-in required)."""
         from mindmove.store import open_store
 
         open_store().dispose()  # create or upgrade the schema once, before the app's processes
-        raise typer.Exit(_run_dashboard(port))
+        raise typer.Exit(_run_dashboard(port, address))
 
     @app.command("demo")
     def demo(
