@@ -31,14 +31,15 @@ def main() -> int:
     os.environ.setdefault("MINDMOVE_DATA_DIR", tempfile.mkdtemp(prefix="mindmove-bench-"))
 
     from feedback.exercises import load_exercise
-    from feedback.session import build_pipeline, run_practice
+    from calibration.practice import build_practice_pipeline
+    from feedback.session import run_practice
     from mindmove.store.db import open_store
     from mindmove.store.recording import SessionRecorder
     from sensing.pose import create_pose_estimator
     from sensing.video import open_source
 
     store = open_store()
-    pipeline = build_pipeline(load_exercise(args.exercise))
+    pipeline = build_practice_pipeline(load_exercise(args.exercise))
     recorder = SessionRecorder(store, "BENCH", exercise=args.exercise)
     recorder.start()
     with open_source(args.video) as source, create_pose_estimator() as estimator:

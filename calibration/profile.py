@@ -24,8 +24,10 @@ from typing import Any, Mapping
 from sqlalchemy import func, select
 
 from calibration.limits import DEFAULT_COMFORTABLE_RANGES, PHYSIOLOGICAL_LIMITS, check_motion, check_range
+from mindmove.auth import check_patient_code
 from mindmove.errors import ValidationError
-from mindmove.store.models import Patient, ProfileVersion
+from mindmove.store.models import Patient, ProfileVersion, as_utc
+from mindmove.store.recording import get_or_create_patient
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,6 @@ BREATH_RATE_LIMITS_BPM = (2.0, 40.0)  # any rate outside is a typing error
 IE_RATIO_LIMITS = (0.25, 4.0)  # inhale:exhale = 1:ie_ratio
 HEIGHT_LIMITS_M = (0.5, 2.5)
 MAX_NOTES_CHARS = 4000
-MAX_PATIENT_CODE_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -123,15 +124,6 @@ def validate_profile(profile: Profile, /) -> None:
         raise ValidationError(f"Notes must be text of at most {MAX_NOTES_CHARS} characters. Shorten them.")
 
 
-def _check_patient_code(patient_code: str) -> str:
-    code = (patient_code or "").strip() if isinstance(patient_code, str) else ""
-    if not code or len(code) > MAX_PATIENT_CODE_CHARS:
-        raise ValidationError(
-            f"Expected a patient code of 1 to {MAX_PATIENT_CODE_CHARS} characters, but got {patient_code!r}."
-        )
-    return code
-
-
 # --- JSON form --------------------------------------------------------------------------
 
 def profile_to_dict(profile: Profile, /) -> dict:
@@ -170,14 +162,9 @@ def profile_from_dict(data: Mapping, /) -> Profile:
 
 # --- store ------------------------------------------------------------------------------
 
-def _utc(value: datetime) -> datetime:
-    # SQLite hands datetimes back without a zone; they were written as UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
-
-
 def _record(row: ProfileVersion, patient_code: str) -> ProfileRecord:
     return ProfileRecord(profile=profile_from_dict(row.data), version=row.version, version_id=row.id,
-                         created_by=row.created_by, created_at=_utc(row.created_at), reason=row.reason,
+                         created_by=row.created_by, created_at=as_utc(row.created_at), reason=row.reason,
                          patient_code=patient_code)
 
 
@@ -187,7 +174,7 @@ def _patient_id(db, code: str) -> int | None:
 
 def load_profile(store, patient_code: str, /) -> ProfileRecord | None:
     """The patient's newest profile version, or None if the patient has none."""
-    code = _check_patient_code(patient_code)
+    code = check_patient_code(patient_code)
     with store.session() as db:
         pid = _patient_id(db, code)
         if pid is None:
@@ -199,7 +186,7 @@ def load_profile(store, patient_code: str, /) -> ProfileRecord | None:
 
 def profile_history(store, patient_code: str, /) -> list[ProfileRecord]:
     """Every version of the patient's profile, oldest first."""
-    code = _check_patient_code(patient_code)
+    code = check_patient_code(patient_code)
     with store.session() as db:
         pid = _patient_id(db, code)
         if pid is None:
@@ -211,7 +198,7 @@ def profile_history(store, patient_code: str, /) -> list[ProfileRecord]:
 
 def save_profile(store, patient_code: str, profile: Profile, /, *, by: str, reason: str) -> ProfileRecord:
     """Validate ``profile`` and store it as the patient's next version (the patient is created if new)."""
-    code = _check_patient_code(patient_code)
+    code = check_patient_code(patient_code)
     validate_profile(profile)
     by = (by or "").strip()
     reason = (reason or "").strip()
@@ -221,12 +208,7 @@ def save_profile(store, patient_code: str, profile: Profile, /, *, by: str, reas
         raise ValidationError("Expected a reason for this change (--reason TEXT), but got nothing.")
     data = profile_to_dict(profile)
     with store.session() as db:
-        pid = _patient_id(db, code)
-        if pid is None:
-            patient = Patient(code=code)
-            db.add(patient)
-            db.flush()
-            pid = patient.id
+        pid = get_or_create_patient(db, code).id
         newest = db.scalar(select(func.max(ProfileVersion.version)).where(ProfileVersion.patient_id == pid)) or 0
         row = ProfileVersion(patient_id=pid, version=newest + 1, created_by=by, reason=reason,
                              created_at=datetime.now(timezone.utc), data=data)

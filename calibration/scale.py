@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from calibration.profile import HEIGHT_LIMITS_M
 from mindmove.errors import InputError, ValidationError
-from mindmove.store.models import CameraSetup
+from mindmove.store.models import CameraSetup, as_utc
 from sensing.landmarks import LANDMARK_INDEX, LandmarkSeries, PoseFrame
 
 log = logging.getLogger(__name__)
@@ -103,15 +103,9 @@ def compute_scale_from_known_length(p1_px, p2_px, length_m: float) -> float:
     return float(length_m) / dist_px
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
-
-
 def _record(row: CameraSetup) -> CameraSetupRecord:
     return CameraSetupRecord(name=row.name, metres_per_pixel=row.metres_per_pixel, method=row.method,
-                             detail=dict(row.detail or {}), created_by=row.created_by, created_at=_utc(row.created_at))
+                             detail=dict(row.detail or {}), created_by=row.created_by, created_at=as_utc(row.created_at))
 
 
 def save_camera_setup(store, name: str, metres_per_pixel: float, *, method: str, by: str,

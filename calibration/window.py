@@ -29,7 +29,17 @@ class CalibrationWindow:
         self.motions = motions
         self.instruction = instruction
         self.last_image: np.ndarray | None = None
-        cv2.namedWindow(WINDOW_NAME, cv2.WINDOW_NORMAL)
+        cv2.namedWindow(WINDOW_NAME, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+        self._sized = False
+
+    def _show(self, image: np.ndarray) -> None:
+        if not self._sized:  # OpenCV's own first size (Qt) is 400x300, too small to read
+            from feedback.render_practice import WINDOWED_MAX_PX, compute_fit_size
+
+            h, w = image.shape[:2]
+            self._cv2.resizeWindow(WINDOW_NAME, *compute_fit_size((w, h), box_px=WINDOWED_MAX_PX, upscale=False))
+            self._sized = True
+        self._cv2.imshow(WINDOW_NAME, image)
 
     def show_capture(self, frame, status: CaptureStatus) -> bool:
         from feedback.render import render_pose_overlay, render_text
@@ -41,18 +51,19 @@ class CalibrationWindow:
         image = render_text(image, f"{live}   ({status.elapsed_s:.0f} s, Enter to finish)",
                             origin_px=(16, image.shape[0] - 24))
         self.last_image = image
-        self._cv2.imshow(WINDOW_NAME, image)
+        self._show(image)
         key = self._cv2.waitKey(KEY_POLL_MS) & 0xFF
         return key not in FINISH_KEYS
 
     def ask_decision(self, text: str) -> str:
         """Show ``text`` over the last frame and wait for a, e or r."""
-        from feedback.render import render_text
+        from feedback.render_practice import render_cue_line
 
         base = self.last_image if self.last_image is not None else np.zeros((480, 640, 3), np.uint8)
-        image = render_text(base, text + "   a accept, e edit, r reject", origin_px=(16, 64))
+        # On a black band, in large letters: the sky or a bright wall cannot swallow it.
+        image = render_cue_line(base, text + ":  a accept, e edit, r reject")
         while True:
-            self._cv2.imshow(WINDOW_NAME, image)
+            self._show(image)
             key = self._cv2.waitKey(0) & 0xFF
             if key in DECISION_KEYS:
                 return DECISION_KEYS[key]

@@ -2,8 +2,10 @@
 
 Signed out, the only page is the sign-in form: no query touches patient data. Signed in,
 the pages the user's role may use are listed with ``st.navigation``; the user is kept in
-``st.session_state`` and every page reads through :mod:`dashboard.queries`, which checks the
-care team and writes the audit log. See ``docs/dashboard.md``.
+``st.session_state``, checked against the database on every rerun (so a deactivated user is
+signed out and a changed role changes the pages), and every page reads through
+:mod:`dashboard.queries`, which checks the care team and writes the audit log. See
+``docs/dashboard.md``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ THERAPIST_PAGES = [st.Page("pages/calibration.py", title="Calibration")]
 ADMIN_PAGES = [st.Page("pages/programme.py", title="Programme")]
 EXPORT_PAGES = [st.Page("pages/exports.py", title="Exports")]
 
-user = ui.current_user()
+user = ui.check_signed_in_user(mark_checked=True)  # deactivated, re-roled or idle: as the database says now
 if user is None:
     page = st.navigation([st.Page(ui.render_sign_in, title="Sign in", url_path="sign-in")], position="hidden")
 else:

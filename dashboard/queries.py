@@ -34,7 +34,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from mindmove.auth import (
-    SignedInUser, audit, clean_input, require_patient, require_role, require_session, visible_patients,
+    SignedInUser, audit, clean_input, require_active, require_patient, require_role, require_session,
+    visible_patients,
 )
 from mindmove.store.db import Store
 from mindmove.store.models import (
@@ -139,7 +140,7 @@ PATIENT_LIST_COLUMNS = [
 
 
 def list_patients(store: Store, user: SignedInUser, /, *, now: datetime | None = None,
-                  period_days: int = PERIOD_DAYS, search: str = "") -> pd.DataFrame:
+                  period_days: int = PERIOD_DAYS, search: str = "", audit_view: bool = True) -> pd.DataFrame:
     """The patients ``user`` may see, one row each (columns: :data:`PATIENT_LIST_COLUMNS`).
 
     - ``sessions_in_period`` / ``days_with_data_in_period``: sessions and distinct UTC days with
@@ -152,7 +153,11 @@ def list_patients(store: Store, user: SignedInUser, /, *, now: datetime | None =
       :data:`MIN_EARLIER_SESSIONS`), ``pain_trending_up`` (recent - earlier >= :data:`PAIN_RISE_POINTS`).
 
     ``search`` keeps codes or names containing it (a bound LIKE parameter, wildcards escaped).
+    A user deactivated or given another role since signing in is refused (audited). The view
+    is audited (``view_patient_list``) unless ``audit_view=False``: for the patient chooser,
+    whose page audits what it then shows.
     """
+    require_active(store, user, action="view_patient_list")
     now = _now(now)
     period_start = now - timedelta(days=period_days)
     recent_start = now - timedelta(days=FLAG_WINDOW_DAYS)
@@ -208,8 +213,9 @@ def list_patients(store: Store, user: SignedInUser, /, *, now: datetime | None =
                                    & (df["sessions_recent"] < DROP_OFF_RATIO * df["sessions_earlier"]))
     rise = df["pain_before_recent"].astype(float) - df["pain_before_earlier"].astype(float)
     df["pain_trending_up"] = (rise >= PAIN_RISE_POINTS).fillna(False).astype(bool)
-    audit(store, user.username, "view_patient_list", client=user.client,
-          detail=f"patients={len(df)}" + (" search" if search else ""))
+    if audit_view:
+        audit(store, user.username, "view_patient_list", client=user.client,
+              detail=f"patients={len(df)}" + (" search" if search else ""))
     return df[PATIENT_LIST_COLUMNS]
 
 

@@ -1,23 +1,30 @@
 """What every dashboard page shares: the store, who is signed in, choosing a patient, refusals.
 
 Pages call :func:`require_user` first: it stops the page (shows nothing) when nobody is
-signed in, so no page can leak patient data even if reached directly. A patient is chosen
-from a selectbox of the user's own patients; ``?patient=CODE`` in the URL preselects one,
-and a code outside the user's care team is refused with a calm message and audited (by
-:func:`mindmove.auth.require_patient`).
+signed in, so no page can leak patient data even if reached directly. On every rerun the
+signed-in user is checked against the database (:func:`check_signed_in_user`): a user
+deactivated since signing in is signed out, a user given another role sees the pages of the
+new role, and :data:`IDLE_TIMEOUT_S` without any interaction signs the user out. A patient is
+chosen from a selectbox of the user's own patients; ``?patient=CODE`` in the URL preselects
+one, and a code outside the user's care team is refused with a calm message and audited (by
+:func:`mindmove.auth.require_patient`). Pages load through :func:`load_or_stop`, which turns
+any :class:`~mindmove.errors.MindMoveError` into a calm message instead of a traceback.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import queries
 from dashboard.report import FLAG_TEXT
-from mindmove.auth import SignedInUser, authenticate, require_patient, sign_out
-from mindmove.errors import AccessDenied, MindMoveError
+from mindmove.auth import (
+    ACCOUNT_CHANGED, SignedInUser, audit, authenticate, refresh_user, require_patient, sign_out,
+)
+from mindmove.errors import AccessDenied, InputError, MindMoveError, ValidationError
 from mindmove.settings import load_settings
 from mindmove.store import open_store
 from mindmove.store.db import Store
@@ -25,11 +32,22 @@ from mindmove.store.db import Store
 log = logging.getLogger(__name__)
 
 USER_KEY = "signed_in_user"
+ACTIVE_AT_KEY = "last_activity_at"   # wall-clock time (time.time()) of the user's last rerun
+NOTICE_KEY = "sign_in_notice"         # why the user was signed out, shown above the sign-in form
+_CHECKED_KEY = "user_checked_this_run"
 PATIENT_KEY = "patient_code"          # the chosen patient, kept across pages
 _SELECT_KEY = "patient_select"        # the selectbox widget
 _APPLIED_PARAM_KEY = "patient_param_applied"
 PATIENT_PARAM = "patient"
 SESSION_PARAM = "session"
+IDLE_TIMEOUT_S = 30 * 60              # signed out after 30 minutes without interaction
+LOCAL_CLIENT = "local"                # the client key when Streamlit gives no address (loopback, proxy)
+
+IDLE_NOTICE = (f"You were signed out after {IDLE_TIMEOUT_S // 60} minutes without activity, to keep patient "
+               "information private. Please sign in again.")
+COULD_NOT_LOAD = ("This could not be loaded just now. Please try again in a moment; if it keeps happening, "
+                  "ask your administrator to check the dashboard's database.")
+SHOWN_AS_IS = (AccessDenied, ValidationError, InputError)  # their messages are written for the user
 
 
 @st.cache_resource(show_spinner=False)
@@ -43,23 +61,99 @@ def get_store() -> Store:
 
 
 def client_address() -> str:
-    """The browser's address as Streamlit sees it (for per-client sign-in limits), or ''."""
+    """The browser's address as Streamlit sees it, for per-client sign-in limits.
+
+    Streamlit gives no address (``None``) for a loopback or proxied browser; those, and
+    anything that is not an address string, share the fixed client :data:`LOCAL_CLIENT`, so
+    the per-client limit applies to them too.
+    """
     try:
-        return str(st.context.ip_address or "")
+        address = st.context.ip_address
     except (AttributeError, RuntimeError):
-        return ""
+        address = None
+    return address if isinstance(address, str) and address.strip() else LOCAL_CLIENT
 
 
 def current_user() -> SignedInUser | None:
+    """Who the session says is signed in (not checked against the database: see
+    :func:`check_signed_in_user`)."""
     user = st.session_state.get(USER_KEY)
     return user if isinstance(user, SignedInUser) else None
 
 
-def require_user() -> tuple[Store, SignedInUser]:
-    """The store and the signed-in user; stops the page (drawing nothing) when signed out."""
+def problem_text(exc: MindMoveError, /) -> str:
+    """What to show for ``exc``: its own message for refusals and bad input, else a calm
+    "could not load" (a store failure's details go to the log, not to the browser)."""
+    if isinstance(exc, SHOWN_AS_IS):
+        return str(exc)
+    log.warning("dashboard: %s: %s", exc.__class__.__name__, exc)
+    return COULD_NOT_LOAD
+
+
+def show_refusal(exc: MindMoveError) -> None:
+    """A calm refusal or "could not load" message (:func:`problem_text`); never a traceback."""
+    st.warning(problem_text(exc))
+
+
+def load_or_stop(fn, /, *args, **kwargs):
+    """``fn(*args, **kwargs)``; on a :class:`MindMoveError` a calm message and the page stops."""
+    try:
+        return fn(*args, **kwargs)
+    except MindMoveError as exc:
+        show_refusal(exc)
+        st.stop()
+
+
+def _end_session_state(notice: str) -> None:
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.session_state[NOTICE_KEY] = notice
+
+
+def check_signed_in_user(*, mark_checked: bool = False) -> SignedInUser | None:
+    """The signed-in user as the database has it now, or ``None`` (and signed out).
+
+    Signs out (audited) after :data:`IDLE_TIMEOUT_S` without a rerun, or when the user was
+    deactivated; a changed role replaces the one in the session. ``mark_checked`` (the app's
+    entry script) lets this run's page skip a second check in :func:`require_user`.
+    """
     user = current_user()
     if user is None:
-        st.info("Please sign in to see the dashboard.")
+        return None
+    state = st.session_state
+    now = time.time()
+    last = state.get(ACTIVE_AT_KEY)
+    store = load_or_stop(get_store)
+    if last is not None and now - float(last) > IDLE_TIMEOUT_S:
+        load_or_stop(audit, store, user.username, "sign_out_idle", client=user.client,
+                     detail=f"idle_s={now - float(last):.0f}")
+        _end_session_state(IDLE_NOTICE)
+        return None
+    fresh = load_or_stop(refresh_user, store, user)
+    if fresh is None:
+        load_or_stop(audit, store, user.username, "sign_out_inactive", success=False, client=user.client,
+                     detail="user deactivated since sign-in")
+        _end_session_state(ACCOUNT_CHANGED)
+        return None
+    if fresh.role != user.role:
+        load_or_stop(audit, store, user.username, "role_changed", client=user.client,
+                     detail=f"role {user.role} -> {fresh.role} since sign-in")
+    state[USER_KEY] = fresh
+    state[ACTIVE_AT_KEY] = now
+    if mark_checked:
+        state[_CHECKED_KEY] = True
+    return fresh
+
+
+def require_user() -> tuple[Store, SignedInUser]:
+    """The store and the signed-in user, checked against the database once per rerun;
+    stops the page (drawing nothing) when signed out."""
+    if st.session_state.pop(_CHECKED_KEY, False):
+        user = current_user()  # the app's entry script checked it in this very rerun
+    else:
+        user = check_signed_in_user()
+    if user is None:
+        st.info(st.session_state.get(NOTICE_KEY) or "Please sign in to see the dashboard.")
         st.stop()
     return get_store(), user
 
@@ -67,6 +161,9 @@ def require_user() -> tuple[Store, SignedInUser]:
 def render_sign_in() -> None:
     """The sign-in form: the only thing drawn before sign-in. Nothing about patients is read."""
     st.title("MindMove: clinician dashboard")
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        st.info(notice)
     st.write("Sign in with the username and password your administrator gave you.")
     with st.form("sign_in", clear_on_submit=False):
         username = st.text_input("Username", key="sign_in_username", max_chars=200)
@@ -77,9 +174,10 @@ def render_sign_in() -> None:
     try:
         user = authenticate(get_store(), username, password, client=client_address())
     except MindMoveError as exc:  # refused, paused after failures, or the store unreachable
-        st.error(str(exc))
+        st.error(problem_text(exc))
         return
     st.session_state[USER_KEY] = user
+    st.session_state[ACTIVE_AT_KEY] = time.time()
     st.session_state.pop("sign_in_password", None)
     st.rerun()
 
@@ -89,16 +187,11 @@ def render_sign_out(user: SignedInUser) -> None:
     with st.sidebar:
         st.caption(f"Signed in as **{user.display_name or user.username}** ({user.role})")
         if st.button("Sign out", key="sign_out"):
-            sign_out(get_store(), user)
+            load_or_stop(sign_out, get_store(), user)
             for key in list(st.session_state.keys()):
                 del st.session_state[key]
             st.query_params.clear()
             st.rerun()
-
-
-def show_refusal(exc: MindMoveError) -> None:
-    """A calm refusal (access or validation); never a traceback."""
-    st.warning(str(exc))
 
 
 def patient_label(row: pd.Series) -> str:
@@ -113,12 +206,13 @@ def choose_patient(store: Store, user: SignedInUser, /) -> str | None:
     names a patient outside their care team (refused and audited).
     """
     requested = st.query_params.get(PATIENT_PARAM)
-    patients = queries.list_patients(store, user)
+    # the chooser is not a view of the list's figures: the page audits what it shows
+    patients = load_or_stop(queries.list_patients, store, user, audit_view=False)
     codes = list(patients["patient_code"])
     if requested is not None and requested not in codes:
         try:
             require_patient(store, user, requested, action="open_patient_url")
-        except AccessDenied as exc:
+        except MindMoveError as exc:
             show_refusal(exc)
             if st.button("Show my patients instead", key="clear_patient_param"):
                 del st.query_params[PATIENT_PARAM]

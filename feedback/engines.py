@@ -68,7 +68,8 @@ class FrameVisibility:
 class RangeEngine:
     """The tracked angle against the patient's comfortable range.
 
-    For each watched end (``limits``: ``upper``, ``lower`` or ``both``) the angle is
+    For each watched end (``limits``: ``upper``, ``lower``, ``both``, or ``none`` for an
+    exercise whose ends are not limits, such as sit-to-stand's chair and standing) the angle is
     *approaching* within ``caution_margin_deg`` of the end and *beyond* past it. A zone is
     left only ``hysteresis_deg`` back inside its threshold, so a value resting on it does not
     flicker. Beyond gives ``range.beyond_limit`` ("ease back a little"), approaching gives
@@ -104,6 +105,8 @@ class RangeEngine:
             ends.append((v - self.max_deg, self.max_deg))
         if self.limits in ("lower", "both"):
             ends.append((self.min_deg - v, self.min_deg))
+        if not ends:
+            return []
         zones = [(self._zone_for(excess, self.zone), limit) for excess, limit in ends]
         zone, limit = max(zones, key=lambda z: order.index(z[0]))
         self.zone = zone
@@ -340,12 +343,19 @@ class RepetitionEngine:
 @dataclass
 class VisibilityEngine:
     """"Step back into view" when nobody is found, or "let the camera see your ..." when the
-    landmarks the exercise needs stay below ``visibility_threshold``, for ``absent_s``."""
+    landmarks the exercise needs stay below ``visibility_threshold``, for ``absent_s``.
+
+    The body part named is that of the least visible landmark (``body_parts``: landmark ->
+    ``body_part.*`` key; ``body_part_key`` for a landmark it does not name). With
+    ``channel``, nothing is asked while that angle is known: the exercise is measured, so a
+    landmark it could do without (a hidden ear on a turned head) is no reason to interrupt."""
 
     landmarks: Sequence[str]
     body_part_key: str = "body_part.whole_body"
     visibility_threshold: float = DEFAULT_VISIBILITY_THRESHOLD
     absent_s: float = DEFAULT_ABSENT_S
+    body_parts: Mapping[str, str] = field(default_factory=dict)
+    channel: str | None = None
     _gone_since: float | None = field(default=None, init=False, repr=False)
     _hidden_since: float | None = field(default=None, init=False, repr=False)
 
@@ -361,13 +371,16 @@ class VisibilityEngine:
                 return [Cue.of("visibility", "visibility.step_into_view", t_s=t_s)]
             return []
         self._gone_since = None
-        lowest = min((float(visibility.landmarks.get(n, 0.0)) for n in self.landmarks), default=1.0)
-        if lowest < self.visibility_threshold:
+        seen = [(float(visibility.landmarks.get(n, 0.0)), n) for n in self.landmarks]
+        lowest, hidden = min(seen, default=(1.0, None))
+        measured = self.channel is not None and math.isfinite(_value(angles, self.channel))
+        if lowest < self.visibility_threshold and not measured:
             if self._hidden_since is None:
                 self._hidden_since = t_s
             if t_s - self._hidden_since >= self.absent_s:
+                part = self.body_parts.get(hidden, self.body_part_key)
                 return [Cue.of("visibility", "visibility.show_joint", t_s=t_s, value=lowest,
-                               limit=self.visibility_threshold, params={"body_part": self.body_part_key})]
+                               limit=self.visibility_threshold, params={"body_part": part})]
             return []
         self._hidden_since = None
         return []

@@ -49,8 +49,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import butter, filtfilt, find_peaks
+from scipy.signal import find_peaks
 
+from feedback.angles import compute_joint_angles
+from feedback.smoothing import compute_true_runs, fill_gaps, smooth_butterworth
 from sensing.landmarks import LANDMARK_INDEX, LandmarkSeries
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ log = logging.getLogger(__name__)
 SIDES = ("left", "right")
 MIN_VISIBILITY = 0.5
 LANDMARK_CUTOFF_HZ = 6.0  # light smoothing of every trajectory
+LOWPASS_ORDER = 2  # every low-pass here: 2nd-order Butterworth, run forward and backward
 DIRECTION_CUTOFF_HZ = 0.5  # walking direction and speed, about one stride
 PELVIS_FROM_FEET_CUTOFF_HZ = 0.5
 MIN_SPEED_M_S = 0.2  # slower than this is not walking (world coordinates)
@@ -154,12 +157,8 @@ class GaitReport:
 # ----------------------------------------------------------------------------- helpers
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end inclusive) of each run of True."""
-    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
-    d = np.diff(m.astype(int))
-    starts = np.flatnonzero(d == 1)
-    ends = np.flatnonzero(d == -1) - 1
-    return list(zip(starts.tolist(), ends.tolist()))
+    """(start, end inclusive) of each run of True (:func:`feedback.smoothing.compute_true_runs`)."""
+    return [(start, stop - 1) for start, stop in compute_true_runs(mask)]
 
 
 def _runs_to_list(mask: np.ndarray, t_s: np.ndarray) -> list[dict]:
@@ -167,24 +166,29 @@ def _runs_to_list(mask: np.ndarray, t_s: np.ndarray) -> list[dict]:
              "t_end_s": round(float(t_s[b]), 4)} for a, b in _runs(mask)]
 
 
-def _lowpass(values: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.ndarray:
-    """Zero-phase 2nd-order Butterworth per column; NaN gaps bridged then restored."""
-    x = np.array(values, dtype=float)
-    if x.ndim == 1:
-        return _lowpass(x[:, None], rate_hz, cutoff_hz)[:, 0]
+def _lowpass(t_s: np.ndarray, values: np.ndarray, cutoff_hz: float) -> np.ndarray:
+    """Zero-phase 2nd-order Butterworth (:func:`feedback.smoothing.smooth_butterworth`), each
+    finite run on its own; unchanged when ``cutoff_hz`` is not below the Nyquist frequency."""
+    t = np.asarray(t_s, dtype=float)
+    if t.size < 2:
+        return np.array(values, dtype=float)
+    rate_hz = 1.0 / float(np.median(np.diff(t)))
     if not math.isfinite(rate_hz) or cutoff_hz >= rate_hz / 2:
-        return x
-    b, a = butter(2, cutoff_hz / (rate_hz / 2))
-    out = np.full_like(x, np.nan)
-    for c in range(x.shape[1]):
-        col = x[:, c]
-        ok = np.isfinite(col)
-        for s, e in _runs(ok):  # filter each contiguous known stretch on its own
-            seg = col[s:e + 1]
-            if len(seg) > 3 * max(len(a), len(b)):
-                out[s:e + 1, c] = filtfilt(b, a, seg)
-            else:
-                out[s:e + 1, c] = seg
+        return np.array(values, dtype=float)
+    return smooth_butterworth(t, values, cutoff_hz=cutoff_hz, order=LOWPASS_ORDER)
+
+
+def _fill(t_s: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Every interior NaN run interpolated (:func:`feedback.smoothing.fill_gaps`, no length
+    limit); leading and trailing NaN stay unknown."""
+    return fill_gaps(t_s, values, max_gap_s=math.inf)
+
+
+def _unwrap(angle_rad: np.ndarray) -> np.ndarray:
+    """``np.unwrap`` over the known samples (a NaN would poison every angle after it)."""
+    out = np.full(len(angle_rad), np.nan)
+    ok = np.isfinite(angle_rad)
+    out[ok] = np.unwrap(angle_rad[ok])
     return out
 
 
@@ -197,18 +201,6 @@ def _bridge(mask: np.ndarray, max_gap: int) -> np.ndarray:
     return out
 
 
-def _fill(values: np.ndarray) -> np.ndarray:
-    """Linear interpolation over NaN (per column); all-NaN columns stay NaN."""
-    x = np.array(values, dtype=float)
-    flat = x.reshape(len(x), -1)
-    idx = np.arange(len(x))
-    for c in range(flat.shape[1]):
-        ok = np.isfinite(flat[:, c])
-        if ok.sum() >= 2:
-            flat[:, c] = np.interp(idx, idx[ok], flat[ok, c])
-    return flat.reshape(x.shape)
-
-
 @dataclass(frozen=True)
 class _Frame:
     """Floor-plane coordinates for the analysis (2-D; image x and 0 on video)."""
@@ -218,6 +210,7 @@ class _Frame:
     known: dict  # name -> (T,) bool
     pixel: bool
     rate_hz: float
+    t_s: np.ndarray  # (T,) the series' times
 
 
 def _floor_frame(series: LandmarkSeries) -> _Frame:
@@ -236,7 +229,7 @@ def _floor_frame(series: LandmarkSeries) -> _Frame:
             pos[name][~ok] = np.nan
             height[name] = -p[:, 1]
             known[name] = ok
-        return _Frame(pos, height, known, True, rate)
+        return _Frame(pos, height, known, True, rate, series.t_s)
     up = np.asarray(series.up, float)
     up = up / np.linalg.norm(up)
     helper = np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
@@ -250,7 +243,7 @@ def _floor_frame(series: LandmarkSeries) -> _Frame:
         pos[name] = np.stack([w @ e1, w @ e2], axis=1)
         height[name] = w @ up
         known[name] = ok
-    return _Frame(pos, height, known, False, rate)
+    return _Frame(pos, height, known, False, rate, series.t_s)
 
 
 def _mid(fr: _Frame, a: str, b: str) -> np.ndarray:
@@ -320,9 +313,10 @@ def _pelvis(fr: _Frame, a: int, b: int) -> tuple[np.ndarray, str]:
     n = len(next(iter(fr.pos.values())))
     out = np.full((n, 2), np.nan)
     sl = slice(a, b + 1)
+    t = fr.t_s[sl]
     hips = _mid(fr, "left_hip", "right_hip")[sl]
     if len(hips) and np.isfinite(hips).all(axis=1).mean() >= 0.5:
-        out[sl] = _lowpass(_fill(hips), fr.rate_hz, LANDMARK_CUTOFF_HZ)
+        out[sl] = _lowpass(t, _fill(t, hips), LANDMARK_CUTOFF_HZ)
         return out, "mid_hip"
     feet = np.stack([fr.pos[f"{s}_{p}"][sl] for s in SIDES for p in ("heel", "foot_index")])
     known = np.isfinite(feet).all(axis=2)
@@ -330,7 +324,7 @@ def _pelvis(fr: _Frame, a: int, b: int) -> tuple[np.ndarray, str]:
     count = known.sum(axis=0)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         centre = np.where(count > 0, total / count, np.nan)
-    out[sl] = _lowpass(_fill(centre), fr.rate_hz, PELVIS_FROM_FEET_CUTOFF_HZ)
+    out[sl] = _lowpass(t, _fill(t, centre), PELVIS_FROM_FEET_CUTOFF_HZ)
     return out, "feet_centre_lowpass"
 
 
@@ -366,18 +360,24 @@ def _facing(series: LandmarkSeries, fr: _Frame, a: int, b: int) -> np.ndarray:
 
 
 def _facing_turn_rate(series: LandmarkSeries, fr: _Frame, sl: slice) -> np.ndarray:
-    """Rotation rate (deg/s) of the feet's heel -> toe direction on the floor plane."""
+    """Rotation rate (deg/s) of the feet's heel -> toe direction on the floor plane; NaN
+    where the feet's direction is unknown (not "not turning")."""
     vecs = []
     for s in SIDES:
         v = fr.pos[f"{s}_foot_index"][sl] - fr.pos[f"{s}_heel"][sl]
         n = np.linalg.norm(v, axis=1, keepdims=True)
         vecs.append(np.where(n > 0, v / n, np.nan))
-    v = np.nanmean(np.stack(vecs), axis=0) if np.isfinite(np.stack(vecs)).any() else vecs[0]
-    v = _lowpass(_fill(v), fr.rate_hz, 2 * DIRECTION_CUTOFF_HZ)
-    if not np.isfinite(v).any():
-        return np.zeros(len(v))
-    angle = np.unwrap(np.arctan2(v[:, 1], v[:, 0]))
-    return np.nan_to_num(np.abs(np.degrees(np.gradient(angle, series.t_s[sl]))), nan=0.0)
+    stack = np.stack(vecs)
+    known = np.isfinite(stack).all(axis=2)
+    count = known.sum(axis=0)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):  # no foot known: NaN
+        v = np.where(count > 0, np.where(known[..., None], stack, 0.0).sum(axis=0) / count, np.nan)
+    t = fr.t_s[sl]
+    v = _lowpass(t, _fill(t, v), 2 * DIRECTION_CUTOFF_HZ)
+    if np.isfinite(v).all(axis=1).sum() < 2:
+        return np.full(len(v), np.nan)
+    angle = _unwrap(np.arctan2(v[:, 1], v[:, 0]))
+    return np.abs(np.degrees(np.gradient(angle, t)))
 
 
 def _passes(series, fr, pelvis, a: int, b: int, size: float, valid: np.ndarray):
@@ -385,12 +385,15 @@ def _passes(series, fr, pelvis, a: int, b: int, size: float, valid: np.ndarray):
     n = len(series)
     reason = np.array([""] * n, dtype=object)
     sl = slice(a, b + 1)
-    smooth = _lowpass(_fill(pelvis[sl]), fr.rate_hz, DIRECTION_CUTOFF_HZ)
-    vel = np.gradient(smooth, series.t_s[sl], axis=0)
-    speed = np.linalg.norm(vel, axis=1)
-    heading = np.unwrap(np.arctan2(vel[:, 1], vel[:, 0]))
-    turn_rate = np.abs(np.degrees(np.gradient(heading, series.t_s[sl])))
+    t = fr.t_s[sl]
+    smooth = _lowpass(t, _fill(t, pelvis[sl]), DIRECTION_CUTOFF_HZ)
+    vel = np.gradient(smooth, t, axis=0)
+    speed = np.linalg.norm(vel, axis=1)  # NaN where the pelvis is unknown: counted as slow
+    heading = _unwrap(np.arctan2(vel[:, 1], vel[:, 0]))
+    turn_rate = np.abs(np.degrees(np.gradient(heading, t)))
     if not fr.pixel:  # a turn on the spot: the pelvis hardly moves but the feet rotate
+        # Where the feet's direction is unknown (NaN), the pelvis heading alone decides:
+        # np.fmax takes the known one of the two.
         turn_rate = np.fmax(turn_rate, _facing_turn_rate(series, fr, sl))
     min_speed = MIN_SPEED_TORSO_PER_S * size if fr.pixel else MIN_SPEED_M_S
     slow = ~(speed >= min_speed)
@@ -458,6 +461,7 @@ def _detect_events(series, fr, pelvis, p: GaitPass, pass_index: int) -> list[Gai
     backward = p.direction == "backward"
     lead, trail = ("foot_index", "heel") if backward else ("heel", "foot_index")
     rate = fr.rate_hz
+    t = fr.t_s[sl]
     events = []
     for side in SIDES:
         for part, kind, sign in ((lead, "heel_strike", 1.0), (trail, "toe_off", -1.0)):
@@ -465,22 +469,24 @@ def _detect_events(series, fr, pelvis, p: GaitPass, pass_index: int) -> list[Gai
             raw = fr.pos[name][sl]
             ref = pelvis[sl]
             if fr.pixel:  # video landmarks jitter; motion capture markers are used as they are
-                raw = _lowpass(raw, rate, LANDMARK_CUTOFF_HZ)
+                raw = _lowpass(t, raw, LANDMARK_CUTOFF_HZ)
                 if kind == "heel_strike":
                     # On video the initial contact is read against the midpoint of both feet
                     # (Zeni's signal with the pelvis taken midway between the leading points):
                     # MediaPipe's 2-D hips lag and jitter in side views.
                     other = f"{'right' if side == 'left' else 'left'}_{part}"
-                    ref = (raw + _lowpass(fr.pos[other][sl], rate, LANDMARK_CUTOFF_HZ)) / 2
+                    ref = (raw + _lowpass(t, fr.pos[other][sl], LANDMARK_CUTOFF_HZ)) / 2
             rel = (raw - ref) @ h
             ok = np.isfinite(rel)
             if ok.sum() < 3:
                 continue
-            sig = sign * _fill(rel)
+            known = np.flatnonzero(ok)
+            lo, hi = int(known[0]), int(known[-1]) + 1  # the signal from its first to last known sample
+            sig = sign * _fill(t[lo:hi], rel[lo:hi])
             for k in _extrema(sig, rate):
-                if not ok[k]:
+                if not ok[lo + k]:
                     continue
-                i = p.start_frame + int(k)
+                i = p.start_frame + lo + int(k)
                 events.append(GaitEvent(float(series.t_s[i]), side, kind, i, name, pass_index))
     return events
 
@@ -610,12 +616,7 @@ CYCLE_ANGLES = ("hip_flexion_deg", "knee_flexion_deg", "ankle_dorsiflexion_deg")
 
 
 def _angle_columns(series: LandmarkSeries) -> dict[str, np.ndarray]:
-    """Sagittal hip/knee/ankle angles from the shared angle code, when it is available."""
-    try:
-        from feedback.angles import compute_joint_angles
-    except ImportError:  # the shared angle module is not installed in this build
-        log.info("feedback.angles is not available: gait cycles carry no angles")
-        return {}
+    """Sagittal hip/knee/ankle angles from the shared angle code (:mod:`feedback.angles`)."""
     angles = compute_joint_angles(series)
     out = {}
     for side in SIDES:

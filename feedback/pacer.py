@@ -15,11 +15,15 @@ current cycle length during the ramp.
 :class:`PacerScorer` compares the breath phase measured from a belt with the guide's phase:
 agreement in % of the time both are known (holds excluded: a belt cannot tell a hold from a
 slow breath), the rate difference, and at most one gentle cue key every ``cue_interval_s``.
+Each call accounts the time since the previous one, at most ``MAX_SCORED_STEP_S``: a caller
+that skipped frames while the breath was unknown does not hand that gap to the next frame.
+The recent window keeps running sums (constant work per call, memory bounded by the window).
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 from mindmove.errors import ValidationError
@@ -28,6 +32,7 @@ INHALE, HOLD_IN, EXHALE, HOLD_OUT = "inhale", "hold_after_inhale", "exhale", "ho
 MESSAGE_KEYS = {INHALE: "breath.breathe_in", HOLD_IN: "breath.hold",
                 EXHALE: "breath.breathe_out", HOLD_OUT: "breath.hold"}
 MIN_RATE_BPM, MAX_RATE_BPM = 2.0, 30.0
+MAX_SCORED_STEP_S = 0.5  # the most time one scorer update accounts (frames come every 0.03-0.1 s)
 
 
 @dataclass(frozen=True)
@@ -182,35 +187,46 @@ class PacerScorer:
     short_exhale_fraction: float = 0.75  # "longer exhale" when E/I is below this share of the target
     low_agreement_pct: float = 40.0
     good_agreement_pct: float = 75.0
+    max_step_s: float = MAX_SCORED_STEP_S
     _agree_s: float = field(default=0.0, repr=False)
     _known_s: float = field(default=0.0, repr=False)
-    _recent: list[tuple[float, float, bool]] = field(default_factory=list, repr=False)
+    _recent: deque = field(default_factory=deque, repr=False)  # (t_s, dt, agree), within window_s
+    _recent_known_s: float = field(default=0.0, repr=False)
+    _recent_agree_s: float = field(default=0.0, repr=False)
     _last_t: float | None = field(default=None, repr=False)
     _last_cue_t: float = field(default=-math.inf, repr=False)
     _last_cue_key: str | None = field(default=None, repr=False)
     cues: list[tuple[float, str]] = field(default_factory=list)
-    rate_differences: list[float] = field(default_factory=list, repr=False)
+    rate_difference_bpm: float | None = field(default=None, repr=False)  # the latest one
 
     def update(self, t_s: float, pacer_phase: str, breath_phase: str, /, *,
                breath_rate_bpm: float | None = None, pacer_rate_bpm: float | None = None,
-               ie_ratio: float | None = None, target_ie_ratio: float | None = None) -> PacerScore:
-        """Account the time since the last call; ``pacer_phase`` may be a PacerState phase."""
+               ie_ratio: float | None = None, target_ie_ratio: float | None = None,
+               choose_cue: bool = True) -> PacerScore:
+        """Account the time since the last call (at most ``max_step_s``); ``pacer_phase`` may
+        be a PacerState phase. ``choose_cue=False``: no cue is chosen (none is shown)."""
         guided = {INHALE: "inhale", EXHALE: "exhale", "inhale": "inhale", "exhale": "exhale"}.get(pacer_phase)
-        dt = 0.0 if self._last_t is None else max(0.0, t_s - self._last_t)
+        dt = 0.0 if self._last_t is None else min(max(0.0, t_s - self._last_t), self.max_step_s)
         self._last_t = t_s
         if guided is not None and breath_phase in ("inhale", "exhale", "pause") and dt > 0:
             agree = breath_phase == guided
             self._known_s += dt
             self._agree_s += dt if agree else 0.0
             self._recent.append((t_s, dt, agree))
+            self._recent_known_s += dt
+            self._recent_agree_s += dt if agree else 0.0
         while self._recent and self._recent[0][0] < t_s - self.window_s:
-            self._recent.pop(0)
+            _, old_dt, old_agree = self._recent.popleft()
+            self._recent_known_s -= old_dt
+            self._recent_agree_s -= old_dt if old_agree else 0.0
+        if not self._recent:  # no rounding left over from the running sums
+            self._recent_known_s = self._recent_agree_s = 0.0
         rate_diff = None
         if breath_rate_bpm is not None and pacer_rate_bpm is not None and math.isfinite(breath_rate_bpm):
             rate_diff = breath_rate_bpm - pacer_rate_bpm
-            self.rate_differences.append(rate_diff)
+            self.rate_difference_bpm = rate_diff
         recent = self.recent_agreement_pct
-        cue = self._choose_cue(t_s, rate_diff, recent, ie_ratio, target_ie_ratio)
+        cue = self._choose_cue(t_s, rate_diff, recent, ie_ratio, target_ie_ratio) if choose_cue else None
         return PacerScore(self.agreement_pct, recent, rate_diff, cue)
 
     @property
@@ -219,8 +235,8 @@ class PacerScorer:
 
     @property
     def recent_agreement_pct(self) -> float | None:
-        known = sum(dt for _, dt, _ in self._recent)
-        return 100.0 * sum(dt for _, dt, a in self._recent if a) / known if known > 0 else None
+        known = self._recent_known_s
+        return min(100.0, max(0.0, 100.0 * self._recent_agree_s / known)) if known > 1e-9 else None
 
     def _choose_cue(self, t_s, rate_diff, recent, ie_ratio, target_ie_ratio) -> str | None:
         if self._known_s < self.settle_s or t_s - self._last_cue_t < self.cue_interval_s:

@@ -9,7 +9,6 @@ Text is white with a dark outline, large, so it reads on any background.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from feedback.messages import message
@@ -27,8 +26,15 @@ MAX_RADIUS_SHARE = 0.32  # the largest circle, as a share of the frame's shorter
 TEXT_HEIGHT_SHARE = 0.07  # text height, as a share of the frame height
 
 
+def _cv2():
+    import cv2  # lazily: importing this module draws nothing and loads no OpenCV
+
+    return cv2
+
+
 def render_pacer(image_bgr: np.ndarray, state: PacerState, /, *, caption_key: str | None = None) -> np.ndarray:
     """A copy of ``image_bgr`` with the pacer drawn; ``caption_key`` adds a second line (a cue)."""
+    cv2 = _cv2()
     out = image_bgr.copy()
     h, w = out.shape[:2]
     centre = (w // 2, int(h * 0.42))
@@ -49,6 +55,7 @@ def render_pacer(image_bgr: np.ndarray, state: PacerState, /, *, caption_key: st
 
 
 def _centred_text(image: np.ndarray, text: str, baseline_y: int, height_px: float) -> None:
+    cv2 = _cv2()
     font = cv2.FONT_HERSHEY_SIMPLEX
     (_, base_h), _ = cv2.getTextSize("Hg", font, 1.0, 2)
     scale = max(0.4, height_px / max(base_h, 1))

@@ -10,11 +10,16 @@ writer (:class:`VideoFileSink`) are the only things that show or write images.
 
 from __future__ import annotations
 
+import logging
 import math
+from functools import lru_cache
 
 import numpy as np
 
+from feedback.exercises import exercise_title
 from feedback.render import render_skeleton, style_for_image
+
+log = logging.getLogger(__name__)
 
 # Okabe-Ito palette, BGR.
 OKABE_BLUISH_GREEN = (115, 158, 0)
@@ -24,12 +29,24 @@ OKABE_SKY_BLUE = (233, 180, 86)
 WHITE = (255, 255, 255)
 BLACK = (0, 0, 0)
 CUE_TEXT_HEIGHT_FRACTION = 1 / 13  # of the image height
+CUE_MAX_WIDTH_FRACTION = 0.94  # of the image width
+CUE_MAX_LINES = 3  # a long cue on a portrait image wraps instead of shrinking to a thin line
+CUE_MAX_BAND_FRACTION = 0.2  # of the height: a wrapped cue's band at most (the pacer sits above it)
+CUE_WRAP_MIN_GAIN = 1.15  # wrap only when the letters grow by at least this much
+CUE_LINE_SPACING = 1.15  # line pitch, times the text height plus descent
+CUE_STROKE_DIVISOR = 12  # stroke width = letter height / this
+CUE_LAYOUT_CACHE_SIZE = 64  # cue layouts kept, by (text, width, height)
 GAUGE_RADIUS_FRACTION = 0.16  # of the smaller image side
+LABEL_STROKE_PER_SCALE = 1.4  # the gauge label's stroke width per unit of font scale
 GAUGE_PAD_DEG = 20.0  # the gauge shows the comfortable range with this much either side
 QUIT_KEYS = (ord("q"), ord("Q"), 27)  # q or Esc
 WINDOW_TITLE = "MindMove practice"
+WINDOWED_MAX_PX = (1280, 720)  # a window (not full screen) fits any current screen
+PROBE_LONG_PX, PROBE_SHORT_PX = 8192, 512  # black probes (16:1, 1:16) measuring the full-screen viewport
+PROBE_POLL_MS, PROBE_MAX_POLLS = 30, 40  # up to 1.2 s for the window manager to go full screen
+PROBE_STABLE_POLLS = 3  # the viewport is measured once it is the same this many polls running
 PACER_SIZE_FRACTION = 0.34  # the pacer's square corner, as a share of the smaller image side
-PACER_BOTTOM_CLEARANCE = 2.2 * CUE_TEXT_HEIGHT_FRACTION  # of the height: keeps it above the cue band
+PACER_BOTTOM_CLEARANCE = CUE_MAX_BAND_FRACTION + 0.2 * CUE_TEXT_HEIGHT_FRACTION  # of the height: above the cue band
 PACER_ALPHA = 0.8  # the pacer's dark backing lets the camera image show through a little
 
 
@@ -39,31 +56,72 @@ def _cv2():
     return cv2
 
 
-def _fit_font_scale(text: str, *, max_width_px: int, target_height_px: int, thickness: int) -> float:
+def _split_lines(words: list[str], n_lines: int, width_of) -> list[str]:
+    """``words`` in ``n_lines`` lines (order kept) whose widest line is as narrow as possible."""
+    from itertools import combinations
+
+    best, best_w = [" ".join(words)], math.inf
+    for cuts in combinations(range(1, len(words)), n_lines - 1):
+        bounds = (0, *cuts, len(words))
+        lines = [" ".join(words[a:b]) for a, b in zip(bounds, bounds[1:])]
+        widest = max(width_of(line) for line in lines)
+        if widest < best_w:
+            best, best_w = lines, widest
+    return best
+
+
+@lru_cache(maxsize=CUE_LAYOUT_CACHE_SIZE)
+def _layout_cue(text: str, *, width_px: int, target_height_px: int, max_band_px: int) -> tuple[tuple[str, ...], float]:
+    """(lines, font scale): the largest letters, up to ``target_height_px`` high, that fit
+    ``width_px``; a long cue goes on up to ``CUE_MAX_LINES`` lines rather than shrinking
+    (a portrait image above all), with the band of several lines within ``max_band_px``.
+    Cached: the same cue stays on screen for many frames of the same size."""
     cv2 = _cv2()
-    (_, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, 1.0, thickness)
-    scale = target_height_px / max(h, 1)
-    (w, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, scale, thickness)
-    if w > max_width_px:
-        scale *= max_width_px / w
-    return scale
+    font = cv2.FONT_HERSHEY_DUPLEX
+
+    def width_of(line: str) -> int:
+        return cv2.getTextSize(line, font, 1.0, 2)[0][0]
+
+    (_, h1), base1 = cv2.getTextSize(text, font, 1.0, 2)
+    height_scale = target_height_px / max(h1, 1)
+    words = text.split()
+    best_lines, best_scale = [text], 0.0
+    for n in range(1, min(CUE_MAX_LINES, len(words)) + 1):
+        lines = _split_lines(words, n, width_of)
+        scale = min(height_scale, width_px / max(max(width_of(line) for line in lines), 1))
+        if n > 1:  # the band of n lines stays within max_band_px
+            scale = min(scale, (max_band_px - target_height_px // 2) / (n * (h1 + base1) * CUE_LINE_SPACING))
+        if scale > best_scale * CUE_WRAP_MIN_GAIN:
+            best_lines, best_scale = lines, scale
+    return tuple(best_lines), best_scale
 
 
 def render_cue_line(image_bgr: np.ndarray, text: str | None, /) -> np.ndarray:
-    """A copy with ``text`` in large white letters on a black band at the bottom."""
+    """A copy with ``text`` in large white letters on a black band at the bottom (two or
+    three lines when one line would make the letters much smaller)."""
     cv2 = _cv2()
+    font = cv2.FONT_HERSHEY_DUPLEX
     out = image_bgr.copy()
     if not text:
         return out
     h, w = out.shape[:2]
     target = max(int(h * CUE_TEXT_HEIGHT_FRACTION), 14)
-    thickness = max(2, target // 12)
-    scale = _fit_font_scale(text, max_width_px=int(w * 0.94), target_height_px=target, thickness=thickness)
-    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, scale, thickness)
-    band = th + base + target // 2
+    max_w = int(w * CUE_MAX_WIDTH_FRACTION)
+    lines, scale = _layout_cue(text, width_px=max_w, target_height_px=target,
+                               max_band_px=int(h * CUE_MAX_BAND_FRACTION))
+    (_, th), base = cv2.getTextSize(text, font, scale, 2)
+    thickness = max(2, round(th / CUE_STROKE_DIVISOR))  # stroke in step with the letters' size
+    widths = [cv2.getTextSize(line, font, scale, thickness)[0][0] for line in lines]
+    if max(widths) > max_w:  # the bolder stroke made a line a little wider
+        scale *= max_w / max(widths)
+        widths = [cv2.getTextSize(line, font, scale, thickness)[0][0] for line in lines]
+    (_, th), base = cv2.getTextSize(text, font, scale, thickness)
+    pitch = int((th + base) * CUE_LINE_SPACING)
+    band = len(lines) * pitch + target // 2
     cv2.rectangle(out, (0, h - band), (w, h), BLACK, -1)
-    cv2.putText(out, text, ((w - tw) // 2, h - band // 2 + th // 2), cv2.FONT_HERSHEY_DUPLEX, scale,
-                WHITE, thickness, cv2.LINE_AA)
+    top = h - band + target // 4 + (pitch - th - base) // 2
+    for i, (line, tw) in enumerate(zip(lines, widths)):
+        cv2.putText(out, line, ((w - tw) // 2, top + i * pitch + th), font, scale, WHITE, thickness, cv2.LINE_AA)
     return out
 
 
@@ -107,14 +165,18 @@ def render_range_gauge(image_bgr: np.ndarray, value_deg: float | None, /, *, min
                     cv2.LINE_AA)
     if label:
         scale = r / 110.0
-        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_DUPLEX, scale, 1)
+        weight = max(1, round(scale * LABEL_STROKE_PER_SCALE))  # thin strokes blur at 2-3 m
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_DUPLEX, scale, weight)
         margin = max(4, r // 12)
+        if tw > w - 2 * margin:  # a long (clinic's own) title on a narrow image: smaller, never cut
+            scale *= (w - 2 * margin) / tw
+            (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_DUPLEX, scale, weight)
         # Centred under the dial, but never cut by the image's right edge.
         x = max(margin, min(cx - tw // 2, w - tw - margin))
         y = cy + int(r * 0.75)
         cv2.rectangle(out, (x - margin // 2, y - th - margin // 2), (x + tw + margin // 2, y + base + margin // 2),
                       BLACK, -1)
-        cv2.putText(out, label, (x, y), cv2.FONT_HERSHEY_DUPLEX, scale, WHITE, 1, cv2.LINE_AA)
+        cv2.putText(out, label, (x, y), cv2.FONT_HERSHEY_DUPLEX, scale, WHITE, weight, cv2.LINE_AA)
     return out
 
 
@@ -143,7 +205,7 @@ def render_practice_frame(image_bgr: np.ndarray, pose, angles: dict, cue, pipeli
     out = render_skeleton(image_bgr, pose, visibility_threshold=pipeline.visibility_threshold, style=style)
     safe = pipeline.safe
     reps = pipeline.rep_engine.count if pipeline.rep_engine is not None else None
-    label = pipeline.exercise.title + (f"  |  {reps}" if reps is not None else "")
+    label = exercise_title(pipeline.exercise) + (f"  |  {reps}" if reps is not None else "")
     out = render_range_gauge(out, angles.get(pipeline.channel), min_deg=safe.min_deg, max_deg=safe.max_deg,
                              caution_margin_deg=safe.caution_margin_deg, label=label,
                              limits=pipeline.exercise.tracking.limits)
@@ -153,19 +215,83 @@ def render_practice_frame(image_bgr: np.ndarray, pose, angles: dict, cue, pipeli
     return render_cue_line(out, cue.text() if cue is not None else None)
 
 
-class PracticeWindow:
-    """The on-screen window; ``show`` returns False on q, Esc or when the window is closed."""
+def compute_fit_size(image_size: tuple[int, int], /, *, box_px: tuple[int, int], upscale: bool = True) -> tuple[int, int]:
+    """(width, height) of an image of ``image_size`` (width, height) scaled to fit ``box_px``
+    whole, aspect ratio kept (never enlarged with ``upscale=False``)."""
+    w, h = image_size
+    k = min(box_px[0] / w, box_px[1] / h)
+    if not upscale:
+        k = min(k, 1.0)
+    return max(1, round(w * k)), max(1, round(h * k))
 
-    def __init__(self, title: str = WINDOW_TITLE) -> None:
+
+class PracticeWindow:
+    """The on-screen window; ``show`` returns False on q, Esc or when the window is closed.
+
+    Full screen by default, so the patient can read it from 2-3 m. OpenCV's window (Qt build)
+    shrinks an image to its window but never enlarges one, so the window measures its own
+    viewport once (it shows a very wide, then a very tall black probe and reads the shown
+    size back) and every frame is scaled to fill it, aspect ratio kept, with black bars:
+    a 640x480 camera fills the screen's height instead of sitting small in the middle.
+    Without full screen (``fullscreen=False``, or a display without a window manager, which
+    ignores the request) the window is the image fitted to ``WINDOWED_MAX_PX`` (OpenCV's own
+    first size is 400x300). No toolbar or status bar: the patient has nothing to click.
+    """
+
+    def __init__(self, title: str = WINDOW_TITLE, *, fullscreen: bool = True) -> None:
         cv2 = _cv2()
         self.title = title
-        cv2.namedWindow(title, cv2.WINDOW_NORMAL)
+        self.fullscreen = fullscreen
+        self.view_px: tuple[int, int] | None = None  # (width, height) the frames are scaled to
+        cv2.namedWindow(title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         self._shown = False
 
-    def show(self, image_bgr: np.ndarray, /) -> bool:
+    def _measure_view_px(self) -> tuple[int, int]:
+        """The viewport's (width, height): each probe is shrunk to it along its long side."""
+        cv2 = _cv2()
+        sizes = []
+        for probe in (np.zeros((PROBE_SHORT_PX, PROBE_LONG_PX), np.uint8),
+                      np.zeros((PROBE_LONG_PX, PROBE_SHORT_PX), np.uint8)):
+            previous, same = None, 0
+            for _ in range(PROBE_MAX_POLLS):  # until the window manager has settled the size
+                cv2.imshow(self.title, probe)
+                cv2.waitKey(PROBE_POLL_MS)
+                _, _, w, h = cv2.getWindowImageRect(self.title)
+                same = same + 1 if (w, h) == previous else 0
+                previous = (w, h)
+                if same >= PROBE_STABLE_POLLS:
+                    break
+            sizes.append(previous)
+        return sizes[0][0], sizes[1][1]
+
+    def _open(self, image_size: tuple[int, int]) -> None:
+        cv2 = _cv2()
+        windowed = compute_fit_size(image_size, box_px=WINDOWED_MAX_PX)
+        if self.fullscreen:
+            cv2.setWindowProperty(self.title, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
+            view = self._measure_view_px()
+            if view[0] >= windowed[0] and view[1] >= windowed[1]:
+                self.view_px = view
+                return
+            log.info("Full screen was not granted (viewport %dx%d): showing a window instead.", *view)
+        cv2.resizeWindow(self.title, *windowed)
+        self.view_px = windowed
+
+    def show(self, image_bgr: np.ndarray, /, *, t_s: float | None = None) -> bool:
+        """Show one frame (``t_s``, the session time, is not needed on screen)."""
         cv2 = _cv2()
         if self._shown and cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
             return False
+        h, w = image_bgr.shape[:2]
+        if self.view_px is None:
+            self._open((w, h))
+        fit_w, fit_h = compute_fit_size((w, h), box_px=self.view_px)
+        if (fit_w, fit_h) != (w, h):
+            image_bgr = cv2.resize(image_bgr, (fit_w, fit_h), interpolation=cv2.INTER_LINEAR)
+        top, left = (self.view_px[1] - fit_h) // 2, (self.view_px[0] - fit_w) // 2
+        if top or left:  # black bars, not the toolkit's grey
+            image_bgr = cv2.copyMakeBorder(image_bgr, top, self.view_px[1] - fit_h - top, left,
+                                           self.view_px[0] - fit_w - left, cv2.BORDER_CONSTANT, value=BLACK)
         cv2.imshow(self.title, image_bgr)
         self._shown = True
         return (cv2.waitKey(1) & 0xFF) not in QUIT_KEYS
@@ -175,7 +301,15 @@ class PracticeWindow:
 
 
 class VideoFileSink:
-    """Writes the annotated frames to an MP4 file (only with ``--record-video``)."""
+    """Writes the annotated frames to an MP4 file (only with ``--record-video``), in real time:
+    given each frame's session time ``t_s``, each frame goes to its slot at the file's ``fps``,
+    the slots of frames the pipeline dropped keep the previous image (what the screen showed),
+    and a frame whose slot is already filled is skipped, so the recording
+    lasts as long as the session. A pause longer than ``MAX_HOLD_S`` is not filled in full.
+    (The image is referenced until the next frame: the renderer draws each frame anew.)
+    Without ``t_s`` every frame is written once."""
+
+    MAX_HOLD_S = 5.0
 
     def __init__(self, path, /, *, fps: float, size: tuple[int, int]) -> None:
         from pathlib import Path
@@ -189,11 +323,28 @@ class VideoFileSink:
         if not self._writer.isOpened():
             raise InputError(f"Cannot write a video to {self.path}; give a path ending in .mp4 in a writable folder.")
         self.size = size
+        self.fps = float(fps)
+        self.frames_written = 0
+        self._t0: float | None = None
+        self._last: np.ndarray | None = None
 
-    def show(self, image_bgr: np.ndarray, /) -> bool:
+    def show(self, image_bgr: np.ndarray, /, *, t_s: float | None = None) -> bool:
+        held = 0
+        if t_s is not None:
+            if self._t0 is None:
+                self._t0 = t_s
+            slot = math.floor((t_s - self._t0) * self.fps + 0.5)  # this frame's slot (0-based)
+            if slot < self.frames_written:
+                return True  # its slot is filled: skip it
+            if self._last is not None:  # the slots since the last frame keep the last image
+                held = min(slot - self.frames_written, max(0, round(self.MAX_HOLD_S * self.fps)))
         if (image_bgr.shape[1], image_bgr.shape[0]) != self.size:
             image_bgr = _cv2().resize(image_bgr, self.size)
+        for _ in range(held):
+            self._writer.write(self._last)
         self._writer.write(image_bgr)
+        self.frames_written += held + 1
+        self._last = image_bgr if t_s is not None else None
         return True
 
     def close(self) -> None:

@@ -4,30 +4,33 @@ Stages (each one small, see ``docs/practice.md``):
 
 1. :class:`LatestFrameGrabber` reads the frame source on its own thread and keeps ONLY the
    newest frame in a one-slot mailbox (never a growing queue): when the pipeline is slower
-   than the camera, older frames are overwritten and counted as dropped. A video file is
+   than the camera, older frames are overwritten and counted as dropped. A live source (a
+   camera) is never paced: its frames come in real time by themselves. A video file is
    paced at its own frame rate (``pace=True``), as a camera would deliver it; with
-   ``pace=False`` (tests, offline) every frame is handed over, none dropped.
+   ``pace=False`` (tests, offline, ``--fast``) every file frame is handed over, none dropped.
 2. The pose estimator (any :class:`sensing.pose.PoseEstimator`).
 3. Joint angles (:func:`feedback.angles.compute_frame_angles`) plus the shoulder tilt, each
    smoothed causally with a One-Euro filter.
 4. The feedback engines (:mod:`feedback.engines`) and the cue policy (:mod:`feedback.cues`).
-5. Sinks (a window, a video writer): objects with ``show(image_bgr) -> bool`` (False stops
-   the session); the annotated image is drawn only when there is a sink.
+5. Sinks (a window, a video writer): objects with ``show(image_bgr, *, t_s) -> bool`` (False
+   stops the session; ``t_s`` lets a video writer keep real time when frames were dropped);
+   the annotated image is drawn only when there is a sink.
 6. The :class:`mindmove.store.recording.SessionRecorder` (incremental writes).
 7. Optionally, breath (:class:`PracticeBreath`): a breath feed polled once per frame without
    blocking (a replay consumed in step with the session clock, or a belt that streams on its
-   own thread), analysed live with :class:`feedback.breath.BreathAnalyzer`, stored as channel
+   own thread), analysed live (:class:`feedback.breath_session.BreathRecording`), stored as channel
    ``breath``; a pacer when the exercise asks for breath coordination; each repetition
    judged against the breath (:mod:`feedback.coordination`).
 
 The session clock: ``t_s = 0`` at the first frame. A replay's own time is the session time
 (its sample at 2.0 s belongs to the frame at 2.0 s, with ``--fast`` too); a belt's samples,
 stamped with ``time.monotonic()``, are mapped with the monotonic time the first frame was
-captured.
+captured (for a camera, the first frame's own ``t_s``), on the same origin as the frames.
 
-Latency is measured per frame from the moment the frame was captured (read from the
-camera or released by the pacing clock) to the moment the cue for it was decided; the
-figures are kept in :class:`PracticeResult` for the benchmark.
+Latency is measured per frame from the moment the frame was captured (a camera's own
+stamp; for a paced file, the moment its frame is due) to the moment the cue for it was
+decided, so time spent waiting in the mailbox counts; the figures are kept in
+:class:`PracticeResult` for the benchmark.
 
 The loop ends at the end of the input, when a sink returns False, when ``stop`` is set or
 on Ctrl-C (KeyboardInterrupt): all of them finish the session cleanly.
@@ -44,6 +47,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from feedback.breath_session import STORED_BREATH_RATE_HZ, BreathRecording
 from feedback.coordination import (
     BreathCoordinationJudge, BreathCueEngine, RepetitionBreath, summarise_coordination,
 )
@@ -52,7 +56,7 @@ from feedback.engines import (
     POSTURE_CHECKS, FrameVisibility, PaceEngine, PostureEngine, RangeEngine, RepetitionEngine,
     VisibilityEngine, compute_shoulder_tilt_deg, compute_tracked_angle,
 )
-from feedback.exercises import MOTION_BODY_PART, Exercise
+from feedback.exercises import LANDMARK_BODY_PART, MOTION_BODY_PART, Exercise
 from sensing.landmarks import LANDMARK_INDEX, PoseFrame
 
 log = logging.getLogger(__name__)
@@ -63,13 +67,16 @@ DEFAULT_BETA = 0.05
 DEFAULT_D_CUTOFF_HZ = 1.0
 MAX_ACTIVE_GAP_S = 0.5  # a longer gap between known samples does not count as active time
 GRAB_TIMEOUT_S = 5.0
-STORED_BREATH_RATE_HZ = 25.0  # breath samples kept in the store (the analyzer's own rate)
 BELT_STALE_S = 1.5  # a belt silent this long is shown as reconnecting; the silence is stored as NaN
-MIN_FIRST_BREATH_SAMPLES = 8  # a belt of unknown rate is measured from this many samples
+BELT_STOPPED_NOTICE_S = 10.0  # how long the calm "belt stopped" notice stays after a belt gives up
+WELCOME_S = 4.0  # "Welcome..." is on screen this long at the start, while no other cue is
+FINISHED_SHOW_S = 2.0  # "Thank you for practising today" stays on screen this long at the end
+FINISHED_FRAME_S = 0.1  # the closing image is re-shown at this interval (the window stays responsive)
 
 
 class FrameSink(Protocol):
-    def show(self, image_bgr: np.ndarray, /) -> bool: ...
+    def show(self, image_bgr: np.ndarray, /, *, t_s: float) -> bool:
+        """Show or write one image; ``t_s``: its session time. False stops the session."""
 
 
 @dataclass(frozen=True)
@@ -86,15 +93,21 @@ class RangeSpec:
 @dataclass
 class GrabbedFrame:
     frame: Any  # sensing.video.Frame
-    captured_at: float  # time.monotonic() when the frame became available
+    captured_at: float  # the grabber's clock (time.monotonic()) when the frame was captured or due
 
 
 class LatestFrameGrabber:
-    """Reads a frame source on a thread; keeps only the newest frame (see module docstring)."""
+    """Reads a frame source on a thread; keeps only the newest frame (see module docstring).
+
+    A source with ``live = True`` (a camera, stamped with ``time.monotonic()``) is never paced
+    nor held back: ``pace`` only concerns files. Its frames' ``captured_at`` is their own
+    ``t_s``; a paced file frame's is the moment it is due; an unpaced one's, when it was read."""
 
     def __init__(self, source, /, *, pace: bool = True, clock: Callable[[], float] = time.monotonic) -> None:
         self.source = source
-        self.pace = pace
+        self.live = bool(getattr(source, "live", False))
+        self.pace = pace and not self.live
+        self.lossless = not pace and not self.live  # hand over every frame, waiting for the consumer
         self.clock = clock
         self.frames_read = 0
         self.frames_dropped = 0
@@ -116,15 +129,20 @@ class LatestFrameGrabber:
             for frame in self.source.frames():
                 if self._stop.is_set():
                     break
-                if self.pace:
+                if self.live:
+                    captured_at = frame.t_s
+                elif self.pace:
                     if start_wall is None:
                         start_wall, first_t = self.clock(), frame.t_s
-                    delay = start_wall + (frame.t_s - first_t) - self.clock()
+                    captured_at = start_wall + (frame.t_s - first_t)  # when the frame is due
+                    delay = captured_at - self.clock()
                     if delay > 0 and self._stop.wait(delay):
                         break
-                grabbed = GrabbedFrame(frame, self.clock())
+                else:
+                    captured_at = self.clock()
+                grabbed = GrabbedFrame(frame, captured_at)
                 with self._cond:
-                    if not self.pace:
+                    if self.lossless:
                         while self._slot is not None and not self._stop.is_set():
                             self._cond.wait(0.1)
                     if self._slot is not None:
@@ -166,23 +184,41 @@ class LatestFrameGrabber:
 
 # --- statistics ---------------------------------------------------------------------------
 
+def is_within_range(value_deg: float, safe: RangeSpec, /, *, limits: str = "both") -> bool:
+    """Whether ``value_deg`` is inside ``safe`` at the watched end(s) only (``limits``: upper,
+    lower, both or none), as :class:`feedback.engines.RangeEngine` judges it: an arm resting
+    below the lower end of a range whose upper end alone is watched is within range."""
+    if limits in ("upper", "both") and value_deg > safe.max_deg:
+        return False
+    if limits in ("lower", "both") and value_deg < safe.min_deg:
+        return False
+    return True
+
+
 @dataclass
 class AngleStats:
-    """Running min/max of one angle, and time within a range (time-weighted)."""
+    """Running min/max of one angle, and time within a range (time-weighted), judged at the
+    watched end(s) ``limits`` only."""
 
     min_deg: float = math.inf
     max_deg: float = -math.inf
     known_s: float = 0.0
     in_range_s: float = 0.0
     exceeded: bool = False
+    limits: str = "both"
+    frames_known: int = 0
+    frames_assumed_upright: int = 0  # known frames measured against gravity (hips out of view)
     _last_t: float | None = None
 
-    def update(self, t_s: float, value: float, /, *, safe: RangeSpec | None = None) -> None:
+    def update(self, t_s: float, value: float, /, *, safe: RangeSpec | None = None,
+               assumed_upright: bool = False) -> None:
         if not math.isfinite(value):
             self._last_t = None
             return
+        self.frames_known += 1
+        self.frames_assumed_upright += bool(assumed_upright)
         self.min_deg, self.max_deg = min(self.min_deg, value), max(self.max_deg, value)
-        inside = safe is None or safe.min_deg <= value <= safe.max_deg
+        inside = safe is None or is_within_range(value, safe, limits=self.limits)
         if safe is not None and not inside:
             self.exceeded = True
         if self._last_t is not None:
@@ -197,7 +233,10 @@ class AngleStats:
         return math.isfinite(self.min_deg)
 
     def time_in_range_pct(self) -> float | None:
-        return 100.0 * self.in_range_s / self.known_s if self.known_s > 0 else None
+        """None when nothing was known, or when no end is watched (``limits="none"``)."""
+        if self.limits == "none" or self.known_s <= 0:
+            return None
+        return 100.0 * self.in_range_s / self.known_s
 
 
 @dataclass
@@ -223,11 +262,9 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
 
 # --- the pipeline -------------------------------------------------------------------------
 
-def _combined_range(profile_record, motions: Sequence[str]) -> RangeSpec:
+def _combined_range(comfortable_range: Callable[[str], Any], motions: Sequence[str]) -> RangeSpec:
     """The most conservative comfortable range over the tracked motions (both sides)."""
-    from calibration.profile import comfortable_range
-
-    ranges = [comfortable_range(profile_record, m) for m in motions]
+    ranges = [comfortable_range(m) for m in motions]
     return RangeSpec(min_deg=max(r.min_deg for r in ranges), max_deg=min(r.max_deg for r in ranges),
                      caution_margin_deg=max(r.caution_margin_deg for r in ranges))
 
@@ -276,18 +313,21 @@ class PracticePipeline:
                                           fast_factor=ex.tempo.fast_factor)
         self.visibility_engine = VisibilityEngine(
             tr.landmarks, body_part_key=f"body_part.{MOTION_BODY_PART.get(tr.motion, 'whole_body')}",
-            visibility_threshold=self.visibility_threshold)
+            visibility_threshold=self.visibility_threshold, channel=self.channel,
+            body_parts={n: f"body_part.{LANDMARK_BODY_PART[n]}" for n in tr.landmarks if n in LANDMARK_BODY_PART})
         self.engines = [e for e in (self.visibility_engine, self.range_engine, self.posture_engine,
                                     self.pace_engine, self.rep_engine) if e is not None]
         posture_angles = [POSTURE_CHECKS[c][0] for c in ex.posture_checks]
         self.recorded_channels: tuple[str, ...] = tuple(dict.fromkeys(
             [self.channel, *tr.angle_names, *posture_angles]))
-        self.stats = {name: AngleStats() for name in self.recorded_channels}
+        self.stats = {name: AngleStats(limits=tr.limits if name == self.channel else "both")
+                      for name in self.recorded_channels}
         self._reps_seen = 0
         self.breath_judge: BreathCoordinationJudge | None = None
         self.breath_cues: BreathCueEngine | None = None
         self.judged: list[RepetitionBreath] = []
         self.pacer_state = None  # set each frame when a pacer runs (for the renderer)
+        self.assumed_upright_names: frozenset[str] = frozenset()  # this frame's, see compute_angles
         if ex.breath is not None and self.rep_engine is not None:
             rule = ex.breath
             self.breath_judge = BreathCoordinationJudge(raise_on=rule.raise_on, lower_on=rule.lower_on,
@@ -319,9 +359,11 @@ class PracticePipeline:
         from feedback.angles import compute_frame_angles
 
         raw = np.full(len(self.angle_names), np.nan)
+        self.assumed_upright_names = frozenset()
         if pose is not None:
             angles = compute_frame_angles(pose.world_m, pose.visibility,
                                           visibility_threshold=self.visibility_threshold)
+            self.assumed_upright_names = frozenset(angles.assumed_upright_angles)
             angles["shoulder_tilt_deg"] = compute_shoulder_tilt_deg(
                 pose.world_m, pose.visibility, visibility_threshold=self.visibility_threshold)
             raw = np.array([angles.get(n, np.nan) for n in self.angle_names], dtype=float)
@@ -349,10 +391,26 @@ class PracticePipeline:
         for engine in self.engines:
             candidates.extend(engine.update(t_s, angles, vis))
         shown = self.policy.update(t_s, candidates)
+        assumed = self.assumed_upright_names
         for name in self.recorded_channels:
+            parts = self.exercise.tracking.angle_names if name == self.channel else (name,)
             self.stats[name].update(t_s, angles.get(name, math.nan),
-                                    safe=self.safe if name == self.channel else None)
+                                    safe=self.safe if name == self.channel else None,
+                                    assumed_upright=name in assumed or any(p in assumed for p in parts))
         return angles, shown, candidates
+
+    def assumed_upright_pct(self) -> dict[str, float]:
+        """Per recorded channel that can rest on it (seated shoulder and neck angles with the
+        hips out of view, see :mod:`feedback.angles`): the % of its known frames measured
+        against gravity instead of the trunk."""
+        from feedback.angles import UPRIGHT_FALLBACK_ANGLE_NAMES
+
+        out = {}
+        for name, stats in self.stats.items():
+            parts = self.exercise.tracking.angle_names if name == self.channel else (name,)
+            if stats.frames_known and any(p in UPRIGHT_FALLBACK_ANGLE_NAMES for p in parts):
+                out[name] = round(100.0 * stats.frames_assumed_upright / stats.frames_known, 1)
+        return out
 
     def new_repetitions(self) -> list:
         if self.rep_engine is None:
@@ -377,15 +435,17 @@ class PracticePipeline:
         return rows
 
 
-def build_pipeline(exercise: Exercise, /, *, profile_record=None, policy: CuePolicy | None = None,
+def build_pipeline(exercise: Exercise, /, *, comfortable_range: Callable[[str], Any],
+                   neutral_deg: Mapping[str, float] | None = None, policy: CuePolicy | None = None,
                    visibility_threshold: float = 0.5) -> PracticePipeline:
-    """A pipeline with the patient's comfortable range and neutral posture (or the defaults)."""
-    safe = _combined_range(profile_record, exercise.tracking.motions)
-    neutral = {}
-    if profile_record is not None:
-        neutral = {f"{m}_deg": float(v)
-                   for m, v in profile_record.profile.neutral.get(exercise.position, {}).items()}
-    return PracticePipeline(exercise, safe, neutral_deg=neutral, policy=policy or CuePolicy(),
+    """A pipeline with the patient's comfortable ranges and neutral posture.
+
+    ``comfortable_range(motion)`` gives the range of a full motion name (``right_knee_flexion``)
+    as an object with ``min_deg``, ``max_deg`` and ``caution_margin_deg``; ``neutral_deg`` the
+    calibrated neutral angles by angle name. :func:`calibration.practice.build_practice_pipeline`
+    resolves both from a patient's profile (feedback never imports calibration)."""
+    safe = _combined_range(comfortable_range, exercise.tracking.motions)
+    return PracticePipeline(exercise, safe, neutral_deg=dict(neutral_deg or {}), policy=policy or CuePolicy(),
                             visibility_threshold=visibility_threshold)
 
 
@@ -409,67 +469,71 @@ class BreathFeed(Protocol):
 class ReplayFeed:
     """A breath recording replayed in step with the session clock: at session time ``t`` every
     sample up to the recording's own ``t`` has been handed over (so ``--fast`` video and
-    breath stay together, whatever the wall clock does)."""
+    breath stay together, whatever the wall clock does). Wraps
+    :class:`sensing.breath_source.ReplayBreathSource` (the replay ``breathe`` uses too)."""
 
     reconnecting = False
+    stopped = False
 
     def __init__(self, t_s: np.ndarray, values: np.ndarray, /, *, rate_hz: float | None) -> None:
-        self.t_s = np.asarray(t_s, dtype=float)
-        self.values = np.asarray(values, dtype=float)
+        from sensing.breath_source import ReplayBreathSource
+
+        self.source = ReplayBreathSource(t_s, values, rate_hz=rate_hz, realtime=False)
         self.rate_hz = rate_hz
-        self._i = 0
 
     def start(self, clock_origin_s: float, /) -> None:
-        self._i = 0
+        self.source.rewind()
 
     def poll(self, until_t_s: float, /) -> tuple[np.ndarray, np.ndarray]:
-        j = int(np.searchsorted(self.t_s, until_t_s, side="right"))
-        i, self._i = self._i, max(self._i, j)
-        return self.t_s[i:j], self.values[i:j]
+        return self.source.take_until(until_t_s)
 
 
 class BeltFeed:
     """A live belt (``sensing.belts.BeltStream``, which streams on its own thread), read
-    without waiting. Times (``time.monotonic()``) are mapped onto the session clock; samples
-    from before the first frame are dropped. A ``Gap`` becomes a NaN sample at its start,
-    so the analyzer resets instead of bridging it; a belt silent for ``stale_s`` (or not
-    connected) is ``reconnecting``."""
+    without waiting through :class:`sensing.breath_source.BeltBreathSource` (the reader
+    ``breathe`` uses too), its clock's zero set to the session's: times
+    (``time.monotonic()``) are on the session clock, samples from before the first frame are
+    dropped, a ``Gap`` is a NaN sample at its start. A belt silent for ``stale_s`` (or not
+    connected) is ``reconnecting``; a belt that gave up (``SourceError``, an unexpected
+    failure in its thread included) is ``stopped``, with the reason in ``error``."""
 
     def __init__(self, stream, /, *, stale_s: float = BELT_STALE_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        from sensing.breath_source import BeltBreathSource
+
         self.stream = stream
+        self.source = BeltBreathSource(stream)
         self.rate_hz = None
         self.stale_s = stale_s
         self._clock = clock
-        self._origin: float | None = None
-        self._last_sample_t: float | None = None
         self._now_t = 0.0
 
     def start(self, clock_origin_s: float, /) -> None:
-        self._origin = clock_origin_s
+        self.source.converter.origin_s = clock_origin_s
+
+    @property
+    def stopped(self) -> bool:
+        return self.source.ended
+
+    @property
+    def error(self):
+        return self.source.error
 
     @property
     def reconnecting(self) -> bool:
+        if self.stopped:
+            return False
         if not getattr(self.stream, "connected", True):
             return True
-        return self._last_sample_t is not None and self._now_t - self._last_sample_t > self.stale_s
+        last = self.source.converter.last_sample_t_s
+        return last is not None and self._now_t - last > self.stale_s
 
     def poll(self, until_t_s: float, /) -> tuple[np.ndarray, np.ndarray]:
-        from sensing.belts.base import BreathSample, Gap
-
-        origin = self._origin if self._origin is not None else self._clock()
-        self._now_t = self._clock() - origin
-        t, v = [], []
-        for event in self.stream.read(timeout_s=0.0):
-            if isinstance(event, BreathSample) and event.t_s >= origin:
-                t.append(event.t_s - origin)
-                v.append(event.value)
-                self._last_sample_t = t[-1]
-            elif isinstance(event, Gap) and event.start_s >= origin:
-                t.append(event.start_s - origin)
-                v.append(math.nan)
-        order = np.argsort(t, kind="stable")
-        return np.asarray(t, dtype=float)[order], np.asarray(v, dtype=float)[order]
+        converter = self.source.converter
+        if converter.origin_s is None:  # not started: the session clock starts now
+            converter.origin_s = self._clock()
+        self._now_t = self._clock() - converter.origin_s
+        return self.source.poll()
 
 
 @dataclass
@@ -479,15 +543,18 @@ class BreathFrame:
     measured_phase: str | None  # inhale | exhale | pause | unknown; None without a feed
     pacer_state: Any  # feedback.pacer.PacerState or None
     reconnecting: bool
+    belt_stopped: bool = False  # the belt gave up a moment ago (shown for BELT_STOPPED_NOTICE_S)
 
 
 @dataclass
 class PracticeBreath:
-    """Breath in a practice session: feed, live analysis, storage, pacer and its score.
+    """Breath in a practice session: a feed polled once per frame, recorded and scored by the
+    shared :class:`feedback.breath_session.BreathRecording` (the one ``breathe`` uses).
 
     ``update(t_s, recorder=...)`` once per frame. Samples are stored as channel ``breath``
     at ``store_rate_hz`` (every k-th input sample; every NaN gap marker is kept), and while a
-    belt is silent a NaN is stored at that rate, so the gap stays visible as NULLs.
+    belt is silent a NaN is stored at that rate, so the gap stays visible as NULLs. A belt
+    that stops for good leaves one NaN and a calm notice; the movement session goes on.
     """
 
     feed: BreathFeed | None = None
@@ -495,28 +562,20 @@ class PracticeBreath:
     pacer: Any = None  # feedback.pacer.Pacer
     polarity: str = "auto"
     store_rate_hz: float = STORED_BREATH_RATE_HZ
-    samples_stored: int = field(default=0, init=False)
-    _count: int = field(default=0, init=False, repr=False)
-    _every: int = field(default=1, init=False, repr=False)
-    _pending: list = field(default_factory=list, init=False, repr=False)
-    _last_stored_t: float = field(default=-math.inf, init=False, repr=False)
-    _scorer: Any = field(default=None, init=False, repr=False)
+    recording: BreathRecording = field(init=False, repr=False)
     last_t_s: float = field(default=0.0, init=False)
+    _stopped_at: float | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.pacer is not None and self.feed is not None:
-            from feedback.pacer import PacerScorer
+        rate_hz = self.feed.rate_hz if self.feed is not None else None
+        self.recording = BreathRecording(rate_hz=rate_hz, polarity=self.polarity, store_rate_hz=self.store_rate_hz,
+                                         analyzer=self.analyzer)
+        if self.pacer is not None:
+            self.recording.start_pacer(self.pacer, t_s=0.0)
 
-            self._scorer = PacerScorer()
-        if self.feed is not None and self.analyzer is None and self.feed.rate_hz is not None:
-            self._make_analyzer(self.feed.rate_hz)
-
-    def _make_analyzer(self, rate_hz: float) -> None:
-        from feedback.breath import BreathAnalyzer
-
-        if self.analyzer is None:
-            self.analyzer = BreathAnalyzer(rate_hz=rate_hz, polarity=self.polarity)
-        self._every = max(1, int(round(rate_hz / self.store_rate_hz)))
+    @property
+    def samples_stored(self) -> int:
+        return self.recording.samples_stored
 
     def start(self, clock_origin_s: float, /) -> None:
         if self.feed is not None:
@@ -524,74 +583,30 @@ class PracticeBreath:
 
     def update(self, t_s: float, /, *, recorder=None) -> BreathFrame:
         self.last_t_s = t_s
-        state = self.pacer.state(t_s) if self.pacer is not None else None
+        rec = self.recording
+        state = rec.pacer_state(t_s)
         if self.feed is None:
             return BreathFrame(None, state, False)
         t, v = self.feed.poll(t_s)
         if t.size:
-            self._take(t, v, recorder)
+            rec.update(t, v, recorder=recorder)
+        self.analyzer = rec.analyzer
         reconnecting = self.feed.reconnecting
-        if reconnecting and recorder is not None and t_s - self._last_stored_t >= 1.0 / self.store_rate_hz:
-            recorder.add_samples(t_s, {"breath": math.nan})
-            self._last_stored_t = t_s
-            self.samples_stored += 1
-        phase = self.analyzer.phase if self.analyzer is not None else "unknown"
+        stopped = getattr(self.feed, "stopped", False)
         if reconnecting:
-            phase = "unknown"
-        if self._scorer is not None and state is not None and phase != "unknown":
-            a = self.analyzer
-            self._scorer.update(t_s, state.phase, phase, breath_rate_bpm=a.rate_bpm(), pacer_rate_bpm=state.rate_bpm,
-                                ie_ratio=a.ie_ratio(), target_ie_ratio=self.pacer.plan.ie_ratio)
-        return BreathFrame(phase, state, reconnecting)
-
-    def _take(self, t: np.ndarray, v: np.ndarray, recorder) -> None:
-        if self.analyzer is None:  # a belt of unknown rate: measure it from the first samples
-            self._pending.append((t, v))
-            tt = np.concatenate([c[0] for c in self._pending])
-            if np.isfinite(tt).sum() < MIN_FIRST_BREATH_SAMPLES:
-                return
-            vv = np.concatenate([c[1] for c in self._pending])
-            self._pending = []
-            dt = np.diff(tt[np.isfinite(vv)])
-            dt = dt[dt > 0]
-            self._make_analyzer(float(1.0 / np.median(dt)) if dt.size else STORED_BREATH_RATE_HZ)
-            t, v = tt, vv
-        self.analyzer.update(t, v)
-        if recorder is not None:
-            first = (-self._count) % self._every
-            keep = np.zeros(t.size, dtype=bool)
-            keep[first::self._every] = True
-            keep |= ~np.isfinite(v)  # every gap marker is stored
-            for ti, vi in zip(t[keep], v[keep]):
-                recorder.add_samples(float(ti), {"breath": float(vi)})
-            self.samples_stored += int(keep.sum())
-            if keep.any():
-                self._last_stored_t = float(t[keep][-1])
-        self._count += t.size
+            rec.store_silence(t_s, recorder=recorder)
+        if stopped and self._stopped_at is None:
+            self._stopped_at = t_s
+            rec.store_silence(t_s, recorder=recorder)  # the breath is unknown from here on
+        phase = "unknown" if reconnecting or stopped else rec.phase
+        rec.score(t_s, state, phase=phase)
+        notice = stopped and t_s - self._stopped_at < BELT_STOPPED_NOTICE_S
+        return BreathFrame(phase, state, reconnecting, belt_stopped=notice)
 
     def result(self) -> dict:
         """The ``BreathResult`` row's fields (``detail`` holds the summary and each breath)."""
-        from feedback.breath import compute_breath_summary
-
-        target = self.pacer.plan.rate_bpm if self.pacer is not None else None
-        a = self.analyzer
-        if a is None:
-            return {"breaths": 0, "pacer_target_bpm": target, "detail": {"samples_stored": self.samples_stored}}
-        a.finish()
-        summary = compute_breath_summary(a.breaths, a.events, polarity=a.polarity)
-        rate = summary["rate_bpm_mean"]
-        return {
-            "breaths": summary["breaths"],
-            "rate_bpm": rate,
-            "resting_rate_bpm": None,
-            "ie_ratio": summary["ie_ratio_median"],
-            "pacer_target_bpm": target,
-            "pacer_agreement_pct": self._scorer.agreement_pct if self._scorer is not None else None,
-            "rate_difference_bpm": (rate - target) if rate is not None and target is not None else None,
-            "detail": {**summary, "gaps": a.gaps, "rate_hz": a.rate_hz, "samples_stored": self.samples_stored,
-                       "breath_list": [[round(b.inhale_onset_s, 3), round(b.exhale_onset_s, 3),
-                                        round(b.end_s, 3) if b.end_s is not None else None] for b in a.breaths]},
-        }
+        error = getattr(self.feed, "error", None)
+        return self.recording.result(extra_detail={"belt_error": str(error)} if error is not None else None)
 
 
 # --- the loop -----------------------------------------------------------------------------
@@ -600,13 +615,15 @@ class PracticeSession:
     """One frame at a time, everything after the pose: breath, engines, cue, recording, sound.
 
     :func:`run_practice` drives it from a camera or video; a test can drive it with simulated
-    poses on any clock. ``update(t_s, pose)`` returns ``(angles, cue on screen)``;
-    :meth:`finish` the :class:`PracticeResult`.
+    poses on any clock. ``update(t_s, pose)`` returns ``(angles, cue on screen)`` (for the
+    first ``welcome_s`` seconds, while the engines have nothing to say, the welcome line,
+    which is shown but not recorded); :meth:`finish` the :class:`PracticeResult`.
     """
 
     def __init__(self, pipeline: PracticePipeline, /, *, recorder=None, breath: PracticeBreath | None = None,
-                 sound=None, sample_rate_hz: float = DEFAULT_SAMPLE_RATE_HZ) -> None:
+                 sound=None, sample_rate_hz: float = DEFAULT_SAMPLE_RATE_HZ, welcome_s: float = WELCOME_S) -> None:
         self.pipeline = pipeline
+        self.welcome_s = welcome_s
         self.recorder = recorder
         self.breath = breath
         self.sound = sound
@@ -632,6 +649,8 @@ class PracticeSession:
                                 guide_phase=frame.pacer_state.breath_phase if frame.pacer_state else None)
             if frame.reconnecting:
                 extra.append(Cue.of("visibility", "breath.belt_reconnecting", t_s=t_s))
+            elif frame.belt_stopped:
+                extra.append(Cue.of("visibility", "breath.belt_stopped", t_s=t_s))
             if self.sound is not None and frame.pacer_state is not None:
                 if frame.pacer_state.phase != self._last_pacer_phase:
                     self.sound.phase_change(frame.pacer_state.phase)
@@ -657,6 +676,8 @@ class PracticeSession:
         if recorder is not None and t_s - self._last_sample_t >= self.sample_interval_s * 0.999:
             recorder.add_samples(t_s, {n: angles.get(n) for n in pipeline.recorded_channels})
             self._last_sample_t = t_s
+        if shown is None and t_s < self.welcome_s:  # on screen only: not a cue to record
+            shown = Cue.of("encouragement", "session.welcome", t_s=t_s)
         return angles, shown
 
     def finish(self, *, latency=(), inference=(), frames_read: int | None = None, processed: int | None = None,
@@ -677,7 +698,7 @@ def run_practice(source, estimator, pipeline: PracticePipeline, /, *, recorder=N
                  sinks: Iterable[FrameSink] = (), render: Callable | None = None, pace: bool = True,
                  stop: threading.Event | None = None, sample_rate_hz: float = DEFAULT_SAMPLE_RATE_HZ,
                  max_frames: int | None = None, breath: PracticeBreath | None = None,
-                 sound=None) -> PracticeResult:
+                 sound=None, finished_show_s: float = FINISHED_SHOW_S) -> PracticeResult:
     """Run the live loop until the input ends or it is stopped (see the module docstring).
 
     ``recorder`` (a started :class:`~mindmove.store.recording.SessionRecorder`) receives the
@@ -686,6 +707,8 @@ def run_practice(source, estimator, pipeline: PracticePipeline, /, *, recorder=N
     ``render(image, pose, angles, cue, pipeline)`` makes the annotated image for the ``sinks``.
     ``breath`` adds the breath feed, analysis, pacer; ``sound`` (a
     :class:`feedback.sound.SoundPlayer`) a tone at each pacer phase and a chime per repetition.
+    Unless the window was closed or Ctrl-C pressed, the sinks show the last image with "Thank
+    you for practising today" for ``finished_show_s`` (in real time when paced or live).
     """
     sinks = list(sinks)
     session = PracticeSession(pipeline, recorder=recorder, breath=breath, sound=sound,
@@ -696,6 +719,7 @@ def run_practice(source, estimator, pipeline: PracticePipeline, /, *, recorder=N
     t0: float | None = None
     processed = 0
     stopped_by = "end_of_input"
+    last = None  # (image, pose, angles, t_s) of the last frame shown
     try:
         while True:
             if stop is not None and stop.is_set():
@@ -717,7 +741,8 @@ def run_practice(source, estimator, pipeline: PracticePipeline, /, *, recorder=N
             processed += 1
             if sinks and render is not None:
                 image = render(frame.image_bgr, pose, angles, shown, pipeline)
-                if not all([sink.show(image) for sink in sinks]):
+                last = (frame.image_bgr, pose, angles, t_s)
+                if not all([sink.show(image, t_s=t_s) for sink in sinks]):
                     stopped_by = "window"
                     break
             if max_frames is not None and processed >= max_frames:
@@ -728,14 +753,33 @@ def run_practice(source, estimator, pipeline: PracticePipeline, /, *, recorder=N
         log.info("practice stopped with Ctrl-C; finishing the session")
     finally:
         grabber.stop()
+    if last is not None and stopped_by not in ("window", "ctrl_c"):
+        _show_finished(sinks, render(last[0], last[1], last[2], Cue.of("encouragement", "session.finished",
+                                                                       t_s=last[3]), pipeline),
+                       t_s=last[3], hold_s=finished_show_s, real_time=grabber.pace or grabber.live)
     return session.finish(latency=result_latency, inference=result_inference, frames_read=grabber.frames_read,
                           processed=processed, dropped=grabber.frames_dropped, stopped_by=stopped_by)
+
+
+def _show_finished(sinks: Sequence[FrameSink], image: np.ndarray, /, *, t_s: float, hold_s: float,
+                   real_time: bool) -> None:
+    """The closing image, held ``hold_s`` after session time ``t_s`` (a key or closing the
+    window ends it early); the session is already over, so Ctrl-C here only cuts it short."""
+    try:
+        for k in range(1, int(round(hold_s / FINISHED_FRAME_S)) + 1):
+            if not all([sink.show(image, t_s=t_s + k * FINISHED_FRAME_S) for sink in sinks]):
+                return
+            if real_time:
+                time.sleep(FINISHED_FRAME_S)
+    except KeyboardInterrupt:
+        log.info("closing image cut short with Ctrl-C")
 
 
 def _result(pipeline: PracticePipeline, *, duration_s, latency, inference, frames_read, processed, dropped, cues,
             stopped_by, breath: dict | None = None) -> PracticeResult:
     tracked = pipeline.stats[pipeline.channel]
     active_s = tracked.known_s
+    upright = pipeline.assumed_upright_pct()
     reps = pipeline.rep_engine.repetitions if pipeline.rep_engine else []
     summary = {
         "exercise": pipeline.exercise.name,
@@ -749,7 +793,12 @@ def _result(pipeline: PracticePipeline, *, duration_s, latency, inference, frame
         "time_in_range_pct": tracked.time_in_range_pct(),
         "range_exceeded": tracked.exceeded,
         "angles": {m["name"]: {"max_deg": round(m["max_deg"], 2), "min_deg": round(m["min_deg"], 2),
-                               "range_deg": round(m["rom_deg"], 2)} for m in pipeline.metrics()},
+                               "range_deg": round(m["rom_deg"], 2),
+                               **({"assumed_upright_pct": upright[m["name"]]} if m["name"] in upright else {})}
+                   for m in pipeline.metrics()},
+        # % of each channel's known frames measured against gravity (hips out of view): a
+        # seated shoulder angle is then off by the trunk's lean.
+        "assumed_upright_pct": upright,
         "cues_shown": len(cues),
         "frames": {"read": frames_read, "processed": processed, "dropped": dropped},
         "latency_ms": {"p50": _ms(_percentile(latency, 50)), "p95": _ms(_percentile(latency, 95))},

@@ -65,9 +65,9 @@ def _as_values(values) -> tuple[np.ndarray, bool]:
     return v, False
 
 
-def _finite_runs(finite: np.ndarray) -> list[tuple[int, int]]:
+def compute_true_runs(mask, /) -> list[tuple[int, int]]:
     """[start, stop) index pairs of the runs of True in a 1-D boolean array."""
-    padded = np.concatenate(([False], finite, [False]))
+    padded = np.concatenate(([False], np.asarray(mask, dtype=bool), [False]))
     edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
     return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
 
@@ -93,7 +93,7 @@ def fill_gaps(t_s, values, /, *, max_gap_s: float = DEFAULT_MAX_GAP_S) -> np.nda
     for k in range(v.shape[1]):
         column = v[:, k]
         missing = ~np.isfinite(column)
-        for start, stop in _finite_runs(missing):
+        for start, stop in compute_true_runs(missing):
             if start == 0 or stop == len(column):
                 continue  # no known value on one side
             if period_s is None:  # times are checked once there is something to fill
@@ -249,7 +249,7 @@ def smooth_butterworth(t_s, values, /, *, cutoff_hz: float = 6.0, order: int = 4
     min_length = _sosfiltfilt_min_length(sos)
     out = v.copy()
     for k in range(v.shape[1]):
-        for start, stop in _finite_runs(np.isfinite(v[:, k])):
+        for start, stop in compute_true_runs(np.isfinite(v[:, k])):
             if stop - start >= min_length:
                 out[start:stop, k] = signal.sosfiltfilt(sos, v[start:stop, k])
     return out[:, 0] if was_1d else out

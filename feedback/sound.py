@@ -4,7 +4,8 @@ chime (two soft rising notes) on a completed repetition.
 Tones are generated with numpy (a sine with raised-cosine fades, quiet); playing them needs an
 audio backend. :func:`open_sound` uses ``sounddevice`` when it is installed and an output
 device exists, and otherwise returns a silent player (logged once), so a station without
-speakers still runs the session.
+speakers still runs the session. A device that fails in the middle of a session (unplugged
+headphones) makes the player go silent, logged once: sound never stops a session.
 """
 
 from __future__ import annotations
@@ -61,28 +62,58 @@ class SilentPlayer:
         return None
 
 
+def _audio_errors(sd) -> tuple[type[BaseException], ...]:
+    """What ``sounddevice`` raises when there is no usable device: ``PortAudioError`` (not an
+    OSError), and OSError / ValueError from the library and device lookups."""
+    port_audio = getattr(sd, "PortAudioError", None)
+    errors: tuple[type[BaseException], ...] = (OSError, ValueError)
+    if isinstance(port_audio, type) and issubclass(port_audio, BaseException):
+        errors += (port_audio,)
+    return errors
+
+
 class SoundDevicePlayer:
+    """Plays through ``sounddevice`` (``sd``: the module, injectable); silent from the first
+    playback error on (logged once)."""
+
     def __init__(self, sd) -> None:
         self._sd = sd
+        self._errors = _audio_errors(sd)
         self._tones = {p: compute_tone(f, TONE_S) for p, f in PHASE_TONES_HZ.items()}
         self._chime = compute_chime()
+        self.failed = False
+
+    def _play(self, samples: np.ndarray) -> None:
+        if self.failed:
+            return
+        try:
+            self._sd.play(samples, SAMPLE_RATE_HZ, blocking=False)
+        except self._errors as exc:
+            self.failed = True
+            log.warning("sound is off for the rest of the session: the audio output failed (%s)", exc)
 
     def phase_change(self, phase: str) -> None:
         tone = self._tones.get(phase)
         if tone is not None:
-            self._sd.play(tone, SAMPLE_RATE_HZ, blocking=False)
+            self._play(tone)
 
     def chime(self) -> None:
-        self._sd.play(self._chime, SAMPLE_RATE_HZ, blocking=False)
+        self._play(self._chime)
 
 
-def open_sound() -> SoundPlayer:
-    """The sounddevice player when usable, else a silent one."""
+def open_sound(*, backend=None) -> SoundPlayer:
+    """The sounddevice player when usable, else a silent one. ``backend``: a module with
+    sounddevice's ``query_devices``/``play`` (the hardware seam; default ``sounddevice``)."""
+    sd = backend
     try:
-        import sounddevice as sd
-
+        if sd is None:
+            import sounddevice as sd
+    except (ImportError, OSError) as exc:  # not installed, or no PortAudio library
+        log.warning("sound is off: no audio output available (%s)", exc)
+        return SilentPlayer()
+    try:
         sd.query_devices(kind="output")
-    except (ImportError, OSError, ValueError) as exc:
+    except _audio_errors(sd) as exc:
         log.warning("sound is off: no audio output available (%s)", exc)
         return SilentPlayer()
     return SoundDevicePlayer(sd)

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Iterable
 
 from argon2 import PasswordHasher
@@ -32,7 +32,7 @@ from sqlalchemy import ColumnElement, delete, exists, select, true
 from mindmove.errors import AccessDenied, ValidationError
 from mindmove.store.db import Store
 from mindmove.store.models import (
-    AuditEntry, CareTeam, CareTeamMember, LoginThrottle, Patient, Session, User, utcnow,
+    AuditEntry, CareTeam, CareTeamMember, LoginThrottle, Patient, Session, User, as_utc, utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ MAX_FIELD_CHARS = 200       # longer sign-in input is cut before it reaches a ke
 
 SIGN_IN_REFUSED = ("Sign-in refused: the username or password is not right. "
                    "Check both and try again, or ask an administrator to reset the password.")
+ACCOUNT_CHANGED = ("Your account is no longer active, or its role has changed since you signed in. "
+                   "Sign in again, or ask an administrator.")
 PATIENT_REFUSED = ("This patient is not in your care team's list, or does not exist. "
                    "Choose a patient from your list, or ask an administrator to add you to their team.")
 
@@ -79,19 +81,9 @@ class SignedInUser:
         return self.role == "admin"
 
 
-def _aware(dt: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; every time in the store is UTC."""
-    if dt is None or dt.tzinfo is not None:
-        return dt
-    return dt.replace(tzinfo=timezone.utc)
-
-
 def clean_input(text: str) -> str:
     """Sign-in, search and URL input cut to a sane length; NUL (refused by PostgreSQL) replaced."""
     return str(text)[:MAX_FIELD_CHARS].replace("\x00", "\ufffd")
-
-
-_clip = clean_input
 
 
 # --- audit -------------------------------------------------------------------------------
@@ -100,9 +92,9 @@ def audit(store: Store, username: str, action: str, /, *, patient_code: str | No
           success: bool = True, detail: str = "", client: str = "") -> None:
     """Append one entry to the audit log in its own transaction."""
     with store.session() as db:
-        db.add(AuditEntry(username=_clip(username)[:80], action=action[:60],
-                          patient_code=None if patient_code is None else _clip(patient_code)[:64],
-                          success=success, detail=_clip(detail), client=_clip(client)[:120]))
+        db.add(AuditEntry(username=clean_input(username)[:80], action=action[:60],
+                          patient_code=None if patient_code is None else clean_input(patient_code)[:64],
+                          success=success, detail=clean_input(detail), client=clean_input(client)[:120]))
 
 
 # --- passwords and users -----------------------------------------------------------------
@@ -126,12 +118,15 @@ def _check_username(username: str) -> str:
     return name
 
 
-def _check_code(code: str) -> str:
-    code = code.strip()
-    if not CODE_PATTERN.match(code):
+def check_patient_code(code: str, /) -> str:
+    """``code`` without surrounding spaces, if it is a clinic code (:data:`CODE_PATTERN`); else
+    :class:`ValidationError`. Every way a patient gets into the store goes through this check,
+    so a name typed where a code belongs is refused."""
+    cleaned = code.strip() if isinstance(code, str) else ""
+    if not CODE_PATTERN.match(cleaned):
         raise ValidationError(f"A patient code is 1-64 of letters, digits, '.', '_', '-', but got {code!r}. "
                               "Use the clinic's code (e.g. P001), never a name.")
-    return code
+    return cleaned
 
 
 def _team_id(db, name: str) -> int:
@@ -209,7 +204,7 @@ def set_password(store: Store, username: str, password: str, /, *, by: str) -> N
 
 def create_patient(store: Store, code: str, /, *, team: str, by: str, display_name: str = "") -> int:
     """Register patient ``code`` in care ``team`` (or move an existing one there); returns the id."""
-    code = _check_code(code)
+    code = check_patient_code(code)
     with store.session() as db:
         team_id = _team_id(db, team)
         patient = db.scalar(select(Patient).where(Patient.code == code))
@@ -229,15 +224,14 @@ def create_patient(store: Store, code: str, /, *, team: str, by: str, display_na
 # --- sign-in -----------------------------------------------------------------------------
 
 def _throttle_keys(username: str, client: str) -> list[str]:
-    keys = [f"user:{_clip(username.strip().lower())}"]
+    keys = [f"user:{clean_input(username.strip().lower())}"]
     if client:
-        keys.append(f"client:{_clip(client)}")
+        keys.append(f"client:{clean_input(client)}")
     return keys
 
 
-def _lock_remaining_s(db, keys: list[str], now: datetime) -> float:
-    rows = db.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))
-    remaining = [(_aware(r.locked_until) - now).total_seconds() for r in rows if r.locked_until is not None]
+def _lock_remaining_s(rows: list[LoginThrottle], now: datetime) -> float:
+    remaining = [(as_utc(r.locked_until) - now).total_seconds() for r in rows if r.locked_until is not None]
     return max([0.0, *remaining])
 
 
@@ -248,16 +242,38 @@ def compute_lock_s(failures: int, /) -> float:
     return min(BASE_LOCK_S * 2 ** (failures - MAX_FAILURES), MAX_LOCK_S)
 
 
-def _record_failure(db, keys: list[str], now: datetime) -> None:
-    for key in keys:
-        row = db.scalar(select(LoginThrottle).where(LoginThrottle.key == key).with_for_update())
-        if row is None:
-            row = LoginThrottle(key=key, failures=0)
-            db.add(row)
-        last = _aware(row.last_failure_at)
+def _claim_throttle_rows(db, keys: list[str]) -> list[LoginThrottle]:
+    """The throttle rows of ``keys`` (made if missing), locked for the rest of the transaction.
+
+    The insert comes first: on SQLite it takes the database's write lock at once (as
+    ``BEGIN IMMEDIATE`` would), on PostgreSQL it makes sure there is a row for ``SELECT ...
+    FOR UPDATE`` to lock. So two sign-ins sharing a key are decided one after the other, each
+    seeing the other's failure. Keys are taken in sorted order, so two attempts never wait on
+    each other crosswise.
+    """
+    keys = sorted(set(keys))
+    dialect = db.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        db.execute(insert(LoginThrottle).values([{"key": k, "failures": 0} for k in keys])
+                   .on_conflict_do_nothing(index_elements=["key"]))
+    else:  # another database: without an atomic "insert if missing", add the rows we do not see
+        have = set(db.scalars(select(LoginThrottle.key).where(LoginThrottle.key.in_(keys))))
+        db.add_all(LoginThrottle(key=k, failures=0) for k in keys if k not in have)
+        db.flush()
+    return list(db.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys))
+                           .order_by(LoginThrottle.key).with_for_update()))
+
+
+def _record_failure(rows: list[LoginThrottle], now: datetime) -> None:
+    for row in rows:
+        last = as_utc(row.last_failure_at)
         if last is not None and (now - last).total_seconds() > FORGET_FAILURES_AFTER_S:
             row.failures = 0
-        row.failures += 1
+        row.failures = (row.failures or 0) + 1
         row.last_failure_at = now
         lock_s = compute_lock_s(row.failures)
         row.locked_until = now + timedelta(seconds=lock_s) if lock_s else None
@@ -268,35 +284,49 @@ def authenticate(store: Store, username: str, password: str, /, *, client: str =
     """Check a sign-in; returns the user or raises :class:`AccessDenied` / :class:`SignInLocked`.
 
     ``client`` identifies where the attempt comes from (the browser's address, or the station
-    name) for per-client rate limiting. ``now`` is for tests.
+    name) for per-client rate limiting; ``""`` counts per username only. ``now`` is for tests.
+
+    The password is verified first, outside any transaction (Argon2 is deliberately slow);
+    then one transaction locks the throttle rows, checks the lock and records the failure
+    or clears the username's count, so parallel attempts cannot slip past the limit.
     """
     now = now or utcnow()
-    name = _clip(str(username).strip().lower())
+    name = clean_input(str(username).strip().lower())
     keys = _throttle_keys(name, client)
     with store.session() as db:
-        wait_s = _lock_remaining_s(db, keys, now)
+        user = db.scalar(select(User).where(User.username == name))
+    known = user is not None and user.active
+    try:
+        ok = _hasher.verify(user.password_hash if known else _DUMMY_HASH, str(password)) and known
+    except (VerificationError, InvalidHashError):
+        ok = False
+    signed_in = None
+    with store.session() as db:
+        rows = _claim_throttle_rows(db, keys)
+        wait_s = _lock_remaining_s(rows, now)
+        if wait_s > 0:
+            pass  # refused whatever the password: nothing changes until the lock ends
+        elif not ok:
+            _record_failure(rows, now)
+        else:
+            # only the user's count: one valid account must not wipe a client's failures
+            for row in rows:
+                if row.key == keys[0]:
+                    row.failures = 0
+            account = db.get(User, user.id)
+            if _hasher.check_needs_rehash(account.password_hash):
+                account.password_hash = hash_password(password)
+            signed_in = SignedInUser(id=account.id, username=account.username, role=account.role,
+                                     display_name=account.display_name, client=client)
+        for row in rows:  # a key without failures keeps no row
+            if not row.failures:
+                db.delete(row)
     if wait_s > 0:
         audit(store, name, "sign_in_locked", success=False, client=client, detail=f"retry_after_s={wait_s:.0f}")
         raise SignInLocked(f"Sign-in is paused after several unsuccessful attempts: try again in "
                            f"{wait_s:.0f} s, or ask an administrator to reset the password.",
                            retry_after_s=wait_s)
-    with store.session() as db:
-        user = db.scalar(select(User).where(User.username == name))
-        stored_hash = user.password_hash if user is not None and user.active else _DUMMY_HASH
-        try:
-            ok = _hasher.verify(stored_hash, str(password)) and user is not None and user.active
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if not ok:
-            _record_failure(db, keys, now)
-        else:
-            # only the user's count: one valid account must not wipe a client's failures
-            db.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0]))
-            if _hasher.check_needs_rehash(user.password_hash):
-                user.password_hash = hash_password(password)
-            signed_in = SignedInUser(id=user.id, username=user.username, role=user.role,
-                                     display_name=user.display_name, client=client)
-    if not ok:
+    if signed_in is None:
         reason = "unknown user" if user is None else ("inactive user" if not user.active else "wrong password")
         audit(store, name, "sign_in_failed", success=False, client=client, detail=reason)
         raise AccessDenied(SIGN_IN_REFUSED)
@@ -319,23 +349,51 @@ def visible_patients(user: SignedInUser, /) -> ColumnElement[bool]:
 
 
 def _still_active(db, user: SignedInUser) -> bool:
+    """Whether ``user`` is still active in the database with the role it signed in with."""
     return bool(db.scalar(select(exists().where(User.id == user.id, User.active.is_(True),
                                                 User.role == user.role))))
 
 
+def is_still_active(store: Store, user: SignedInUser, /) -> bool:
+    """Whether ``user`` is still active with the same role (deactivated or re-roled: ``False``)."""
+    with store.session() as db:
+        return _still_active(db, user)
+
+
+def refresh_user(store: Store, user: SignedInUser, /) -> SignedInUser | None:
+    """``user`` as the database has it now: ``None`` once deactivated or deleted, with the
+    new role (and name) after a change. The dashboard calls it on every rerun."""
+    with store.session() as db:
+        row = db.get(User, user.id)
+        if row is None or not row.active or row.username != user.username:
+            return None
+        if (row.role, row.display_name) == (user.role, user.display_name):
+            return user
+        return replace(user, role=row.role, display_name=row.display_name)
+
+
+def require_active(store: Store, user: SignedInUser, /, *, action: str, patient_code: str | None = None) -> None:
+    """Refuse (and audit) a ``user`` deactivated or given another role since signing in."""
+    if not is_still_active(store, user):
+        audit(store, user.username, action, patient_code=patient_code, success=False, client=user.client,
+              detail="refused: user inactive or role changed since sign-in")
+        raise AccessDenied(ACCOUNT_CHANGED)
+
+
 def require_role(store: Store, user: SignedInUser, /, *roles: str, action: str) -> None:
-    """Refuse (and audit) unless ``user`` has one of ``roles``."""
+    """Refuse (and audit) unless ``user`` has one of ``roles``, as the database has it now."""
     if user.role not in roles:
         audit(store, user.username, action, success=False, client=user.client,
               detail=f"role {user.role} may not; needs {'/'.join(roles)}")
         raise AccessDenied(f"This page is for the {' or '.join(roles)} role; you are signed in as "
                            f"{user.role}. Ask an administrator if you need it.")
+    require_active(store, user, action=action)
 
 
 def require_patient(store: Store, user: SignedInUser, patient_code: str, /, *, action: str,
                     detail: str = "") -> int:
     """The id of ``patient_code`` if ``user`` may see it; audits the attempt either way."""
-    code = _clip(str(patient_code))
+    code = clean_input(str(patient_code))
     with store.session() as db:
         allowed = _still_active(db, user)
         patient_id = db.scalar(select(Patient.id).where(Patient.code == code, visible_patients(user))) if allowed else None
@@ -359,7 +417,7 @@ def require_session(store: Store, user: SignedInUser, session_id: int, /, *, act
                          .where(Session.id == sid, visible_patients(user))) if allowed else None
     if code is None:
         audit(store, user.username, action, success=False, client=user.client,
-              detail=f"session={_clip(str(session_id))} refused: not in care team, unknown, or user inactive")
+              detail=f"session={clean_input(str(session_id))} refused: not in care team, unknown, or user inactive")
         raise AccessDenied("This session is not one of your care team's, or does not exist. "
                            "Choose a session from the patient's list.")
     audit(store, user.username, action, patient_code=code, client=user.client, detail=f"session={sid}")

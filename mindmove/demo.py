@@ -6,9 +6,11 @@ gentle exercise at the joint angles that session's story calls for
 (:func:`feedback.angles.compute_joint_angles`), and the session's range of motion, time
 within the safe range and repetitions come from the same running statistics and repetition
 engine the live practice uses (:class:`feedback.session.AngleStats`,
-:class:`feedback.engines.RepetitionEngine`). Breath sessions analyse a simulated breathing
-belt signal (a sine with breath-to-breath variability and noise) with
-:func:`feedback.breath.analyze_breath`. About once a week each patient also walks past a
+:class:`feedback.engines.RepetitionEngine`). Breath sessions stream a simulated breathing
+belt signal (a wave with breath-to-breath variability and noise, breathing out twice as long
+as in, as the guide asks) through the live :class:`feedback.breath.BreathAnalyzer` beside the
+guide (:class:`feedback.pacer.Pacer`), and :class:`feedback.pacer.PacerScorer` measures how
+closely it follows, exactly as ``mindmove breathe`` does. About once a week each patient also walks past a
 side-on camera: :func:`feedback.simulate.simulate_walk` makes the walking body (pixels with
 a little jitter, as a webcam would give, and a known distance scale), at the cadence, step
 length, step-time asymmetry and stride-time variability of that week's story, and
@@ -18,6 +20,11 @@ session's ``summary["simulated_walk"]`` so any stored figure can be measured aga
 The story (seeded random, so every run gives the same clinic): two care teams, five patients
 over six weeks, with steady progress, a set-back with a pain flare, a patient whose practice
 drops off in the last fortnight, and gaps (weekends, a holiday week).
+
+The demo has its own database, ``<data dir>/demo.db`` (:func:`demo_db_url`), never the
+clinic's: its users have a published password. :func:`seed_demo` refuses a database holding
+users or patients the demo did not make, and writes a completion entry (``demo_seeded`` in
+the audit log) last, so an interrupted seed is cleared and made again on the next run.
 """
 
 from __future__ import annotations
@@ -29,16 +36,23 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from mindmove.auth import create_patient, create_team, create_user
+from sqlalchemy import delete, func, select
+
+from mindmove.auth import audit, create_patient, create_team, create_user
+from mindmove.errors import StoreError
+from mindmove.settings import Settings, hide_password, load_settings
 from mindmove.store.db import Store
 from mindmove.store.models import (
-    BreathResult, CheckIn, CueEvent, GaitResult, Patient, Repetition, Sample, Session, SessionMetric, User,
-    utcnow,
+    AuditEntry, Base, BreathResult, CareTeam, CareTeamMember, CheckIn, CueEvent, GaitResult, Patient,
+    ProfileVersion, Repetition, Sample, Session, SessionMetric, User, utcnow,
 )
 
 log = logging.getLogger(__name__)
 
+DEMO_DB_NAME = "demo.db"       # in the data directory, beside (never instead of) the clinic's store
 DEMO_PASSWORD = "mindmove-demo"
+DEMO_TEAMS = ("Riverside", "Hillview")
+SEEDED_ACTION = "demo_seeded"  # the audit entry written when the whole clinic is in
 DEMO_USERS = (  # username, role, teams
     ("therapist", "therapist", ("Riverside", "Hillview")),
     ("clinician", "clinician", ("Riverside",)),
@@ -50,6 +64,10 @@ REPS_PER_SESSION = 5
 REP_PERIOD_S = 8.0
 BREATH_RATE_HZ = 25.0
 BREATH_SECONDS = 90.0
+BREATH_TIMING_CV = 0.08        # breath-to-breath timing variability, as a share of a breath
+BREATH_CHUNK_S = 0.2           # the belt's samples reach the live analysis in chunks this long
+PACER_TARGET_BPM = 6.0
+PACER_IE_RATIO = 2.0           # inhale:exhale 1:2
 DETAIL_SAMPLE_STEP = 1         # store every angle frame of each session's series
 WALK_SECONDS = 12.0            # one pass past the camera: about 10 strides
 WALK_RATE_HZ = 30.0            # a webcam's frame rate
@@ -216,44 +234,136 @@ def _measure(p: DemoPatient, measured, /) -> tuple[dict, list, list[dict]]:
 
 
 def simulate_breath_signal(rate_bpm: float, /, *, seconds: float = BREATH_SECONDS, rate_hz: float = BREATH_RATE_HZ,
-                           seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A belt-like breathing signal: a sine whose period varies 8 % breath to breath, plus noise."""
+                           ie_ratio: float = 1.0, paced: bool = False, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A belt-like breathing signal whose timing varies 8 % of a breath, breath to breath, plus noise.
+
+    Each breath starts at the bottom of an inhale (t = 0 is an inhale onset): a half cosine up
+    for the inhale, a half cosine down for the exhale, ``ie_ratio`` times as long. Breathing
+    freely (``paced=False``) each breath's length varies, so the timing wanders; breathing
+    with a guide (``paced=True``) each inhale onset is off its beat by its own small error,
+    which does not add up.
+    """
     rng = np.random.default_rng(seed)
     t_s = np.arange(0.0, seconds, 1.0 / rate_hz)
-    periods = 60.0 / rate_bpm * (1.0 + 0.08 * rng.standard_normal(int(seconds * rate_bpm / 60) + 4))
-    edges = np.concatenate([[0.0], np.cumsum(periods)])
+    n = int(seconds * rate_bpm / 60) + 4
+    period_s = 60.0 / rate_bpm
+    if paced:
+        beats = period_s * np.arange(1, n + 1) + BREATH_TIMING_CV * period_s * rng.standard_normal(n)
+        edges = np.concatenate([[0.0], np.maximum.accumulate(beats)])
+        periods = np.maximum(np.diff(edges), 0.5 * period_s)
+        edges = np.concatenate([[0.0], np.cumsum(periods)])
+    else:
+        periods = period_s * (1.0 + BREATH_TIMING_CV * rng.standard_normal(n))
+        edges = np.concatenate([[0.0], np.cumsum(periods)])
     k = np.clip(np.searchsorted(edges, t_s, side="right") - 1, 0, len(periods) - 1)
     phase = (t_s - edges[k]) / periods[k]
-    return t_s, np.sin(2.0 * np.pi * phase) + 0.05 * rng.standard_normal(t_s.size)
+    inhale = 1.0 / (1.0 + ie_ratio)
+    angle = np.where(phase < inhale, np.pi * phase / inhale, np.pi * (1.0 + (phase - inhale) / (1.0 - inhale)))
+    return t_s, -np.cos(angle) + 0.05 * rng.standard_normal(t_s.size)
 
 
-def _breath_row(session_id: int, target_bpm: float, rate_bpm: float, resting_bpm: float, seed: int) -> dict:
-    from feedback.breath import analyze_breath
+def measure_paced_breath(t_s: np.ndarray, values: np.ndarray, /, *, target_bpm: float = PACER_TARGET_BPM,
+                         ie_ratio: float = PACER_IE_RATIO, rate_hz: float = BREATH_RATE_HZ,
+                         chunk_s: float = BREATH_CHUNK_S, polarity: str = "normal") -> dict:
+    """A guided breathing practice measured as ``mindmove breathe`` measures it: the signal
+    streamed in chunks through :class:`~feedback.breath.BreathAnalyzer`, its phase scored
+    against the guide's by :class:`~feedback.pacer.PacerScorer`. Returns the breath result's
+    rate (breaths/min), rate difference (measured minus guided, signed), pacer agreement (%),
+    breaths and exhale:inhale ratio. The simulated belt rises on the inhale, so its
+    ``polarity`` is known (``mindmove breathe --polarity normal``)."""
+    from feedback.breath import BreathAnalyzer, compute_breath_rate_bpm, compute_breath_summary
+    from feedback.pacer import Pacer, PacerPlan, PacerScorer
 
-    t_s, values = simulate_breath_signal(rate_bpm, seed=seed)
-    practice = analyze_breath(t_s, values, rate_hz=BREATH_RATE_HZ).summary
+    analyzer = BreathAnalyzer(rate_hz=rate_hz, polarity=polarity)
+    pacer = Pacer(PacerPlan(rate_bpm=target_bpm, ie_ratio=ie_ratio))
+    scorer = PacerScorer()
+    step = max(1, int(round(chunk_s * rate_hz)))
+    for i in range(0, len(t_s), step):
+        t, v = t_s[i:i + step], values[i:i + step]
+        analyzer.update(t, v)
+        t_now = float(t[-1])
+        if analyzer.phase != "unknown":
+            state = pacer.state(t_now)
+            scorer.update(t_now, state.phase, analyzer.phase, breath_rate_bpm=analyzer.rate_bpm(),
+                          pacer_rate_bpm=state.rate_bpm, ie_ratio=analyzer.ie_ratio(), target_ie_ratio=ie_ratio)
+    analyzer.finish()
+    summary = compute_breath_summary(analyzer.breaths, analyzer.events, polarity=analyzer.polarity)
+    rate = compute_breath_rate_bpm(analyzer.breaths)
+    return {"breaths": summary["breaths"], "rate_bpm": rate, "ie_ratio": summary["ie_ratio_median"],
+            "pacer_target_bpm": target_bpm, "pacer_agreement_pct": scorer.agreement_pct,
+            "rate_difference_bpm": None if rate is None else rate - target_bpm}
+
+
+def _breath_row(session_id: int, rate_bpm: float, resting_bpm: float, seed: int) -> dict:
+    from feedback.breath import analyze_breath, compute_breath_rate_bpm
+
+    t_s, values = simulate_breath_signal(rate_bpm, ie_ratio=PACER_IE_RATIO, paced=True, seed=seed)
+    practice = measure_paced_breath(t_s, values)
     t_r, v_r = simulate_breath_signal(resting_bpm, seconds=60.0, seed=seed + 1)
-    resting = analyze_breath(t_r, v_r, rate_hz=BREATH_RATE_HZ).summary
-    measured = practice["rate_bpm_median"]
-    diff = None if measured is None else abs(measured - target_bpm)
-    return {"session_id": session_id, "breaths": practice["breaths"], "rate_bpm": measured,
-            "resting_rate_bpm": resting["rate_bpm_median"], "ie_ratio": practice["ie_ratio_median"],
-            "pacer_target_bpm": target_bpm, "rate_difference_bpm": diff,
-            "pacer_agreement_pct": None if diff is None else max(0.0, 100.0 - 100.0 * diff / target_bpm),
+    resting = compute_breath_rate_bpm(analyze_breath(t_r, v_r, rate_hz=BREATH_RATE_HZ, polarity="normal").breaths)
+    return {"session_id": session_id, "resting_rate_bpm": resting, **practice,
             "detail": {"simulated_rate_bpm": rate_bpm, "resting_simulated_bpm": resting_bpm}}
 
 
+def demo_db_url(settings: Settings | None = None, /) -> str:
+    """The demo's own SQLite database: ``<data dir>/demo.db`` (never ``MINDMOVE_DB_URL``)."""
+    settings = settings or load_settings()
+    return f"sqlite:///{settings.data_dir / DEMO_DB_NAME}"
+
+
+def _demo_state(store: Store) -> str:
+    """``"seeded"``, ``"empty"`` or ``"partial"`` (an interrupted seed); a database with users
+    or patients of its own is refused."""
+    usernames = [u for u, _, _ in DEMO_USERS]
+    codes = [p.code for p in PATIENTS]
+    with store.session() as db:
+        if db.scalar(select(AuditEntry.id).where(AuditEntry.action == SEEDED_ACTION).limit(1)) is not None:
+            return "seeded"
+        other_users = db.scalar(select(func.count(User.id)).where(User.username.not_in(usernames))) or 0
+        other_patients = db.scalar(select(func.count(Patient.id)).where(Patient.code.not_in(codes))) or 0
+        demo_rows = (db.scalar(select(func.count(User.id))) or 0) + (db.scalar(select(func.count(Patient.id))) or 0) \
+            + (db.scalar(select(func.count(CareTeam.id))) or 0)
+    if other_users or other_patients:
+        raise StoreError(f"Expected an empty database or one made by the demo, but {hide_password(str(store.engine.url))} "
+                         f"holds {other_users} user(s) and {other_patients} patient(s) of its own. The demo never "
+                         "writes into a clinic's data: leave out --db-url (it uses its own demo.db), or give a new database.")
+    return "partial" if demo_rows else "empty"
+
+
+def _clear_partial_demo(store: Store) -> None:
+    """Remove what an interrupted seed left (only the demo's own users, teams and patients)."""
+    codes = [p.code for p in PATIENTS]
+    with store.session() as db:
+        patients = select(Patient.id).where(Patient.code.in_(codes))
+        sessions = select(Session.id).where(Session.patient_id.in_(patients))
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != "sessions" and "session_id" in table.c:
+                db.execute(delete(table).where(table.c.session_id.in_(sessions)))
+        db.execute(delete(Session).where(Session.patient_id.in_(patients)))
+        db.execute(delete(ProfileVersion).where(ProfileVersion.patient_id.in_(patients)))
+        db.execute(delete(Patient).where(Patient.code.in_(codes)))
+        users = select(User.id).where(User.username.in_([u for u, _, _ in DEMO_USERS]))
+        db.execute(delete(CareTeamMember).where(CareTeamMember.user_id.in_(users)))
+        db.execute(delete(User).where(User.username.in_([u for u, _, _ in DEMO_USERS])))
+        db.execute(delete(CareTeam).where(CareTeam.name.in_(DEMO_TEAMS)))
+    log.warning("cleared an interrupted demo seed; seeding again")
+
+
 def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) -> dict:
-    """Fill ``store`` with the demo clinic; returns counts. Refuses if demo users exist."""
+    """Fill ``store`` with the demo clinic; returns counts (``{"already_seeded": True}`` when
+    it is complete already). Refuses a database with users or patients the demo did not make;
+    clears and redoes an interrupted seed."""
     from calibration.profile import BreathTarget, Profile, SafeRange, save_profile
 
     now = (now or utcnow()).astimezone(timezone.utc)
-    with store.session() as db:
-        if db.query(User.id).filter(User.username.in_([u for u, _, _ in DEMO_USERS])).first():
-            log.info("demo clinic already present")
-            return {"already_seeded": True}
+    state = _demo_state(store)
+    if state == "seeded":
+        log.info("demo clinic already present")
+        return {"already_seeded": True}
+    if state == "partial":
+        _clear_partial_demo(store)
     rng = np.random.default_rng(seed)
-    for team in ("Riverside", "Hillview"):
+    for team in DEMO_TEAMS:
         create_team(store, team, by="demo")
     for name, role, teams in DEMO_USERS:
         create_user(store, name, DEMO_PASSWORD, role=role, teams=teams, by="demo", display_name=f"Demo {role}")
@@ -264,7 +374,8 @@ def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) ->
         walked_weeks: set[int] = set()
         create_patient(store, p.code, team=p.team, by="demo")
         profile = Profile(ranges={p.motion: SafeRange(p.safe_min_deg, p.safe_max_deg)},
-                          breath=BreathTarget(resting_rate_bpm=14.0, target_rate_bpm=6.0, ie_ratio=2.0))
+                          breath=BreathTarget(resting_rate_bpm=14.0, target_rate_bpm=PACER_TARGET_BPM,
+                                                  ie_ratio=PACER_IE_RATIO))
         record = save_profile(store, p.code, profile, by="demo therapist", reason="first calibration (demo)")
         counts["patients"] += 1
         with store.session() as db:
@@ -303,14 +414,16 @@ def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) ->
                 counts["sessions"] += 1
                 counts["samples"] += len(rows)
                 if p.story == "breath" or day % 7 == 0:
-                    b = Session(patient_id=patient_id, kind="breathe", started_at=s.ended_at + timedelta(minutes=5),
-                                status="completed", station="demo-station", active_s=BREATH_SECONDS,
-                                profile_version_id=record.version_id, summary={"demo": True})
+                    b_start = s.ended_at + timedelta(minutes=5)
+                    b_end = b_start + timedelta(seconds=BREATH_SECONDS)
+                    b = Session(patient_id=patient_id, kind="breathe", started_at=b_start, ended_at=b_end,
+                                last_write_at=b_end, status="completed", station="demo-station",
+                                active_s=BREATH_SECONDS, profile_version_id=record.version_id, summary={"demo": True})
                     db.add(b)
                     db.flush()
                     # the paced rate settles towards the 6 breaths/min target over the weeks
-                    rate = 6.0 + 3.0 * math.exp(-day / 14.0) + abs(rng.normal(0.0, 0.3))
-                    db.add(BreathResult(**_breath_row(b.id, 6.0, rate, 14.0 + rng.normal(0.0, 1.0),
+                    rate = PACER_TARGET_BPM + 3.0 * math.exp(-day / 14.0) + abs(rng.normal(0.0, 0.3))
+                    db.add(BreathResult(**_breath_row(b.id, rate, 14.0 + rng.normal(0.0, 1.0),
                                                       seed=seed * 1000 + day)))
                     counts["sessions"] += 1
                 if day // 7 not in walked_weeks:  # a walk on the first practice day of the week
@@ -326,5 +439,6 @@ def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) ->
                     db.add(GaitResult(**_gait_row(g.id, walk)))
                     counts["sessions"] += 1
                     counts["walks"] += 1
+    audit(store, "demo", SEEDED_ACTION, detail=", ".join(f"{k}={v}" for k, v in counts.items()))
     log.info("demo clinic seeded: %s", counts)
     return counts

@@ -34,6 +34,34 @@ def load_settings() -> Settings:
 
 
 def ensure_data_dir(settings: Settings | None = None) -> Path:
+    """Create the data directory if needed; a path that cannot be a directory is a StoreError."""
+    from mindmove.errors import StoreError
+
     settings = settings or load_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"Expected a data directory MindMove can create at {settings.data_dir}, but got "
+                         f"{exc.strerror or exc.__class__.__name__}. Set MINDMOVE_DATA_DIR to a writable folder.") from exc
     return settings.data_dir
+
+
+def hide_password(url: str, /) -> str:
+    """``url`` fit to print or log: the password of a database URL replaced by ``***``.
+
+    A URL SQLAlchemy cannot parse (or with an unescaped ``@`` in its password) is shown
+    without anything between its scheme and its last ``@``.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    text = str(url)
+    if text.count("@") <= 1:  # more than one: an unescaped '@' in the password would confuse the parser
+        try:
+            return make_url(text).render_as_string(hide_password=True)
+        except (ArgumentError, ValueError, TypeError):
+            pass
+    if "@" not in text:
+        return text
+    scheme, sep, _ = text.partition("://")
+    return f"{scheme}://***@{text.rsplit('@', 1)[1]}" if sep else "***@" + text.rsplit("@", 1)[1]

@@ -11,13 +11,17 @@ Accepted files:
   --raw-log``), decoded by the belt's own decoder (``belt_kind``: vernier, polar, generic).
 
 A :class:`BreathSource` yields ``(t_s, values)`` numpy chunks on the session clock (seconds
-from the start). :class:`ReplayBreathSource` paces them in real time unless ``realtime=False``.
+from the start). :class:`ReplayBreathSource` paces them in real time unless ``realtime=False``
+(or hands them over up to a given time, :meth:`~ReplayBreathSource.take_until`);
+:class:`BeltBreathSource` reads a live belt, converting its events with
+:class:`BeltEventConverter`. The practice session wraps these same two (``feedback.session``).
 """
 
 from __future__ import annotations
 
 import csv
 import logging
+import math
 import re
 import time
 from pathlib import Path
@@ -25,12 +29,13 @@ from typing import Callable, Iterator, Protocol
 
 import numpy as np
 
-from mindmove.errors import InputError
+from mindmove.errors import InputError, SourceError
 
 log = logging.getLogger(__name__)
 
 RATE_HEADER = re.compile(r"sampling\s*rate[^0-9]*([0-9]+(?:\.[0-9]*)?)", re.IGNORECASE)
 DEFAULT_CHUNK_S = 0.1
+CHUNK_EDGE_TOLERANCE = 1e-9  # in chunks: an end this close to a chunk edge falls on it
 
 
 class BreathSource(Protocol):
@@ -123,31 +128,49 @@ def _load_csv(path: Path, lines: list[str], rate_hz: float | None):
 
 
 class ReplayBreathSource:
-    """Replays a recording in chunks of ``chunk_s``; sleeps to keep real time if ``realtime``."""
+    """A recording handed over in step with a clock: :meth:`take_until` gives every sample up
+    to a time not given yet (a practice session calls it once per frame with the session
+    time); :meth:`samples` yields chunks of ``chunk_s``, sleeping to keep real time if
+    ``realtime``."""
 
-    def __init__(self, t_s: np.ndarray, values: np.ndarray, /, *, rate_hz: float, chunk_s: float = DEFAULT_CHUNK_S,
-                 realtime: bool = True, max_s: float | None = None,
+    def __init__(self, t_s: np.ndarray, values: np.ndarray, /, *, rate_hz: float | None,
+                 chunk_s: float = DEFAULT_CHUNK_S, realtime: bool = True, max_s: float | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self.t_s = np.asarray(t_s, dtype=float)
         self.values = np.asarray(values, dtype=float)
-        self.rate_hz = float(rate_hz)
+        self.rate_hz = None if rate_hz is None else float(rate_hz)
         self.chunk_s = chunk_s
         self.realtime = realtime
         self.max_s = max_s
         self._clock, self._sleep = clock, sleep
+        self._i = 0
+
+    def rewind(self) -> None:
+        """Start again from the first sample."""
+        self._i = 0
+
+    def take_until(self, t_s: float, /) -> tuple[np.ndarray, np.ndarray]:
+        """The samples at times up to and including ``t_s`` not yet taken."""
+        j = int(np.searchsorted(self.t_s, t_s, side="right"))
+        i, self._i = self._i, max(self._i, j)
+        return self.t_s[i:j], self.values[i:j]
 
     def samples(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        self.rewind()
         end = self.t_s[-1] if self.max_s is None else min(self.t_s[-1], self.max_s)
         start_clock = self._clock()
-        edges = np.arange(0.0, end + self.chunk_s, self.chunk_s)
-        idx = np.searchsorted(self.t_s, edges, side="left")
-        for i0, i1, t_edge in zip(idx[:-1], idx[1:], edges[1:]):
+        # Chunks of chunk_s; the last one takes everything up to the end (edges from arange
+        # may stop a rounding error short of it and lose the final sample).
+        n_chunks = max(1, math.ceil(end / self.chunk_s - CHUNK_EDGE_TOLERANCE))
+        for k in range(1, n_chunks + 1):
+            t_edge = k * self.chunk_s
             if self.realtime:
                 wait = t_edge - (self._clock() - start_clock)
                 if wait > 0:
                     self._sleep(wait)
-            if i1 > i0:
-                yield self.t_s[i0:i1], self.values[i0:i1]
+            t, v = self.take_until(float(end) if k == n_chunks else min(t_edge, float(end)))
+            if t.size:
+                yield t, v
 
 
 def open_breath_replay(path, /, *, rate_hz: float | None = None, realtime: bool = True,
@@ -157,37 +180,82 @@ def open_breath_replay(path, /, *, rate_hz: float | None = None, realtime: bool 
     return ReplayBreathSource(t_s, values, rate_hz=rate, realtime=realtime, max_s=max_s)
 
 
+class BeltEventConverter:
+    """Belt events (``BreathSample``, ``Gap``) as ``(t_s, values)`` arrays on a clock whose
+    zero is ``origin_s`` (a ``time.monotonic()``; None: the first sample's time). Events from
+    before the origin are dropped. A ``Gap`` becomes one NaN sample at its start, so the
+    analyzer resets instead of bridging it. The one converter for ``breathe`` and practice."""
+
+    def __init__(self, *, origin_s: float | None = None) -> None:
+        self.origin_s = origin_s
+        self.last_sample_t_s: float | None = None  # on this clock
+        self.in_gap = False  # a Gap was reported and no sample has come since
+
+    def convert(self, events, /) -> tuple[np.ndarray, np.ndarray]:
+        from sensing.belts.base import BreathSample, Gap
+
+        t, v = [], []
+        for event in events:
+            if isinstance(event, BreathSample):
+                if self.origin_s is None:
+                    self.origin_s = event.t_s
+                if event.t_s >= self.origin_s:
+                    t.append(event.t_s - self.origin_s)
+                    v.append(event.value)
+                    self.last_sample_t_s = t[-1]
+                    self.in_gap = False
+            elif isinstance(event, Gap) and self.origin_s is not None and event.start_s >= self.origin_s:
+                t.append(event.start_s - self.origin_s)
+                v.append(np.nan)
+                self.in_gap = True
+        order = np.argsort(t, kind="stable")
+        return np.asarray(t, dtype=float)[order], np.asarray(v, dtype=float)[order]
+
+
 class BeltBreathSource:
     """A live belt (``sensing.belts.BeltStream``) as a :class:`BreathSource`.
 
-    Times are made relative to the first sample; a reported gap becomes one NaN sample at the
-    gap's start so the analyzer resets instead of bridging it. Stops after ``max_s``.
+    Times are on the clock of a :class:`BeltEventConverter` (by default the first sample is
+    0). :meth:`poll` never waits (a practice session calls it once per frame); :meth:`samples`
+    waits up to ``poll_s`` for each chunk and stops after ``max_s``. When the belt gives up
+    (its ``SourceError``, an unexpected failure in its thread included), or its stream ends,
+    both stop: ``error`` holds the error, ``ended`` is True, and one warning is logged.
     """
 
-    def __init__(self, stream, /, *, max_s: float | None = None, poll_s: float = DEFAULT_CHUNK_S) -> None:
+    def __init__(self, stream, /, *, max_s: float | None = None, poll_s: float = DEFAULT_CHUNK_S,
+                 origin_s: float | None = None) -> None:
         self.stream = stream
         self.rate_hz = None
         self.max_s = max_s
         self.poll_s = poll_s
-        self.reconnecting = False
+        self.converter = BeltEventConverter(origin_s=origin_s)
+        self.error: SourceError | None = None
+        self.ended = False
+
+    @property
+    def reconnecting(self) -> bool:
+        """A gap was reported and streaming has not resumed."""
+        return self.converter.in_gap
+
+    def poll(self, *, timeout_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """Every sample the belt delivered since the last call (waiting up to ``timeout_s``)."""
+        if self.ended:
+            return np.empty(0), np.empty(0)
+        try:
+            events = self.stream.read(timeout_s=timeout_s)
+        except SourceError as exc:
+            self.error, self.ended = exc, True
+            log.warning("the breathing belt stopped: %s", exc)
+            return np.empty(0), np.empty(0)
+        if not events and getattr(self.stream, "finished", False):
+            self.ended = True
+            log.warning("the breathing belt's stream ended")
+        return self.converter.convert(events)
 
     def samples(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        from sensing.belts.base import BreathSample, Gap
-
-        t0: float | None = None
-        while True:
-            t, v = [], []
-            for event in self.stream.read(timeout_s=self.poll_s):
-                if isinstance(event, BreathSample):
-                    t0 = event.t_s if t0 is None else t0
-                    t.append(event.t_s - t0)
-                    v.append(event.value)
-                    self.reconnecting = False
-                elif isinstance(event, Gap) and t0 is not None:
-                    t.append(event.start_s - t0)
-                    v.append(np.nan)
-                    self.reconnecting = True
-            if t:
-                yield np.asarray(t), np.asarray(v, dtype=float)
+        while not self.ended:
+            t, v = self.poll(timeout_s=self.poll_s)
+            if t.size:
+                yield t, v
                 if self.max_s is not None and t[-1] >= self.max_s:
                     return

@@ -4,7 +4,9 @@ Every :class:`Frame` carries a time in seconds:
 
 - video file: the file's own frame times (``CAP_PROP_POS_MSEC``; ``index / fps`` when the
   container reports none), so a clip with a variable frame rate keeps its real timing;
-- camera: ``time.monotonic()`` at capture (never wall-clock time);
+- camera: ``time.monotonic()`` at capture (never wall-clock time); a camera is ``live``
+  (its frames come in real time by themselves: a consumer must never pace them again),
+  files and folders are not;
 - image folder: ``index / rate_hz`` (``rate_hz`` defaults to 30).
 
 :func:`open_source` picks the source from a spec: an ``int`` (or a string of digits) is a
@@ -32,6 +34,9 @@ DEFAULT_FOLDER_RATE_HZ = 30.0
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 # A camera that gives no frame within this many attempts is treated as unavailable.
 CAMERA_WARMUP_READS = 5
+# The picture read when the camera opens is handed out only if it is still this fresh:
+# setting up the pose model and the window takes a while, and an old picture is not "now".
+CAMERA_FIRST_FRAME_MAX_AGE_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class FrameSource(Protocol):
 
     fps: float | None
     size: tuple[int, int]  # (width, height) in pixels
+    live: bool  # True: frames arrive in real time by themselves (a camera); never pace them
 
     def frames(self) -> Iterator[Frame]: ...
 
@@ -75,6 +81,8 @@ def _cv2():
 
 class VideoFileSource(_ClosingMixin):
     """Frames of a video file, timed by the file's own frame times."""
+
+    live = False
 
     def __init__(self, path: str | Path, /) -> None:
         cv2 = _cv2()
@@ -144,10 +152,17 @@ OPENCV_LOG_LEVEL_SILENT = 0  # cv2.utils.logging.LOG_LEVEL_SILENT, not exposed b
 
 
 class CameraSource(_ClosingMixin):
-    """Frames of a webcam, timed by ``time.monotonic()`` at capture."""
+    """Frames of a webcam, timed by ``time.monotonic()`` at capture. ``live``: the picture
+    read when the camera opened is handed out only if it is at most
+    ``CAMERA_FIRST_FRAME_MAX_AGE_S`` old when :meth:`frames` starts (a fresh one is read
+    otherwise), so the session never starts from a stale picture."""
 
-    def __init__(self, index: int, /, *, capture_factory=None) -> None:
+    live = True
+
+    def __init__(self, index: int, /, *, capture_factory=None,
+                 first_frame_max_age_s: float = CAMERA_FIRST_FRAME_MAX_AGE_S) -> None:
         cv2 = _cv2()
+        self.first_frame_max_age_s = first_frame_max_age_s
         self.index = int(index)
         # capture_factory is the hardware seam: tests may inject a fake VideoCapture.
         factory = capture_factory or cv2.VideoCapture
@@ -187,9 +202,12 @@ class CameraSource(_ClosingMixin):
     def frames(self) -> Iterator[Frame]:
         index = 0
         if self._first is not None:
-            yield Frame(self._first, self._first_t_s, 0)
-            self._first = None
+            first, self._first = self._first, None
             index = 1
+            if time.monotonic() - self._first_t_s <= self.first_frame_max_age_s:
+                yield Frame(first, self._first_t_s, 0)
+            else:
+                log.debug("camera %d: the picture read at opening is stale; starting from a fresh one", self.index)
         while True:
             ok, image = self._cap.read()
             t_s = time.monotonic()
@@ -205,6 +223,8 @@ class CameraSource(_ClosingMixin):
 
 class ImageFolderSource(_ClosingMixin):
     """Images of a folder in name order, timed ``index / rate_hz``."""
+
+    live = False
 
     def __init__(self, folder: str | Path, /, *, rate_hz: float | None = None) -> None:
         self.folder = Path(folder)

@@ -31,9 +31,11 @@ class DeviceEmulator:
 
     services: dict[str, list[tuple[str, list[str]]]] = {}
 
-    def __init__(self, *, drop_after: int | None = None, per_connection: int = 30) -> None:
+    def __init__(self, *, drop_after: int | None = None, per_connection: int = 30,
+                 fail_on_connection: int | None = None) -> None:
         self.drop_after = drop_after          # streamed notifications before the 1st drop
         self.per_connection = per_connection  # notifications streamed per connection
+        self.fail_on_connection = fail_on_connection  # this connect() raises an unexpected error
         self.connections = 0
         self.writes: list[list[tuple[str, bytes, bool]]] = []
         self.streamed: list[list[bytes]] = []
@@ -171,6 +173,9 @@ class InMemoryBackend(BaseBleakClient):
         return self._connected
 
     async def connect(self, pair: bool, **kwargs) -> None:
+        if self.device.fail_on_connection == self.device.connections + 1:
+            # not a link error (those are BleakError/OSError/TimeoutError): a driver bug
+            raise RuntimeError("the Bluetooth driver crashed")
         collection = BleakGATTServiceCollection()
         handle = 1
         for service_uuid, chars in self.device.services.items():
@@ -283,5 +288,10 @@ def cli_backends():
     return make_backend(CLI_DEVICE), FakeScanner
 
 
+def failing_cli_backends():
+    """A belt that streams, drops its link, then fails unexpectedly on reconnecting."""
+    return make_backend(VernierEmulator(drop_after=5, per_connection=8, fail_on_connection=2)), FakeScanner
+
+
 __all__ = ["BLEDevice", "FakeScanner", "InMemoryBackend", "PolarEmulator", "VernierEmulator",
-           "cli_backends", "make_backend"]
+           "cli_backends", "failing_cli_backends", "make_backend"]

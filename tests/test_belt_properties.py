@@ -1,10 +1,17 @@
-"""Property tests: random and mutated bytes never make a belt decoder raise."""
+"""Property tests: random and mutated bytes never make a belt decoder raise, and what the
+decoders return is well formed and accounted for in their counters."""
 
 from __future__ import annotations
+
+import math
+import struct
 
 from hypothesis import given, settings, strategies as st
 
 from sensing.belts import replay_notification_events  # noqa: F401  (import check)
+from sensing.belts.base import (
+    MAX_CLOCK_DRIFT_S, BatteryLevel, BreathSample, DeviceReply, HeartRate,
+)
 from sensing.belts.generic import GenericBeltConfig, GenericDecoder
 from sensing.belts.polar import (
     HR_MEASUREMENT_UUID, PMD_CONTROL_UUID, PMD_DATA_UUID, BATTERY_LEVEL_UUID, PolarDecoder,
@@ -46,14 +53,30 @@ def mutated(draw):
 NOTIFICATIONS = st.lists(st.one_of(st.binary(max_size=60), mutated()), max_size=15)
 
 
+def _assert_well_formed_breath(samples, t_arrival_s, *, max_drift_s=MAX_CLOCK_DRIFT_S):
+    """Samples of one notification: finite values, finite times increasing within the
+    notification, the last within the clock's allowed drift of the arrival time."""
+    times = [e.t_s for e in samples]
+    assert all(math.isfinite(e.value) for e in samples)
+    assert all(math.isfinite(t) for t in times)
+    assert all(b > a for a, b in zip(times, times[1:]))
+    if times:
+        assert abs(times[-1] - t_arrival_s) <= max_drift_s + 1e-6
+
+
 @settings(max_examples=120, deadline=None)
 @given(NOTIFICATIONS)
 def test_vernier_decoder_never_raises(notifications):
     d = VernierDecoder()
+    n_breath = 0
     for t, n in enumerate(notifications):
-        for chunk in split_chunks(n) if n else [n]:
-            for e in d.update(chunk, t_s=float(t)):
-                assert e.t_s == e.t_s  # events are well formed
+        events = [e for chunk in (split_chunks(n) if n else [n]) for e in d.update(chunk, t_s=float(t))]
+        assert all(isinstance(e, (BreathSample, DeviceReply)) for e in events)
+        breath = [e for e in events if isinstance(e, BreathSample)]
+        _assert_well_formed_breath(breath, float(t))
+        assert all(e.t_s == float(t) and 0 <= e.command_id <= 255 for e in events if isinstance(e, DeviceReply))
+        n_breath += len(breath)
+    assert d.stats.samples == n_breath  # the counters tell what was returned
 
 
 @settings(max_examples=120, deadline=None)
@@ -61,9 +84,32 @@ def test_vernier_decoder_never_raises(notifications):
                                                                   mutated())), max_size=15))
 def test_polar_decoder_never_raises(items):
     d = PolarDecoder()
+    breath_returned = heart_returned = battery_returned = 0
     for t, (uuid, data) in enumerate(items):
-        d.update(data, t_s=float(t), char_uuid=uuid)
-    assert d.stats.packets + d.stats.skipped_total >= 0
+        events = d.update(data, t_s=float(t), char_uuid=uuid)
+        expected = {PMD_DATA_UUID: BreathSample, HR_MEASUREMENT_UUID: HeartRate,
+                    PMD_CONTROL_UUID: DeviceReply, BATTERY_LEVEL_UUID: BatteryLevel}.get(uuid)
+        assert all(isinstance(e, expected) for e in events) if expected else events == []
+        if uuid == PMD_DATA_UUID:
+            assert all(math.isfinite(e.t_s) and math.isfinite(e.value) for e in events)
+            assert all(b.t_s > a.t_s for a, b in zip(events, events[1:]))
+            breath_returned += len(events)
+        elif uuid == HR_MEASUREMENT_UUID:
+            assert len(events) <= 1 and all(e.hr_bpm >= 0 and all(rr >= 0 for rr in e.rr_s) for e in events)
+            heart_returned += len(events)
+        elif uuid == BATTERY_LEVEL_UUID:
+            assert all(0 <= e.percent <= 100 for e in events)
+            battery_returned += len(events)
+    count = {u: sum(1 for uu, _ in items if uu == u) for u in POLAR_UUIDS}
+    acc = d.acc.stats
+    # Each accelerometer notification is either decoded (a packet) or skipped for one reason;
+    # "lost_frames" marks a decoded packet after a gap, on top of it.
+    assert acc.packets + acc.skipped_total - acc.skipped["lost_frames"] == count[PMD_DATA_UUID]
+    assert acc.samples == breath_returned
+    assert d.heart.stats.packets + d.heart.stats.skipped_total == count[HR_MEASUREMENT_UUID] == \
+        heart_returned + d.heart.stats.skipped_total
+    assert d.control_stats.skipped["unknown_characteristic"] == count["x"]
+    assert battery_returned + d.control_stats.skipped["bad_battery_level"] == count[BATTERY_LEVEL_UUID]
 
 
 @settings(max_examples=80, deadline=None)
@@ -72,5 +118,21 @@ def test_generic_decoder_never_raises(fmt, notifications):
     cfg = GenericBeltConfig(service_uuid="s", characteristic_uuid="c", struct_format=fmt,
                             value_field=0, sample_rate_hz=10.0, scale=2.0)
     d = GenericDecoder(cfg)
+    size = struct.calcsize(fmt)
+    returned = 0
     for t, n in enumerate(notifications):
-        d.update(n, t_s=float(t))
+        samples = d.update(n, t_s=float(t))
+        records = len(n) // size if n and len(n) % size == 0 else 0
+        assert len(samples) <= records  # never more samples than whole records
+        if records:  # the value is field 0 scaled by 2 (offset 0), unless it was not finite
+            raw = [r[0] for r in struct.iter_unpack(fmt, n)]
+            assert [e.value for e in samples] == [2.0 * float(v) for v in raw if math.isfinite(2.0 * float(v))]
+        _assert_well_formed_breath(samples, float(t))
+        returned += len(samples)
+    # Each notification is a packet or a bad length; every record a sample or a counted skip.
+    bad = sum(1 for n in notifications if not n or len(n) % size)
+    assert d.stats.packets + d.stats.skipped["bad_length"] == len(notifications)
+    assert d.stats.skipped["bad_length"] == bad
+    assert d.stats.samples == returned
+    whole = sum(len(n) // size for n in notifications if n and len(n) % size == 0)
+    assert returned + d.stats.skipped["nan_value"] + d.stats.skipped["non_numeric_field"] == whole

@@ -201,3 +201,55 @@ def test_render_message_centres_catalogue_text():
     out = render_message(canvas, "session.ready")
     cols = np.flatnonzero(out.max(axis=(0, 2)) == 255)
     assert cols.size and abs((cols[0] + cols[-1]) / 2 - 320) < 15
+
+
+def test_breathe_belt_uses_the_belt_kind_and_the_test_backend(monkeypatch, capsys):
+    """`breathe --belt ADDRESS --belt-kind vernier` through the in-memory Bluetooth device
+    (tests/belt_backend.py: the mock sits at bleak's backend seam only)."""
+    import belt_backend
+    from mindmove.commands.belt import BACKEND_ENV
+    from mindmove.store.db import open_store
+    from mindmove.store.models import Sample, Session
+
+    device = belt_backend.VernierEmulator(per_connection=30)  # 60 samples at 10 Hz, 6 s
+    monkeypatch.setattr(belt_backend, "CLI_DEVICE", device)
+    monkeypatch.setenv(BACKEND_ENV, "belt_backend:cli_backends")
+    unadvertised = "C4:64:E3:00:00:99"  # not in the fake scan: only --belt-kind names its adapter
+    args = ["breathe", "--patient", "P5", "--no-window", "--belt", unadvertised, "--minutes", "0.04"]
+    assert main(args) == 2
+    assert unadvertised in capsys.readouterr().err
+    assert main([*args, "--belt-kind", "vernier"]) == 0
+    assert device.connections == 1  # the refused run never connected
+    with open_store().session() as db:
+        session = db.scalar(select(Session).where(Session.kind == "breathe"))
+        assert session.status == "completed"
+        values = db.scalars(select(Sample.value).where(Sample.session_id == session.id)
+                            .order_by(Sample.t_s)).all()
+    assert len(values) >= 0.04 * 60 * 10 - 2  # 2.4 s at 10 Hz
+    assert values == pytest.approx([device.force_n(k) for k in range(len(values))], abs=1e-5)
+
+
+def test_breathe_tells_calmly_when_the_store_refuses_the_samples(shared, capsys):
+    """A real SQLite refusal (a trigger aborting every sample insert): the session still runs
+    to its end, one calm catalogue line is shown, and the CLI exits 0."""
+    import sqlite3
+
+    from feedback.messages import message
+    from mindmove.settings import load_settings
+    from mindmove.store.db import open_store
+    from mindmove.store.models import BreathResult, Sample, Session
+
+    store = open_store()
+    store.dispose()
+    with sqlite3.connect(load_settings().db_url.removeprefix("sqlite:///")) as con:
+        con.execute("CREATE TRIGGER refuse_samples BEFORE INSERT ON samples "
+                    "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END")
+    rc = main(["breathe", "--patient", "P043", "--no-window", "--breath-replay", str(shared("breath/resp3_belt.npy")),
+               "--rate-hz", "1000", "--fast", "--minutes", "0.2"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert message("session.not_all_saved") in out and "breaths" in out
+    with store.session() as db:
+        assert db.scalar(select(Session)).status == "running"  # marked interrupted by the next start
+        assert db.scalar(select(BreathResult)).breaths > 0
+        assert db.scalars(select(Sample)).all() == []

@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
 from calibration.profile import load_profile, profile_history
 from mindmove.cli import main
 from mindmove.store import open_store
+from mindmove.store.models import AuditEntry
 
 TPOSE = "video/pose2sim_tpose_cam01.mp4"
 
@@ -32,7 +34,8 @@ def store():
     s.dispose()
 
 
-def test_set_on_real_video_stores_range_and_reports_observed_angle(capsys, shared, store):
+def test_set_on_real_video_stores_range_and_reports_observed_angle(capsys, shared, store, monkeypatch):
+    monkeypatch.setattr("getpass.getuser", lambda: "pt_station")  # the operating-system user
     code, out, err = run(capsys, "calibrate", "--patient", "C001", "--motion", "right_shoulder_abduction",
                          "--source", str(shared(TPOSE)), "--no-window", "--set", "0", "95", "--by", "Sam PT")
     assert code == 0, err
@@ -45,6 +48,12 @@ def test_set_on_real_video_stores_range_and_reports_observed_angle(capsys, share
     r = record.profile.ranges["right_shoulder_abduction"]
     assert (r.min_deg, r.max_deg, record.created_by) == (0, 95, "Sam PT")
     assert record.reason == "guided capture of right_shoulder_abduction"
+    with store.session() as db:
+        entries = db.scalars(select(AuditEntry)).all()
+    assert [(e.username, e.action, e.patient_code, e.success) for e in entries] == [
+        ("cli:pt_station", "edit_calibration", "C001", True)]
+    assert entries[0].detail.startswith("version=1; by=Sam PT; calibrate: right_shoulder_abduction")
+    assert "0..95 deg" in entries[0].detail
 
 
 def test_accept_without_repetitions_is_refused_and_stores_nothing(capsys, shared, store):
@@ -82,6 +91,9 @@ def test_neutral_from_a_short_still_clip(capsys, shared, store):
     (["--motion", "knee"], "Unknown motion 'knee'"),
     (["--motion", "right_knee_flexion", "--motion", "left_knee_flexion", "--set", "0", "90"],
      "--set MIN MAX takes exactly one --motion"),
+    # checked before any capture: no --source here, so a later check would fail on the camera instead
+    (["--motion", "right_knee_flexion", "--margin", "50"], "Expected --margin between 0 and 45 deg, but got 50"),
+    (["--motion", "right_knee_flexion", "--margin", "-1"], "Expected --margin between 0 and 45 deg, but got -1"),
 ])
 def test_argument_refusals(capsys, argv, pattern):
     code, _, err = run(capsys, "calibrate", "--patient", "C005", *argv, "--no-window", "--by", "Sam")

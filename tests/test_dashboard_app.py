@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from streamlit.testing.v1 import AppTest
 
-from dashboard import queries
+from dashboard import queries, ui
 from dashboard_support import N1_BREATH, N1_GAIT, N1_SAFE, N1_SESSIONS, PASSWORD, PATIENT_NAMES, seed_dashboard_clinic
+from mindmove import auth
 from mindmove.auth import SIGN_IN_REFUSED, authenticate
+from mindmove.errors import AccessDenied
 from mindmove.store import open_store
-from mindmove.store.models import AuditEntry, CheckIn, CueEvent, Patient, ProfileVersion, Sample, Session, SessionMetric
+from mindmove.store.models import (
+    AuditEntry, CheckIn, CueEvent, LoginThrottle, Patient, ProfileVersion, Sample, Session, SessionMetric, User,
+)
 
 APP = "dashboard/app.py"
 PAGES = ["pages/patients.py", "pages/mobility.py", "pages/gait.py", "pages/breath.py", "pages/checkins.py",
@@ -39,10 +44,17 @@ def clinic(tmp_path_factory):
 
 @pytest.fixture
 def db(clinic, monkeypatch):
-    """The seeded store; the app under test reads the same file through MINDMOVE_DB_URL."""
+    """The seeded store; the app under test reads the same file through MINDMOVE_DB_URL.
+
+    Every AppTest browser is the client ``local`` (Streamlit gives no address), so the failed
+    sign-ins of one test would lock the next: each test starts with no sign-in failures."""
     url, store, ids = clinic
     monkeypatch.setenv("MINDMOVE_DB_URL", url)
-    return store, ids
+    with store.session() as s:
+        s.execute(delete(LoginThrottle))
+    yield store, ids
+    with store.session() as s:
+        s.execute(delete(LoginThrottle))
 
 
 def rendered_bytes(at: AppTest) -> bytes:
@@ -328,6 +340,9 @@ def test_programme_refused_for_a_therapist(db):
 def test_exports_offer_every_visible_table(db):
     store, _ = db
     at = sign_in("thera", page="pages/exports.py")
+    assert not at.get("download_button")  # nothing is read before the user asks
+    at.button(key="prepare_patients").click().run()
+    at.button(key="prepare_tables").click().run()
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Patient list (CSV, 2 rows)" in labels
     assert f"Sessions (CSV, {len(N1_SESSIONS)} rows)" in labels
@@ -339,6 +354,7 @@ def test_exports_offer_every_visible_table(db):
     assert "Download the PDF progress report" in [b.proto.label for b in at.get("download_button")]
     assert audits(store, action="export_report", patient_code="N1")[-1].success
     boss = sign_in("boss", page="pages/exports.py")
+    boss.button(key="prepare_programme").click().run()
     assert any(b.proto.label.startswith("Audit log") for b in boss.get("download_button"))
 
 
@@ -421,3 +437,125 @@ def test_own_patient_by_url_is_opened(db):
     assert at.selectbox(key="patient_select").value == "N2"
     assert any("No check-ins recorded for N2" in i.value for i in at.info)
     assert not at.get("plotly_chart")
+
+
+# --- re-checked on every rerun, idle sign-out, per-client limit, calm failures ---------------
+
+def test_exports_read_only_when_asked_and_audit_each_download(db):
+    store, _ = db
+    at = sign_in("thera", page="pages/exports.py")
+    at.button(key="prepare_tables").click().run()
+    views = len([a for a in audits(store, username="thera") if a.action.startswith("view_")])
+    at.download_button(key="checkins").click().run()
+    assert not at.exception
+    entry = audits(store, action="export_csv", username="thera")[-1]
+    assert (entry.patient_code, entry.detail) == ("N1", f"table=checkins rows={len(N1_SESSIONS)}")
+    at.run()  # a rerun, as any click makes: nothing is read (or audited as viewed) again
+    assert len([a for a in audits(store, username="thera") if a.action.startswith("view_")]) == views
+    before = len(audits(store, action="view_patient_list", username="thera"))
+    at.switch_page("pages/gait.py").run()  # the patient chooser is not a view of the patient list
+    assert len(audits(store, action="view_patient_list", username="thera")) == before
+    assert audits(store, action="view_gait", username="thera")[-1].patient_code == "N1"
+
+
+def test_browsers_without_an_address_share_one_sign_in_limit(db):
+    store, _ = db
+    for i in range(auth.MAX_FAILURES + 2):  # different usernames: only the client key can lock
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+        at.text_input(key="sign_in_username").input(f"guess{i}")
+        at.text_input(key="sign_in_password").input("password123")
+        at.button[0].click().run()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+    at.text_input(key="sign_in_username").input("thera")
+    at.text_input(key="sign_in_password").input(PASSWORD)
+    at.button[0].click().run()
+    assert "signed_in_user" not in at.session_state
+    assert any("paused" in e.value for e in at.error), [e.value for e in at.error]
+    assert audits(store, action="sign_in_locked", username="thera")[-1].client == ui.LOCAL_CLIENT
+    with store.session() as s:
+        assert s.get(LoginThrottle, f"client:{ui.LOCAL_CLIENT}").failures == auth.MAX_FAILURES
+
+
+def _set_user(store, username: str, **values) -> None:
+    with store.session() as s:
+        row = s.scalar(select(User).where(User.username == username))
+        for k, v in values.items():
+            setattr(row, k, v)
+
+
+def test_a_deactivated_user_is_signed_out_at_the_next_click(db):
+    store, _ = db
+    at = sign_in("thera", page="pages/mobility.py")
+    assert at.get("plotly_chart")
+    _set_user(store, "thera", active=False)
+    try:
+        at.run()
+        assert [i.value for i in at.info] == [auth.ACCOUNT_CHANGED]  # on the page it was on
+        assert not (at.get("plotly_chart") or at.metric or at.dataframe or at.selectbox)
+        assert "signed_in_user" not in at.session_state
+        assert_no_patient_data(at)
+        assert audits(store, username="thera")[-1].action == "sign_out_inactive"
+    finally:
+        _set_user(store, "thera", active=True)
+
+
+def test_a_demoted_admin_loses_the_admin_pages(db):
+    store, _ = db
+    at = sign_in("boss", page="pages/programme.py")
+    assert metrics(at)["Patients"] == "3"
+    stale = at.session_state["signed_in_user"]
+    _set_user(store, "boss", role="clinician")
+    try:
+        at.switch_page("pages/programme.py").run()
+        assert not at.exception and "Patients" not in metrics(at)
+        assert at.session_state["signed_in_user"].role == "clinician"
+        assert audits(store, username="boss", action="role_changed")
+        page = AppTest.from_file("dashboard/pages/programme.py", default_timeout=TIMEOUT_S)  # the page run directly
+        page.session_state["signed_in_user"] = stale
+        page.run()
+        assert not page.metric and any("admin" in w.value for w in page.warning)
+        with pytest.raises(AccessDenied):
+            queries.compute_programme_evaluation(store, stale)
+        with pytest.raises(AccessDenied):
+            queries.load_audit_log(store, stale)
+    finally:
+        _set_user(store, "boss", role="admin")
+
+
+def test_idle_sign_in_ends_after_the_timeout(db):
+    store, _ = db
+    at = sign_in("thera")
+    at.session_state[ui.ACTIVE_AT_KEY] = time.time() - ui.IDLE_TIMEOUT_S + 60
+    at.run()
+    assert at.dataframe  # 29 minutes idle: still signed in
+    at.session_state[ui.ACTIVE_AT_KEY] = time.time() - ui.IDLE_TIMEOUT_S - 1
+    at.run()
+    assert [t.label for t in at.text_input] == ["Username", "Password"]  # the sign-in form, with why
+    assert [i.value for i in at.info] == [ui.IDLE_NOTICE]
+    assert_no_patient_data(at)
+    assert audits(store, username="thera")[-1].action == "sign_out_idle"
+
+
+def test_a_store_failure_is_a_calm_message_not_a_traceback(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'broken.db'}"
+    seed_dashboard_clinic(url)
+    monkeypatch.setenv("MINDMOVE_DB_URL", url)
+    at = sign_in("thera")
+    store = open_store(url, create=False)
+    try:
+        with store.engine.begin() as c:  # the gait table goes missing under the running dashboard
+            c.exec_driver_sql("ALTER TABLE gait_results RENAME TO gait_results_lost")
+        at.switch_page("pages/gait.py").run()
+    finally:
+        store.dispose()
+    assert not at.exception
+    assert [w.value for w in at.warning] == [ui.COULD_NOT_LOAD]
+    blob = rendered_bytes(at)
+    assert b"Traceback" not in blob and b"gait_results" not in blob and b"OperationalError" not in blob
+
+
+def test_the_browser_is_never_sent_error_details():
+    from mindmove.commands.dashboard import streamlit_command
+
+    cmd = streamlit_command(port=8611)
+    assert cmd[cmd.index("--client.showErrorDetails") + 1] == "none"

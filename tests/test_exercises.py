@@ -42,8 +42,7 @@ def test_shipped_exercises_cover_the_programme():
 
 def test_clinic_directory_adds_and_overrides(tmp_path, monkeypatch):
     (tmp_path / "wall_push.toml").write_text(GOOD)
-    monkeypatch.setenv("MINDMOVE_EXERCISES_DIR", str(tmp_path))
-    ex = load_exercises()
+    ex = load_exercises(directory=tmp_path)
     assert ex["wall_push"].tracking.angle_names == ("left_elbow_flexion_deg",)
     assert ex["wall_push"].repetition.target == 5
     assert "neck_rotation" in ex
@@ -62,17 +61,27 @@ def test_clinic_directory_adds_and_overrides(tmp_path, monkeypatch):
 def test_malformed_file_names_file_and_field(tmp_path, monkeypatch, text, field):
     path = tmp_path / "broken.toml"
     path.write_text(text)
-    monkeypatch.setenv("MINDMOVE_EXERCISES_DIR", str(tmp_path))
     with pytest.raises(ValidationError) as err:
-        load_exercise("broken")
+        load_exercise("broken", directory=tmp_path)
     msg = str(err.value)
     assert str(path) in msg and f"'{field}'" in msg and "\n" not in msg
 
 
 def test_invalid_toml_and_unknown_name(tmp_path, monkeypatch):
     (tmp_path / "bad.toml").write_text("title = [unclosed")
-    monkeypatch.setenv("MINDMOVE_EXERCISES_DIR", str(tmp_path))
     with pytest.raises(ValidationError, match="bad.toml"):
-        load_exercise("bad")
+        load_exercise("bad", directory=tmp_path)
     with pytest.raises(InputError, match="Unknown exercise 'nope'"):
-        load_exercise("nope")
+        load_exercise("nope", directory=tmp_path)
+
+
+def test_exercises_read_no_settings_the_cli_passes_the_clinic_folder(tmp_path, monkeypatch, capsys):
+    """feedback.exercises reads no settings (layering): without ``directory``, the shipped
+    set; ``mindmove exercises`` passes MINDMOVE_EXERCISES_DIR, as before."""
+    from mindmove.cli import main
+
+    (tmp_path / "wall_push.toml").write_text(GOOD)
+    monkeypatch.setenv("MINDMOVE_EXERCISES_DIR", str(tmp_path))
+    assert "wall_push" not in load_exercises()
+    assert main(["exercises"]) == 0
+    assert "Wall push" in capsys.readouterr().out

@@ -97,7 +97,8 @@ def test_pose2sim_clip_paced_at_its_own_frame_rate(shared, _isolated_data_dir):
     """Paced like a camera at 60 fps: the newest frame only; every frame is read once and is
     either processed or dropped (never queued), and the run lasts at least the clip."""
     from feedback.exercises import load_exercise
-    from feedback.session import build_pipeline, run_practice
+    from calibration.practice import build_practice_pipeline
+    from feedback.session import run_practice
     from mindmove.store.db import open_store
     from mindmove.store.recording import SessionRecorder
     from sensing.pose import create_pose_estimator
@@ -105,7 +106,7 @@ def test_pose2sim_clip_paced_at_its_own_frame_rate(shared, _isolated_data_dir):
 
     video = shared("video/pose2sim_lunge_cam01.mp4")
     store = open_store()
-    pipeline = build_pipeline(load_exercise("mindful_walking"))
+    pipeline = build_practice_pipeline(load_exercise("mindful_walking"))
     recorder = SessionRecorder(store, "P002", exercise="mindful_walking")
     sid = recorder.start()
     with open_source(video) as source, create_pose_estimator() as estimator:
@@ -127,12 +128,13 @@ def test_pose2sim_clip_paced_at_its_own_frame_rate(shared, _isolated_data_dir):
 
 def test_no_frames_dropped_when_not_paced(shared):
     from feedback.exercises import load_exercise
-    from feedback.session import build_pipeline, run_practice
+    from calibration.practice import build_practice_pipeline
+    from feedback.session import run_practice
     from sensing.pose import create_pose_estimator
     from sensing.video import open_source
 
     with open_source(shared("video/pose2sim_tpose_cam01.mp4")) as source, create_pose_estimator() as est:
-        result = run_practice(source, est, build_pipeline(load_exercise("shoulder_abduction")), pace=False)
+        result = run_practice(source, est, build_practice_pipeline(load_exercise("shoulder_abduction")), pace=False)
     assert (result.frames_read, result.frames_processed, result.frames_dropped) == (11, 11, 0)
     # T-pose: shoulders abducted about 90 degrees (the clip's description).
     assert result.summary["angles"]["right_shoulder_abduction_deg"]["max_deg"] == pytest.approx(90, abs=20)
@@ -196,9 +198,9 @@ def test_render_practice_frame_cue_band_and_gauge():
     from feedback.cues import Cue
     from feedback.exercises import load_exercise
     from feedback.render_practice import OKABE_BLUISH_GREEN, OKABE_VERMILLION, render_practice_frame
-    from feedback.session import build_pipeline
+    from calibration.practice import build_practice_pipeline
 
-    pipeline = build_pipeline(load_exercise("standing_shoulder_flexion"))
+    pipeline = build_practice_pipeline(load_exercise("standing_shoulder_flexion"))
     image = np.full((720, 1280, 3), 128, np.uint8)
     cue = Cue.of("safety", "range.beyond_limit", t_s=0.0)
     out = render_practice_frame(image, None, {pipeline.channel: 130.0}, cue, pipeline)
@@ -211,3 +213,31 @@ def test_render_practice_frame_cue_band_and_gauge():
     assert OKABE_BLUISH_GREEN in colours and OKABE_VERMILLION in colours
     blank = render_practice_frame(image, None, {}, None, pipeline)
     assert (blank[-30:] == 128).all()  # no cue, no band
+
+
+def test_store_refusing_samples_keeps_the_session_running_and_tells_calmly(shared, _isolated_data_dir, capsys):
+    """A real SQLite refusal (a trigger aborting every sample insert): the practice loop runs to
+    the end of the clip, the check-ins are still stored, and one calm catalogue line is shown."""
+    from feedback.messages import message
+    from mindmove.store import open_store
+
+    open_store().dispose()  # create the schema, then make the samples table refuse writes
+    path = db_path(_isolated_data_dir)
+    con = sqlite3.connect(path)
+    con.execute("CREATE TRIGGER refuse_samples BEFORE INSERT ON samples BEGIN SELECT RAISE(ABORT, 'disk trouble'); END")
+    con.commit()
+    con.close()
+    rc = main(["practice", "--patient", "P002", "--exercise", "standing_shoulder_flexion", "--no-window", "--fast",
+               "--source", str(shared("video/pose2sim_tpose_cam01.mp4")), "--pain-before", "4", "--pain-after", "3"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert message("session.not_all_saved") in out and "ended: 0 repetitions" in out
+    assert query(path, "select status from sessions") == [("running",)]  # the next start marks it interrupted
+    assert query(path, "select count(*) from samples") == [(0,)]
+    assert sorted(query(path, "select phase, pain from checkins")) == [("after", 3), ("before", 4)]
+
+
+def test_bad_after_checkin_is_refused_before_the_session(capsys):
+    assert main(["practice", "--patient", "P1", "--exercise", "elbow_flexion", "--mood-after", "9",
+                 "--source", "missing.mp4", "--no-window"]) == 2
+    assert "Mood is recorded from 1 to 5, but got 9" in capsys.readouterr().err

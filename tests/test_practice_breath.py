@@ -16,7 +16,8 @@ import pytest
 from scipy import signal
 
 from feedback.exercises import load_exercise, parse_exercise
-from feedback.session import BeltFeed, PracticeBreath, PracticeSession, ReplayFeed, build_pipeline
+from calibration.practice import build_practice_pipeline
+from feedback.session import BeltFeed, PracticeBreath, PracticeSession, ReplayFeed
 from feedback.simulate import simulate_pose_frame
 from mindmove.errors import ValidationError
 
@@ -117,7 +118,7 @@ def run_simulated(store, breath: PracticeBreath, starts_s: list[float], duration
                   exercise: str = "standing_shoulder_flexion"):
     from mindmove.store.recording import SessionRecorder
 
-    pipeline = build_pipeline(load_exercise(exercise))
+    pipeline = build_practice_pipeline(load_exercise(exercise))
     recorder = SessionRecorder(store, "P020", exercise=exercise)
     sid = recorder.start()
     session = PracticeSession(pipeline, recorder=recorder, breath=breath)
@@ -229,7 +230,7 @@ def test_belt_drop_is_shown_calmly_and_kept_as_nan(_isolated_data_dir):
     breath = PracticeBreath(feed=BeltFeed(stream, clock=lambda: clock["t"]))
     store = open_store()
 
-    pipeline = build_pipeline(load_exercise("standing_shoulder_flexion"))
+    pipeline = build_practice_pipeline(load_exercise("standing_shoulder_flexion"))
     recorder = SessionRecorder(store, "P030", exercise="standing_shoulder_flexion")
     sid = recorder.start()
     session = PracticeSession(pipeline, recorder=recorder, breath=breath)
@@ -266,7 +267,7 @@ def test_pacer_drawn_in_a_corner_when_the_exercise_asks():
     from feedback.pacer import Pacer, PacerPlan
     from feedback.render_practice import render_practice_frame
 
-    pipeline = build_pipeline(load_exercise("standing_shoulder_flexion"))
+    pipeline = build_practice_pipeline(load_exercise("standing_shoulder_flexion"))
     image = np.full((720, 1280, 3), 128, np.uint8)
     plain = render_practice_frame(image, None, {}, None, pipeline)
     pipeline.pacer_state = Pacer(PacerPlan()).state(2.0)  # mid-inhale
@@ -281,8 +282,15 @@ def test_pacer_drawn_in_a_corner_when_the_exercise_asks():
 def test_sound_is_silent_without_an_audio_device():
     from feedback.sound import SilentPlayer, compute_chime, open_sound
 
-    player = open_sound()
-    assert isinstance(player, SilentPlayer)  # no audio device on this machine
+    class NoOutputDevice:  # a fake sounddevice module: the hardware seam
+        class PortAudioError(Exception):
+            pass
+
+        def query_devices(self, kind=None):
+            raise self.PortAudioError("Error querying device -1")
+
+    player = open_sound(backend=NoOutputDevice())
+    assert isinstance(player, SilentPlayer)
     player.phase_change("inhale")
     player.chime()
     chime = compute_chime()

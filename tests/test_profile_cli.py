@@ -103,3 +103,37 @@ def test_scale_set_from_height_on_real_video(capsys, shared):
         store.dispose()
     assert record.method == "height" and record.detail["frames"] == 11
     assert 0.0019 <= record.metres_per_pixel <= 0.0023
+
+
+def audit_rows(store):
+    from sqlalchemy import select
+
+    from mindmove.store.models import AuditEntry
+
+    with store.session() as db:
+        return [(e.username, e.action, e.patient_code, e.success, e.detail)
+                for e in db.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+
+
+def test_profile_and_scale_commands_are_audited(capsys, store, monkeypatch):
+    monkeypatch.setattr("getpass.getuser", lambda: "pt_station")  # the operating-system user
+    assert run(capsys, "profile", "set", "--patient", "P020", "--motion", "right_knee_flexion", "--min", "0",
+               "--max", "110", "--by", "Sam PT", "--reason", "first visit")[0] == 0
+    assert run(capsys, "profile", "set", "--patient", "P020", "--motion", "right_knee_flexion", "--min", "0",
+               "--max", "170", "--by", "Sam PT", "--reason", "typo")[0] == 2
+    assert run(capsys, "profile", "show", "--patient", "P020")[0] == 0
+    assert run(capsys, "profile", "history", "--patient", "P020")[0] == 0
+    assert run(capsys, "scale", "set", "--setup", "hall", "--points", "100", "200", "400", "600",
+               "--length-m", "2", "--by", "Sam")[0] == 0
+    rows = audit_rows(store)
+    assert [r[:4] for r in rows] == [
+        ("cli:pt_station", "edit_calibration", "P020", True),
+        ("cli:pt_station", "edit_calibration", "P020", False),
+        ("cli:pt_station", "view_calibration", "P020", True),
+        ("cli:pt_station", "view_calibration", "P020", True),
+        ("cli:pt_station", "edit_camera_scale", None, True),
+    ]
+    assert rows[0][4].startswith("version=1; by=Sam PT; right_knee_flexion:") and "0..110 deg" in rows[0][4]
+    assert "by=Sam PT" in rows[1][4] and "physiological limit of 150 deg" in rows[1][4]
+    assert [r[4] for r in rows[2:4]] == ["profile show", "profile history"]
+    assert rows[4][4] == "setup=hall; metres_per_pixel=0.004; method=known_length; by=Sam"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -45,7 +46,7 @@ def test_patient_list_counts_and_flags(clinic):
     assert n1.pain_trending_up and n1.range_exceeded_last_session and not n1.practice_dropping_off
     assert n2.sessions_in_period == 4 and n2.days_with_data_in_period == 4
     assert n2.practice_dropping_off and not n2.pain_trending_up and not n2.range_exceeded_last_session
-    assert p0.sessions_in_period == 0 and p0.last_session_at is None or str(p0.last_session_at) == "NaT"
+    assert p0.sessions_in_period == 0 and pd.isna(p0.last_session_at)
     assert not (p0.practice_dropping_off or p0.pain_trending_up or p0.range_exceeded_last_session)
     assert audits(store, action="view_patient_list", username="thera")[-1].detail == "patients=3"
 

@@ -6,18 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, queries, ui
-from mindmove.errors import AccessDenied
 
 store, user = ui.require_user()
 st.title("Breath")
 code = ui.choose_patient(store, user)
 if code is None:
     st.stop()
-try:
-    breath = queries.compute_breath_trends(store, user, code)
-except AccessDenied as exc:
-    ui.show_refusal(exc)
-    st.stop()
+breath = ui.load_or_stop(queries.compute_breath_trends, store, user, code)
 if breath.empty:
     st.info(f"No breathing practice analysed for {code} yet.")
     st.stop()

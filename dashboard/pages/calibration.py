@@ -10,23 +10,15 @@ from calibration.limits import MOTIONS, PHYSIOLOGICAL_LIMITS
 from calibration.profile import DEFAULT_CAUTION_MARGIN_DEG, MAX_CAUTION_MARGIN_DEG
 from dashboard import queries, ui
 from mindmove.auth import require_role
-from mindmove.errors import AccessDenied, MindMoveError
+from mindmove.errors import MindMoveError
 
 store, user = ui.require_user()
 st.title("Calibration")
-try:
-    require_role(store, user, *queries.CALIBRATION_EDIT_ROLES, action="view_calibration_page")
-except AccessDenied as exc:
-    ui.show_refusal(exc)
-    st.stop()
+ui.load_or_stop(require_role, store, user, *queries.CALIBRATION_EDIT_ROLES, action="view_calibration_page")
 code = ui.choose_patient(store, user)
 if code is None:
     st.stop()
-try:
-    view = queries.load_calibration(store, user, code)
-except AccessDenied as exc:
-    ui.show_refusal(exc)
-    st.stop()
+view = ui.load_or_stop(queries.load_calibration, store, user, code)
 
 current = view.current
 if current is None:

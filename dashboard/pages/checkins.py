@@ -6,18 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, queries, ui
-from mindmove.errors import AccessDenied
 
 store, user = ui.require_user()
 st.title("Check-ins")
 code = ui.choose_patient(store, user)
 if code is None:
     st.stop()
-try:
-    checkins = queries.compute_checkins(store, user, code)
-except AccessDenied as exc:
-    ui.show_refusal(exc)
-    st.stop()
+checkins = ui.load_or_stop(queries.compute_checkins, store, user, code)
 if checkins.empty:
     st.info(f"No check-ins recorded for {code} yet.")
     st.stop()

@@ -1,4 +1,9 @@
-"""Exports: CSV of every table the user may see, and a PDF progress report per patient."""
+"""Exports: CSV of every table the user may see, and a PDF progress report per patient.
+
+Nothing is read until the user asks: each group of tables is read (and its views audited)
+when its "Prepare" button is clicked, then kept in the session, so a rerun or a download
+click reads nothing again. Each download writes one ``export_csv`` audit entry.
+"""
 
 from __future__ import annotations
 
@@ -7,52 +12,67 @@ import streamlit as st
 
 from dashboard import queries, report, ui
 from mindmove.auth import audit
-from mindmove.errors import AccessDenied
+
+PREPARED_KEY = "exports_prepared"  # section -> (patient code or None, {key: (label, table)})
+PATIENT_TABLES = {
+    "sessions": ("Sessions", queries.list_sessions),
+    "mobility": ("Mobility (range of motion per session)", queries.compute_mobility),
+    "repetitions": ("Repetitions", queries.compute_repetitions),
+    "gait": ("Gait", queries.compute_gait_trends),
+    "breath": ("Breath", queries.compute_breath_trends),
+    "checkins": ("Check-ins", queries.compute_checkins),
+}
 
 store, user = ui.require_user()
 st.title("Exports")
-st.caption("Each export is written to the audit log. Times are UTC.")
+st.caption("Prepare the tables you need, then download them. Each download is written to the audit log. "
+           "Times are UTC.")
+prepared: dict = st.session_state.setdefault(PREPARED_KEY, {})
 
 
 def offer(label: str, df: pd.DataFrame, file_name: str, key: str, patient_code: str | None = None) -> None:
-    if st.download_button(f"{label} (CSV, {len(df)} rows)", report.render_csv(df), file_name=file_name, mime="text/csv",
-                          key=key):
-        audit(store, user.username, "export_csv", patient_code=patient_code, client=user.client,
-              detail=f"table={key} rows={len(df)}")
+    if st.download_button(f"{label} (CSV, {len(df)} rows)", report.render_csv(df), file_name=file_name,
+                          mime="text/csv", key=key):
+        ui.load_or_stop(audit, store, user.username, "export_csv", patient_code=patient_code, client=user.client,
+                        detail=f"table={key} rows={len(df)}")
+
+
+def offer_prepared(section: str, code: str | None, file_prefix: str) -> None:
+    ready = prepared.get(section)
+    if ready is None or ready[0] != code:
+        return
+    for key, (label, df) in ready[1].items():
+        offer(label, df, f"{file_prefix}{key}.csv", key, patient_code=code)
 
 
 st.subheader("Your patients")
-offer("Patient list", queries.list_patients(store, user), "patients.csv", "patients")
+if st.button("Prepare the patient list", key="prepare_patients"):
+    prepared["patients"] = (None, {"patients": ("Patient list", ui.load_or_stop(queries.list_patients, store, user))})
+offer_prepared("patients", None, "")
 
 code = ui.choose_patient(store, user)
 if code is not None:
     st.subheader(f"Patient {code}")
-    try:
-        tables = {
-            "sessions": ("Sessions", queries.list_sessions(store, user, code)),
-            "mobility": ("Mobility (range of motion per session)", queries.compute_mobility(store, user, code)),
-            "repetitions": ("Repetitions", queries.compute_repetitions(store, user, code)),
-            "gait": ("Gait", queries.compute_gait_trends(store, user, code)),
-            "breath": ("Breath", queries.compute_breath_trends(store, user, code)),
-            "checkins": ("Check-ins", queries.compute_checkins(store, user, code)),
-        }
-    except AccessDenied as exc:
-        ui.show_refusal(exc)
-        st.stop()
-    for key, (label, df) in tables.items():
-        offer(label, df, f"{code}_{key}.csv", key, patient_code=code)
+    if st.button(f"Prepare {code}'s tables", key="prepare_tables"):
+        prepared["patient"] = (code, {key: (label, ui.load_or_stop(fn, store, user, code))
+                                      for key, (label, fn) in PATIENT_TABLES.items()})
+    offer_prepared("patient", code, f"{code}_")
     st.subheader("Progress report (PDF)")
     if st.button("Prepare the PDF progress report", key="prepare_report"):
-        st.session_state["report_pdf"] = (code, report.render_progress_report(store, user, code))
-    prepared = st.session_state.get("report_pdf")
-    if prepared is not None and prepared[0] == code:
-        st.download_button("Download the PDF progress report", prepared[1], file_name=f"{code}_progress_report.pdf",
+        st.session_state["report_pdf"] = (code, ui.load_or_stop(report.render_progress_report, store, user, code))
+    pdf = st.session_state.get("report_pdf")
+    if pdf is not None and pdf[0] == code:
+        st.download_button("Download the PDF progress report", pdf[1], file_name=f"{code}_progress_report.pdf",
                            mime="application/pdf", key="report_download")
 
 if user.is_admin:
     st.subheader("Programme (admin)")
-    programme = queries.compute_programme_evaluation(store, user)
-    offer("Attendance per week", programme.attendance, "programme_attendance.csv", "attendance")
-    offer("Pain change per patient", programme.pain_change, "programme_pain_change.csv", "pain_change")
-    offer("Range change per motion", programme.rom_change, "programme_rom_change.csv", "rom_change")
-    offer("Audit log (newest entries)", queries.load_audit_log(store, user), "audit_log.csv", "audit_log")
+    if st.button("Prepare the programme tables and the audit log", key="prepare_programme"):
+        programme = ui.load_or_stop(queries.compute_programme_evaluation, store, user)
+        prepared["programme"] = (None, {
+            "attendance": ("Attendance per week", programme.attendance),
+            "pain_change": ("Pain change per patient", programme.pain_change),
+            "rom_change": ("Range change per motion", programme.rom_change),
+            "audit_log": ("Audit log (newest entries)", ui.load_or_stop(queries.load_audit_log, store, user)),
+        })
+    offer_prepared("programme", None, "programme_")

@@ -6,18 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, queries, ui
-from mindmove.errors import AccessDenied
 
 store, user = ui.require_user()
 st.title("Gait")
 code = ui.choose_patient(store, user)
 if code is None:
     st.stop()
-try:
-    gait = queries.compute_gait_trends(store, user, code)
-except AccessDenied as exc:
-    ui.show_refusal(exc)
-    st.stop()
+gait = ui.load_or_stop(queries.compute_gait_trends, store, user, code)
 if gait.empty:
     st.info(f"No walking analysed for {code} yet.")
     st.stop()

@@ -6,24 +6,19 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, queries, ui
-from mindmove.errors import AccessDenied
 
 store, user = ui.require_user()
 st.title("Mobility")
 code = ui.choose_patient(store, user)
 if code is None:
     st.stop()
-try:
-    motions = queries.list_motions(store, user, code)
-except AccessDenied as exc:
-    ui.show_refusal(exc)
-    st.stop()
+motions = ui.load_or_stop(queries.list_motions, store, user, code)
 if not motions:
     st.info(f"No movement sessions recorded for {code} yet.")
     st.stop()
 motion = st.selectbox("Motion", motions, key="mobility_motion", format_func=lambda m: m.replace("_", " "))
-mobility = queries.compute_mobility(store, user, code, motion=motion)
-reps = queries.compute_repetitions(store, user, code)
+mobility = ui.load_or_stop(queries.compute_mobility, store, user, code, motion=motion)
+reps = ui.load_or_stop(queries.compute_repetitions, store, user, code)
 reps = reps[reps["motion"] == motion]
 
 latest = mobility.iloc[-1]

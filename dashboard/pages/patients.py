@@ -11,7 +11,7 @@ st.title("Patients")
 st.caption(f"Sessions and days with data in the last {queries.PERIOD_DAYS} days (UTC), "
            "as remote therapeutic monitoring asks. Flags are gentle prompts to check in, not alarms.")
 search = st.text_input("Find a patient by code or name", key="patient_search", max_chars=64)
-patients = queries.list_patients(store, user, search=search)
+patients = ui.load_or_stop(queries.list_patients, store, user, search=search)
 if patients.empty:
     st.info("No patients match." if search else "No patients are in your care team's list yet.")
     st.stop()

@@ -5,15 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, queries, ui
-from mindmove.errors import AccessDenied
 
 store, user = ui.require_user()
 st.title("Programme evaluation")
-try:
-    programme = queries.compute_programme_evaluation(store, user)
-except AccessDenied as exc:
-    ui.show_refusal(exc)
-    st.stop()
+programme = ui.load_or_stop(queries.compute_programme_evaluation, store, user)
 c1, c2, c3, c4, c5 = st.columns(5)
 c1.metric("Patients", programme.patients_total)
 c2.metric(f"Active (last {queries.ACTIVE_DAYS} d)", programme.active_patients)

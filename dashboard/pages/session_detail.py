@@ -7,18 +7,13 @@ import streamlit as st
 
 from dashboard import charts, queries, ui
 from feedback.messages import load_catalogue
-from mindmove.errors import AccessDenied
 
 store, user = ui.require_user()
 st.title("Session detail")
 code = ui.choose_patient(store, user)
 if code is None:
     st.stop()
-try:
-    sessions = queries.list_sessions(store, user, code)
-except AccessDenied as exc:
-    ui.show_refusal(exc)
-    st.stop()
+sessions = ui.load_or_stop(queries.list_sessions, store, user, code)
 if sessions.empty:
     st.info(f"No sessions recorded for {code} yet.")
     st.stop()
@@ -28,15 +23,12 @@ labels = {int(r.session_id): f"{ui.date_text(r.started_at)}  {r.kind}{ui.optiona
                               f"  ({r.cues} cues)" for r in sessions.itertuples()}
 requested = st.query_params.get(ui.SESSION_PARAM)
 if requested is not None and requested not in {str(i) for i in ids}:
-    try:  # another patient's session, or a made-up id: refused and audited, nothing shown
-        queries.load_session_detail(store, user, requested)
-    except AccessDenied as exc:
-        ui.show_refusal(exc)
-        st.stop()
+    # another patient's session, or a made-up id: refused and audited, nothing shown
+    ui.load_or_stop(queries.load_session_detail, store, user, requested)
 index = ids.index(int(requested)) if requested is not None and requested in {str(i) for i in ids} else 0
 session_id = st.selectbox("Session (newest first)", ids, index=index, format_func=labels.get, key=f"session_{code}")
 st.query_params[ui.SESSION_PARAM] = str(session_id)
-detail = queries.load_session_detail(store, user, session_id)
+detail = ui.load_or_stop(queries.load_session_detail, store, user, session_id)
 
 s = detail.session
 c1, c2, c3, c4 = st.columns(4)

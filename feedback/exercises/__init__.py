@@ -1,15 +1,17 @@
 """Exercises are data: one TOML file per exercise, loaded and checked here.
 
-The shipped files sit beside this module; a clinic adds its own directory with
-``MINDMOVE_EXERCISES_DIR`` (a file there with the same name replaces the shipped one).
+The shipped files sit beside this module; a clinic adds its own directory (the CLI passes
+``MINDMOVE_EXERCISES_DIR`` as ``directory``; a file there with the same name replaces the
+shipped one). This module reads no settings: without ``directory``, the shipped set.
 An exercise file names:
 
 - ``title``, ``position`` (``seated`` | ``standing``), ``description``;
-- ``[tracking]``: ``motion`` (a motion of :mod:`calibration.limits`, without side and
+- ``[tracking]``: ``motion`` (a motion of :data:`feedback.angles.MOTIONS`, without side and
   without ``_deg``), ``sides`` (``[]`` for an unsided motion, one side, or both, which are
   averaged), ``direction`` of the movement (``increase`` | ``decrease`` | ``both``: away from
   the middle either way) and ``limits``, the end(s) of the comfortable range to watch
-  (``upper`` | ``lower`` | ``both``);
+  (``upper`` | ``lower`` | ``both`` | ``none``: time in range and "range exceeded" judge
+  the watched ends only; ``none`` for a movement whose ends are not limits, e.g. sit to stand);
 - ``[repetition]``: ``enabled`` (default true), ``start_fraction`` and ``top_fraction``
   (thresholds as fractions of the patient's comfortable range, measured from the resting
   end), ``hold_s`` and ``target``;
@@ -34,17 +36,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from feedback.engines import POSTURE_CHECKS
 from mindmove.errors import InputError, ValidationError
-from mindmove.settings import load_settings
 
 POSITIONS = ("seated", "standing")
 DIRECTIONS = ("increase", "decrease", "both")
-LIMIT_ENDS = ("upper", "lower", "both")
+LIMIT_ENDS = ("upper", "lower", "both", "none")
 SIDES = ("left", "right")
 RAISE_ON = ("inhale",)  # the breath phase a rise may be asked for
 LOWER_ON = ("exhale",)  # the breath phase a lowering may be asked for
-# Checks a [posture] section may name (kept here so this module needs no engine import).
-POSTURE_CHECK_NAMES = ("trunk_upright", "trunk_lean_side", "shoulders_level", "head_over_shoulders")
+# Checks a [posture] section may name: those the posture engine knows.
+POSTURE_CHECK_NAMES: tuple[str, ...] = tuple(POSTURE_CHECKS)
 
 # Landmarks each motion needs in view, by base motion ("{side}" filled in per side).
 MOTION_LANDMARKS: dict[str, tuple[str, ...]] = {
@@ -52,8 +54,10 @@ MOTION_LANDMARKS: dict[str, tuple[str, ...]] = {
     "hip_flexion": ("{side}_shoulder", "{side}_hip", "{side}_knee"),
     "hip_abduction": ("left_hip", "right_hip", "{side}_knee"),
     "ankle_dorsiflexion": ("{side}_knee", "{side}_ankle", "{side}_foot_index"),
-    "shoulder_flexion": ("{side}_shoulder", "{side}_elbow", "{side}_hip"),
-    "shoulder_abduction": ("{side}_shoulder", "{side}_elbow", "{side}_hip"),
+    # The hips are not needed: with the hips below a webcam's image the shoulder angles are
+    # measured against gravity (feedback.angles' upright fallback), the seated case.
+    "shoulder_flexion": ("{side}_shoulder", "{side}_elbow"),
+    "shoulder_abduction": ("{side}_shoulder", "{side}_elbow"),
     "elbow_flexion": ("{side}_shoulder", "{side}_elbow", "{side}_wrist"),
     "trunk_forward_lean": ("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
     "trunk_lateral_lean": ("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
@@ -66,6 +70,16 @@ MOTION_BODY_PART: dict[str, str] = {
     "ankle_dorsiflexion": "feet", "shoulder_flexion": "arms", "shoulder_abduction": "arms",
     "elbow_flexion": "arms", "trunk_forward_lean": "upper_body", "trunk_lateral_lean": "upper_body",
     "neck_flexion": "head", "neck_rotation": "head",
+}
+# The body part named when this landmark is the one the camera cannot see (a [body_part] key).
+LANDMARK_BODY_PART: dict[str, str] = {
+    **{f"{s}_{j}": "arms" for s in SIDES for j in ("shoulder", "elbow", "wrist", "pinky", "index", "thumb")},
+    **{f"{s}_hip": "hips" for s in SIDES},
+    **{f"{s}_{j}": "legs" for s in SIDES for j in ("knee", "ankle")},
+    **{f"{s}_{j}": "feet" for s in SIDES for j in ("heel", "foot_index")},
+    **{n: "head" for n in ("nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner",
+                           "right_eye", "right_eye_outer", "left_ear", "right_ear", "mouth_left",
+                           "mouth_right")},
 }
 
 
@@ -153,6 +167,17 @@ class Exercise:
         return replace(self, tracking=replace(self.tracking, sides=(side,)))
 
 
+def exercise_title(exercise: Exercise, /) -> str:
+    """The title shown to the patient: ``exercise.<name>`` of the message catalogue for a
+    shipped exercise (so a clinic's translated catalogue translates it too), the file's own
+    ``title`` for a clinic's exercise or when the catalogue has no such key."""
+    from feedback.messages import load_catalogue
+
+    if exercise.path is not None:
+        return exercise.title
+    return load_catalogue().get(f"exercise.{exercise.name}", exercise.title)
+
+
 # --- parsing ------------------------------------------------------------------------------
 
 class _Reader:
@@ -213,7 +238,7 @@ class _Reader:
 
 def parse_exercise(text: str, /, *, name: str, origin: str, path: Path | None = None) -> Exercise:
     """An :class:`Exercise` from TOML text (``origin`` names it in error messages)."""
-    from calibration.limits import MOTIONS
+    from feedback.angles import MOTIONS
 
     try:
         data = tomllib.loads(text)
@@ -298,20 +323,27 @@ def _clinic_files(directory: Path | None) -> dict[str, tuple[str, str, Path | No
         return {}
     if not directory.is_dir():
         raise InputError(f"MINDMOVE_EXERCISES_DIR points at {directory}, which is not a folder. Fix or unset it.")
-    return {p.stem: (p.read_text("utf-8"), str(p), p) for p in sorted(directory.glob("*.toml"))}
+    return {p.stem: (_read_text(p), str(p), p) for p in sorted(directory.glob("*.toml"))}
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"Exercise file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                         f"save it as UTF-8 and try again.") from exc
 
 
 def load_exercises(*, directory: Path | None = None) -> dict[str, Exercise]:
-    """Every exercise by name: the shipped ones plus (replacing by name) the clinic's."""
-    directory = directory if directory is not None else load_settings().exercises_dir
+    """Every exercise by name: the shipped ones plus (replacing by name) those of the clinic's
+    ``directory``."""
     files = {**_shipped_files(), **_clinic_files(directory)}
     return {name: parse_exercise(text, name=name, origin=origin, path=path)
             for name, (text, origin, path) in sorted(files.items())}
 
 
 def load_exercise(name: str, /, *, directory: Path | None = None) -> Exercise:
-    """One exercise by name (the file name without ``.toml``)."""
-    directory = directory if directory is not None else load_settings().exercises_dir
+    """One exercise by name (the file name without ``.toml``), shipped or from ``directory``."""
     files = {**_shipped_files(), **_clinic_files(directory)}
     if name not in files:
         raise InputError(f"Unknown exercise {name!r}: expected one of {', '.join(sorted(files))}. "

@@ -104,16 +104,6 @@ def analyze(
         typer.echo(f"note: {note}")
 
 
-def _hide_password(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:  # unparsable: show it without anything before an '@'
-        return url.split("@")[-1] if "@" in url else url
-
-
 def probe_camera(index: int = CAMERA_PROBE_INDEX, /) -> bool:
     """Whether camera ``index`` opens and gives a picture (quick; False without a camera)."""
     from mindmove.errors import SourceError
@@ -130,7 +120,7 @@ def info() -> None:
     """Versions, pose model files, camera, data folder and database: an install check."""
     _quiet_opencv()
     from mindmove.analyze import software_versions
-    from mindmove.settings import load_settings
+    from mindmove.settings import hide_password, load_settings
     from sensing.pose import bundled_pose_model_files
 
     versions = software_versions()
@@ -143,7 +133,7 @@ def info() -> None:
                f"{'available' if camera else 'not available (no webcam found at index 0)'}")
     settings = load_settings()
     typer.echo(f"{'data directory':<22}{settings.data_dir}")
-    typer.echo(f"{'database':<22}{_hide_password(settings.db_url)}")
+    typer.echo(f"{'database':<22}{hide_password(settings.db_url)}")
 
 
 def register(app: typer.Typer) -> None:

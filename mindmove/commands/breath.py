@@ -12,11 +12,10 @@ from typing import Optional
 import numpy as np
 import typer
 
-from mindmove.errors import ValidationError
+from mindmove.errors import StoreError, ValidationError
 
 log = logging.getLogger(__name__)
 
-STORED_BREATH_RATE_HZ = 25.0  # breath samples kept in the store (the analyzer's own rate)
 BASELINE_S = 60.0  # the resting rate is measured over the first minute...
 BASELINE_SHARE = 1 / 3  # ...or the first third of a shorter session
 MIN_BASELINE_BREATHS = 3
@@ -50,18 +49,16 @@ def analyze_command(
     analysis.summary["file"] = Path(file).name
     csv_path, json_path = save_breath_outputs(analysis, out)
     s = analysis.summary
-    rate_text = f"{s['rate_bpm_median']:.1f}" if s["rate_bpm_median"] is not None else "-"
+    rate_text = f"{s['rate_bpm']:.1f}" if s["rate_bpm"] is not None else "-"
     ie_text = f"{s['ie_ratio_median']:.2f}" if s["ie_ratio_median"] is not None else "-"
-    typer.echo(f"{s['breaths']} breaths, median {rate_text} breaths/min, exhale/inhale {ie_text}, "
+    typer.echo(f"{s['breaths']} breaths, {rate_text} breaths/min, exhale/inhale {ie_text}, "
                f"polarity {s['polarity']}; wrote {csv_path} and {json_path}")
 
 
 def _profile_breath(store, patient: str):
     """(breath target, profile version id) from the patient's calibration profile, or Nones."""
-    try:
-        from calibration.profile import load_profile
-    except ImportError:
-        return None, None
+    from calibration.profile import load_profile
+
     record = load_profile(store, patient)
     return (None, None) if record is None else (record.profile.breath, record.version_id)
 
@@ -81,7 +78,8 @@ def build_plan(*, rate: float | None, ratio: str | None, box: str | None, ramp_m
 
 @dataclass
 class BreatheLoop:
-    """One breath-only session: baseline, pacer, live analysis, scoring, recording.
+    """One breath-only session: baseline, pacer, and the shared breath recording
+    (:class:`feedback.breath_session.BreathRecording`: live analysis, storage, scoring).
 
     The clock is the breath source's (replayed or belt time) when there is one, else the
     wall clock. ``on_frame(pacer_state_or_None, cue_key)`` draws (the CLI passes a window).
@@ -89,87 +87,48 @@ class BreatheLoop:
 
     recorder: object
     plan_options: dict
-    analyzer: object | None
-    minutes: float
+    recording: object  # feedback.breath_session.BreathRecording
     on_frame: object = None
     baseline_s: float = 0.0
-    pacer: object = None
-    pacer_start_s: float = 0.0
     resting_rate_bpm: float | None = None
-    scorer: object = None
     last_cue: str | None = None
-    _store_every: int = 1
-    _count: int = 0
     last_t_s: float | None = None
 
-    def start_pacer(self, t_s: float, ramp_from_bpm: float | None) -> None:
-        from feedback.pacer import Pacer, PacerScorer
+    @property
+    def pacer(self):
+        return self.recording.pacer
 
-        self.pacer = Pacer(build_plan(ramp_from_bpm=ramp_from_bpm, **self.plan_options))
-        self.pacer_start_s = t_s
-        self.scorer = PacerScorer()
-        log.info("pacer started at %.1f s: %s", t_s, self.pacer.plan)
+    def start_pacer(self, t_s: float, ramp_from_bpm: float | None) -> None:
+        from feedback.pacer import Pacer
+
+        self.recording.start_pacer(Pacer(build_plan(ramp_from_bpm=ramp_from_bpm, **self.plan_options)), t_s=t_s)
 
     def pacer_state(self, t_s: float):
-        return None if self.pacer is None else self.pacer.state(t_s - self.pacer_start_s)
+        return self.recording.pacer_state(t_s)
 
     def chunk(self, t: np.ndarray, v: np.ndarray) -> None:
-        from feedback.breath import BreathAnalyzer
-
-        a: BreathAnalyzer = self.analyzer
-        a.update(t, v)
-        first = (-self._count) % self._store_every
-        for i in range(first, t.size, self._store_every):
-            self.recorder.add_samples(float(t[i]), {"breath": float(v[i])})
-        self._count += t.size
+        rec = self.recording
+        rec.update(t, v, recorder=self.recorder)
         t_now = float(t[-1])
         self.last_t_s = t_now
-        if self.pacer is None and t_now >= self.baseline_s:
-            baseline = [b.duration_s for b in a.breaths if b.end_s <= self.baseline_s]
-            if len(baseline) >= MIN_BASELINE_BREATHS:
-                self.resting_rate_bpm = 60.0 / float(np.mean(baseline))
+        if rec.pacer is None and t_now >= self.baseline_s:
+            self.resting_rate_bpm = rec.rate_before_bpm(self.baseline_s, min_breaths=MIN_BASELINE_BREATHS)
             self.start_pacer(t_now, self.resting_rate_bpm)
         state = self.pacer_state(t_now)
-        if state is not None and a.phase != "unknown":
-            score = self.scorer.update(t_now, state.phase, a.phase, breath_rate_bpm=a.rate_bpm(),
-                                       pacer_rate_bpm=state.rate_bpm, ie_ratio=a.ie_ratio(),
-                                       target_ie_ratio=self.pacer.plan.ie_ratio)
-            if score.cue_key:
-                self.last_cue = score.cue_key
-                self.recorder.add_cue(t_s=t_now, kind="breath", message_key=score.cue_key,
-                                      value=score.rate_difference_bpm)
+        score = rec.score(t_now, state)
+        if score is not None and score.cue_key:
+            self.last_cue = score.cue_key
+            self.recorder.add_cue(t_s=t_now, kind="breath", message_key=score.cue_key,
+                                  value=score.rate_difference_bpm)
         if self.on_frame is not None:
             self.on_frame(state, self.last_cue)
 
     def result(self) -> dict:
         """The BreathResult row's fields and the session summary."""
-        from feedback.breath import compute_breath_summary
-
-        a = self.analyzer
-        if a is None:
-            return {"breaths": 0, "pacer_target_bpm": self.pacer.plan.rate_bpm if self.pacer else None, "detail": {}}
-        a.finish()
-        summary = compute_breath_summary(a.breaths, a.events, polarity=a.polarity)
-        paced = [b for b in a.breaths if self.pacer is not None and b.inhale_onset_s >= self.pacer_start_s]
-        paced_rate = 60.0 / float(np.mean([b.duration_s for b in paced])) if paced else None
+        rec = self.recording
         if self.resting_rate_bpm is None:  # too few breaths were confirmed when the guide started
-            early = [b.duration_s for b in a.breaths if b.end_s <= max(self.baseline_s, self.pacer_start_s)]
-            self.resting_rate_bpm = 60.0 / float(np.mean(early)) if early else None
-        diffs = self.scorer.rate_differences if self.scorer else []
-        return {
-            "breaths": summary["breaths"],
-            "rate_bpm": summary["rate_bpm_mean"],
-            "resting_rate_bpm": self.resting_rate_bpm,
-            "ie_ratio": summary["ie_ratio_median"],
-            "pacer_target_bpm": self.pacer.plan.rate_bpm if self.pacer else None,
-            "pacer_agreement_pct": self.scorer.agreement_pct if self.scorer else None,
-            "rate_difference_bpm": (paced_rate - self.pacer.plan.rate_bpm) if paced_rate and self.pacer
-            else (float(np.median(diffs)) if diffs else None),
-            "detail": {**summary, "paced_rate_bpm": paced_rate, "pacer_start_s": self.pacer_start_s,
-                       "breath_list": [[round(b.inhale_onset_s, 3), round(b.exhale_onset_s, 3), round(b.end_s, 3)]
-                                       for b in a.breaths],
-                       "cues": [[round(t, 2), k] for t, k in (self.scorer.cues if self.scorer else [])]},
-        }
+            self.resting_rate_bpm = rec.rate_before_bpm(max(self.baseline_s, rec.pacer_start_s))
+        return rec.result(resting_rate_bpm=self.resting_rate_bpm)
 
 
 def breathe_command(
@@ -181,7 +140,7 @@ def breathe_command(
     belt: Optional[str] = typer.Option(None, "--belt", help="A breathing belt's name or address."),
     breath_replay: Optional[Path] = typer.Option(None, "--breath-replay", help="Replay a breath recording instead of a belt."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate of the replay file, if it has no times."),
-    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help="For a raw notification log replay: vernier | polar | generic."),
+    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help="vernier | polar | generic (a belt, or a raw log replay)."),
     polarity: str = typer.Option("auto", "--polarity", help="auto | normal | inverted."),
     minutes: float = typer.Option(5.0, "--minutes", help="Session length in minutes."),
     no_window: bool = typer.Option(False, "--no-window", help="Do not open the pacer window."),
@@ -189,7 +148,7 @@ def breathe_command(
     fast: bool = typer.Option(False, "--fast", help="Replay without waiting (tests)."),
 ) -> None:
     """A breath-only session: the pacer on screen, breath from a belt or a replay, stored."""
-    from feedback.breath import BreathAnalyzer
+    from feedback.breath_session import BreathRecording
     from mindmove.store.db import open_store
     from mindmove.store.models import BreathResult
     from mindmove.store.recording import SessionRecorder
@@ -210,9 +169,11 @@ def breathe_command(
         source = open_breath_replay(breath_replay, rate_hz=rate_hz, realtime=not fast, max_s=max_s,
                                     belt_kind=belt_kind)
     elif belt is not None:
+        from mindmove.commands.belt import _backends
         from sensing.belts import open_belt
         from sensing.breath_source import BeltBreathSource
-        stream = open_belt(belt)
+        client_backend, scanner_backend = _backends()
+        stream = open_belt(belt, kind=belt_kind, backend=client_backend, scanner_backend=scanner_backend)
         source = BeltBreathSource(stream, max_s=max_s)
 
     player = None
@@ -221,11 +182,12 @@ def breathe_command(
         player = open_sound()
 
     show = _make_window(player) if not no_window else (_make_sound_only(player) if player else None)
-    recorder = SessionRecorder(store, patient, kind="breathe", profile_version_id=profile_version_id)
+    recorder = SessionRecorder(store, patient, kind="breathe", profile_version_id=profile_version_id,
+                               background=True)
     session_id = recorder.start()
     resting_from_profile = profile_breath.resting_rate_bpm if profile_breath else None
-    loop = BreatheLoop(recorder=recorder, plan_options=plan_options, minutes=minutes, on_frame=show,
-                       analyzer=BreathAnalyzer(rate_hz=source.rate_hz, polarity=polarity) if source else None)
+    loop = BreatheLoop(recorder=recorder, plan_options=plan_options, on_frame=show,
+                       recording=BreathRecording(rate_hz=source.rate_hz if source else None, polarity=polarity))
     status = "completed"
     try:
         if source is None:
@@ -241,26 +203,40 @@ def breathe_command(
             else:
                 loop.resting_rate_bpm = resting_from_profile
                 loop.start_pacer(0.0, resting_from_profile)
-            if source.rate_hz:
-                loop._store_every = max(1, int(round(source.rate_hz / STORED_BREATH_RATE_HZ)))
             for t, v in source.samples():
                 loop.chunk(t, v)
     except _WindowClosed:
-        status = "completed"
+        pass  # the patient finished early: the session is complete
     except KeyboardInterrupt:
         status = "interrupted"
     finally:
         if stream is not None:
             stream.close()
+    belt_error = getattr(source, "error", None)
+    if belt_error is not None:  # the belt gave up: keep what was recorded, say so once
+        status = "interrupted"
     fields = loop.result()
-    with store.session() as db:
-        db.add(BreathResult(session_id=session_id, **fields))
-    recorder.finish(summary={"breath": {k: v for k, v in fields.items() if k != "detail"}}, status=status,
-                    active_s=loop.last_t_s)
+    if belt_error is not None:
+        fields["detail"]["belt_error"] = str(belt_error)
+    saved = True
+    try:
+        with store.session() as db:
+            db.add(BreathResult(session_id=session_id, **fields))
+    except StoreError as exc:
+        log.warning("session %d: breath result not saved: %s", session_id, exc)
+        saved = False
+    saved = recorder.finish(summary={"breath": {k: v for k, v in fields.items() if k != "detail"}}, status=status,
+                            active_s=loop.last_t_s) and saved
+    if not saved:
+        from feedback.messages import message
+
+        typer.echo(message("session.not_all_saved"))
     rate_text = f"{fields['rate_bpm']:.1f}" if fields.get("rate_bpm") else "-"
     agree = fields.get("pacer_agreement_pct")
     agree_text = f", pacer agreement {agree:.0f}%" if agree is not None else ""
     typer.echo(f"session {session_id}: {fields['breaths']} breaths, {rate_text} breaths/min{agree_text}")
+    if belt_error is not None:
+        typer.echo(f"The belt stopped, so the session ended early: {belt_error}", err=True)
 
 
 class _WindowClosed(Exception):

@@ -7,9 +7,9 @@
 The patient moves slowly through their comfortable range three times; MindMove proposes a
 range (median of the per-repetition peaks of the smoothed angle) and the therapist accepts
 (``a`` / ``--accept``), edits (``e``, or ``--set MIN MAX``) or rejects (``r``) it. Accepted
-ranges are stored as a new profile version. A refusal (too little visibility, too few
-repetitions, outside physiological limits, the person moved) exits 2 with one line and
-stores nothing.
+ranges are stored as a new profile version, audited as ``edit_calibration`` by
+``cli:<operating-system user>``. A refusal (too little visibility, too few repetitions,
+outside physiological limits, the person moved) exits 2 with one line and stores nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import sys
 import typer
 from rich.console import Console
 
-from mindmove.errors import InputError, MindMoveError
+from mindmove.commands import cli_actor
+from mindmove.errors import InputError, MindMoveError, ValidationError
 
 console = Console(highlight=False)
 
@@ -99,7 +100,9 @@ def calibrate(
 ) -> None:
     """Capture comfortable ranges (--motion) or neutral posture (--neutral) and store them."""
     from calibration.limits import check_motion
-    from calibration.profile import NEUTRAL_POSTURES, Profile, load_profile, save_profile
+    from calibration.profile import (
+        MAX_CAUTION_MARGIN_DEG, NEUTRAL_POSTURES, Profile, compute_profile_changes, load_profile, save_profile,
+    )
 
     if bool(motions) == bool(neutral):
         raise InputError("Give either --motion NAME (one or more) or --neutral standing|seated.")
@@ -111,6 +114,9 @@ def calibrate(
         raise InputError("--set MIN MAX takes exactly one --motion and cannot be combined with --accept.")
     if not by.strip():
         raise InputError("Expected the therapist's name in --by, but got nothing.")
+    if not 0.0 <= margin_deg <= MAX_CAUTION_MARGIN_DEG:
+        raise InputError(f"Expected --margin between 0 and {MAX_CAUTION_MARGIN_DEG:g} deg, but got {margin_deg:g}. "
+                         "Choose a margin in that range.")
 
     _quiet_opencv()
     from calibration.guided import run_neutral_capture, run_range_capture
@@ -183,7 +189,17 @@ def calibrate(
                 for motion, rng in accepted.items():
                     store_profile = store_profile.with_range(motion, rng)
                 default_reason = f"guided capture of {', '.join(accepted)}"
-            record = save_profile(store, patient, store_profile, by=by, reason=reason or default_reason)
+            from mindmove.auth import audit
+
+            try:
+                record = save_profile(store, patient, store_profile, by=by, reason=reason or default_reason)
+            except ValidationError as exc:
+                audit(store, cli_actor(), "edit_calibration", patient_code=patient, success=False,
+                      detail=f"by={by}; calibrate refused: {exc}")
+                raise
+            audit(store, cli_actor(), "edit_calibration", patient_code=patient,
+                  detail=f"version={record.version}; by={by}; calibrate: "
+                         + "; ".join(compute_profile_changes(profile, store_profile)))
         finally:
             store.dispose()
     finally:

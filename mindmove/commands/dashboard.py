@@ -2,8 +2,12 @@
 
 ``dashboard`` runs ``streamlit run dashboard/app.py`` on the configured store; with no
 display (no ``DISPLAY``/``WAYLAND_DISPLAY`` on Linux) it runs headless and opens no browser.
-``demo`` first fills the store with the demo clinic (:mod:`mindmove.demo`), prints the
-sign-in to use, then starts the dashboard; ``--seed-only`` stops after filling.
+The browser is never shown a traceback (``--client.showErrorDetails none``).
+
+``demo`` fills the demo's OWN database, ``<data dir>/demo.db`` (``--db-url`` names another;
+``MINDMOVE_DB_URL`` is ignored, so the demo users and their published password never reach
+a clinic's store) with the demo clinic (:mod:`mindmove.demo`), prints the sign-in to use,
+then starts the dashboard on that database; ``--seed-only`` stops after filling.
 """
 
 from __future__ import annotations
@@ -34,10 +38,11 @@ def streamlit_command(*, port: int, address: str = DEFAULT_ADDRESS, headless: bo
     return [sys.executable, "-m", "streamlit", "run", str(APP_PATH), "--server.port", str(port),
             "--server.address", address,
             "--server.headless", "true" if headless else "false", "--browser.gatherUsageStats", "false",
-            "--client.toolbarMode", "minimal"]
+            "--client.toolbarMode", "minimal", "--client.showErrorDetails", "none"]
 
 
-def _run_dashboard(port: int, address: str = DEFAULT_ADDRESS) -> int:
+def _run_dashboard(port: int, address: str = DEFAULT_ADDRESS, *, db_url: str | None = None) -> int:
+    """Serve the dashboard until stopped; ``db_url`` (the demo's) replaces ``MINDMOVE_DB_URL``."""
     from mindmove.errors import InputError
 
     if not APP_PATH.exists():
@@ -47,7 +52,8 @@ def _run_dashboard(port: int, address: str = DEFAULT_ADDRESS) -> int:
     host = "localhost" if address in ("localhost", "127.0.0.1", "0.0.0.0", "::") else address
     typer.echo(f"Dashboard at http://{host}:{port} (Ctrl+C stops it).")
     try:
-        return subprocess.call(streamlit_command(port=port, address=address))
+        env = None if db_url is None else {**os.environ, "MINDMOVE_DB_URL": db_url}
+        return subprocess.call(streamlit_command(port=port, address=address), env=env)
     except KeyboardInterrupt:
         return 0
 
@@ -71,24 +77,26 @@ def register(app: typer.Typer) -> None:
     def demo(
         port: int = typer.Option(DEFAULT_PORT, "--port", help="Port to serve on."),
         seed_only: bool = typer.Option(False, "--seed-only", help="Only fill the database; do not start the dashboard."),
+        db_url: str = typer.Option("", "--db-url",
+                                   help="The demo's database (default: demo.db in the data folder; never the clinic's)."),
     ) -> None:
-        """Fill the database with a demo clinic (real analysis of simulated sessions) and open the dashboard."""
-        from mindmove.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
-        from mindmove.settings import load_settings
+        """Fill a demo database with a demo clinic (real analysis of simulated sessions) and open the dashboard."""
+        from mindmove.demo import DEMO_PASSWORD, DEMO_USERS, demo_db_url, seed_demo
+        from mindmove.settings import hide_password
         from mindmove.store import open_store
 
-        settings = load_settings()
-        store = open_store()
+        url = db_url or demo_db_url()
+        store = open_store(url)
         try:
             counts = seed_demo(store)
         finally:
             store.dispose()
         if counts.get("already_seeded"):
-            typer.echo("The demo clinic is already in the database.")
+            typer.echo(f"The demo clinic is already in {hide_password(url)}.")
         else:
             typer.echo(f"Demo clinic ready: {counts['patients']} patients, {counts['sessions']} sessions "
-                       f"({settings.db_url.split('://')[0]} database).")
+                       f"in {hide_password(url)}.")
         users = ", ".join(f"{name} ({role})" for name, role, _ in DEMO_USERS)
         typer.echo(f"Sign in as {users}; password: {DEMO_PASSWORD}")
         if not seed_only:
-            raise typer.Exit(_run_dashboard(port))
+            raise typer.Exit(_run_dashboard(port, db_url=url))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from mindmove.errors import InputError
+from mindmove.errors import InputError, StoreError
+
+log = logging.getLogger(__name__)
 
 
 def _ask(label: str, low: int, high: int) -> int | None:
@@ -39,6 +42,7 @@ def practice(
     source: Optional[Path] = typer.Option(None, "--source", help="Practise on a video file instead of the camera."),
     side: Optional[str] = typer.Option(None, "--side", help="left or right, for a one-sided exercise."),
     no_window: bool = typer.Option(False, "--no-window", help="Run without a display (servers, tests)."),
+    windowed: bool = typer.Option(False, "--windowed", help="A window instead of the full screen (default: full screen, readable from 2-3 m)."),
     record_video: Optional[Path] = typer.Option(None, "--record-video", help="Write the annotated frames to OUT.mp4."),
     fast: bool = typer.Option(False, "--fast", help="With --source: process frames as fast as possible, not at the video's rate."),
     pain_before: Optional[int] = typer.Option(None, "--pain-before", help="Pain before, 0-10."),
@@ -54,11 +58,14 @@ def practice(
     sound: bool = typer.Option(False, "--sound", help="Soft tones at the guide's phase changes and a quiet chime per repetition."),
 ) -> None:
     """Practise an exercise with live, gentle guidance; the session is recorded as it happens."""
+    from calibration.practice import build_practice_pipeline
     from calibration.profile import load_profile
-    from feedback.exercises import load_exercise
+    from feedback.exercises import exercise_title, load_exercise
+    from feedback.messages import load_catalogue
     from feedback.render_practice import PracticeWindow, VideoFileSink, render_practice_frame
-    from feedback.session import build_pipeline, run_practice
+    from feedback.session import run_practice
     from mindmove.store.db import open_store
+    from mindmove.settings import load_settings
     from mindmove.store.recording import SessionRecorder
     from sensing.pose import create_pose_estimator
     from sensing.video import open_source
@@ -70,17 +77,16 @@ def practice(
     if belt is not None and fast:
         raise InputError("--fast runs the video faster than real time, which a live belt cannot follow; "
                          "leave out --fast, or use --breath-replay FILE.")
-    ex = load_exercise(exercise)
+    load_catalogue()  # a clinic's message file is checked now, before the camera opens
+    ex = load_exercise(exercise, directory=load_settings().exercises_dir)
     if side is not None:
         ex = ex.with_side(side)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     before = _checkin(pain_before, mood_before, when="before", interactive=interactive)
-    for value in (pain_after, mood_after):
-        if value is not None:
-            _checkin(pain_after, mood_after, when="after", interactive=False)
+    _checkin(pain_after, mood_after, when="after", interactive=False)  # refuse a bad value before the session
     store = open_store()
     record = load_profile(store, patient)
-    pipeline = build_pipeline(ex, profile_record=record)
+    pipeline = build_practice_pipeline(ex, profile_record=record)
     breath, stream = _open_breath(ex, belt=belt, breath_replay=breath_replay, rate_hz=rate_hz,
                                   belt_kind=belt_kind, polarity=polarity, pacer=pacer)
     player = None
@@ -94,24 +100,29 @@ def practice(
         frames = open_source(source if source is not None else (camera if camera is not None else 0))
         estimator = create_pose_estimator()
         recorder = SessionRecorder(store, patient, kind="practice", exercise=ex.name,
-                                   profile_version_id=record.version_id if record else None)
+                                   profile_version_id=record.version_id if record else None, background=True)
         session_id = recorder.start()
         if before != (None, None):
             recorder.add_checkin("before", pain=before[0], mood=before[1])
         if not no_window:
-            sinks.append(PracticeWindow())
+            sinks.append(PracticeWindow(fullscreen=not windowed))
         if record_video is not None:
             sinks.append(VideoFileSink(record_video, fps=frames.fps or 30.0, size=frames.size))
-        typer.echo(f"Session {session_id}: {ex.title}. Press q or Esc to finish.", err=True)
+        typer.echo(f"Session {session_id}: {exercise_title(ex)}. Press q or Esc to finish.", err=True)
         result = run_practice(frames, estimator, pipeline, recorder=recorder, sinks=sinks,
                               render=render_practice_frame if sinks else None,
-                              pace=source is None or not fast, breath=breath, sound=player)
+                              pace=not fast, breath=breath, sound=player)
+        saved = True
         if result.breath is not None:
             from mindmove.store.models import BreathResult
 
-            with store.session() as db:
-                db.add(BreathResult(session_id=session_id, **result.breath))
-        recorder.finish(summary=result.summary, metrics=result.metrics, active_s=result.active_s)
+            try:
+                with store.session() as db:
+                    db.add(BreathResult(session_id=session_id, **result.breath))
+            except StoreError as exc:
+                log.warning("session %d: breath result not saved: %s", session_id, exc)
+                saved = False
+        saved = recorder.finish(summary=result.summary, metrics=result.metrics, active_s=result.active_s) and saved
     finally:
         for sink in sinks:
             sink.close()
@@ -121,10 +132,18 @@ def practice(
             stream.close()
     after = _checkin(pain_after, mood_after, when="after", interactive=interactive)
     if after != (None, None):
-        recorder.add_checkin("after", pain=after[0], mood=after[1])
+        try:
+            recorder.add_checkin("after", pain=after[0], mood=after[1])
+        except StoreError as exc:
+            log.warning("session %d: check-in after not saved: %s", session_id, exc)
+            saved = False
+    if not saved:
+        from feedback.messages import message
+
+        typer.echo(message("session.not_all_saved"))
     s = result.summary
     in_range = s["time_in_range_pct"]
-    typer.echo(f"Session {session_id} saved: {s['repetitions']} repetitions, "
+    typer.echo(f"Session {session_id} {'saved' if saved else 'ended'}: {s['repetitions']} repetitions, "
                f"{s['active_min']:.1f} active minutes"
                + (f", {in_range:.0f}% of the time within the comfortable range" if in_range is not None else "")
                + ".")
@@ -175,8 +194,9 @@ def _open_breath(ex, *, belt, breath_replay, rate_hz, belt_kind, polarity, pacer
 def exercises() -> None:
     """List the exercises (shipped, and the clinic's own from MINDMOVE_EXERCISES_DIR)."""
     from feedback.exercises import load_exercises
+    from mindmove.settings import load_settings
 
-    for name, ex in load_exercises().items():
+    for name, ex in load_exercises(directory=load_settings().exercises_dir).items():
         sides = "/".join(ex.tracking.sides) or "-"
         typer.echo(f"{name:28s} {ex.position:9s} {ex.tracking.motion:20s} {sides:11s} {ex.title}")
 

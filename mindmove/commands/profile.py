@@ -3,6 +3,10 @@
 A therapist enters or reviews a patient's calibration profile by hand; every change is a
 new version with who and why. The scale commands store metres per pixel for a camera
 set-up. Refusals raise :class:`~mindmove.errors.MindMoveError` (one line, exit 2).
+
+Every view and change goes to the audit log as ``cli:<operating-system user>``, with the
+same actions as the dashboard's calibration page (``view_calibration``,
+``edit_calibration``; a refused change with ``success=False``) and ``edit_camera_scale``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from mindmove.commands import cli_actor
 from mindmove.errors import InputError, ValidationError
 
 profile_app = typer.Typer(help="Review and edit a patient's calibration profile (safe ranges, breath, height).",
@@ -28,6 +33,12 @@ def _open():
     from mindmove.store import open_store
 
     return open_store()
+
+
+def _audit(store, action: str, /, *, patient: str | None = None, success: bool = True, detail: str = "") -> None:
+    from mindmove.auth import audit
+
+    audit(store, cli_actor(), action, patient_code=patient, success=success, detail=detail)
 
 
 @profile_app.command("set")
@@ -86,7 +97,13 @@ def profile_set(
         changes = compute_profile_changes(old, new)
         if not changes:
             raise InputError("Nothing to change: give --motion with --min/--max, breath, --height-m or --notes.")
-        record = save_profile(store, patient, new, by=by, reason=reason)
+        try:
+            record = save_profile(store, patient, new, by=by, reason=reason)
+        except ValidationError as exc:
+            _audit(store, "edit_calibration", patient=patient, success=False, detail=f"by={by}; refused: {exc}")
+            raise
+        _audit(store, "edit_calibration", patient=patient,
+               detail=f"version={record.version}; by={by}; " + "; ".join(changes))
     finally:
         store.dispose()
     console.print(f"Patient {patient}: profile version {record.version} saved by {record.created_by}.")
@@ -119,6 +136,7 @@ def profile_show(patient: str = PATIENT) -> None:
     store = _open()
     try:
         record = load_profile(store, patient)
+        _audit(store, "view_calibration", patient=patient, detail="profile show")
     finally:
         store.dispose()
     if record is None:
@@ -154,6 +172,7 @@ def profile_history_cmd(patient: str = PATIENT) -> None:
     store = _open()
     try:
         history = profile_history(store, patient)
+        _audit(store, "view_calibration", patient=patient, detail="profile history")
     finally:
         store.dispose()
     if not history:
@@ -219,6 +238,8 @@ def scale_set(
     store = _open()
     try:
         record = save_camera_setup(store, setup, mpp, method=method, by=by, detail=detail)
+        _audit(store, "edit_camera_scale",
+               detail=f"setup={record.name}; metres_per_pixel={record.metres_per_pixel:.6g}; method={method}; by={by}")
     finally:
         store.dispose()
     console.print(f"Camera set-up {record.name}: {record.metres_per_pixel * 1000:.3f} mm per pixel ({record.method}).")

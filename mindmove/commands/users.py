@@ -7,17 +7,11 @@ history. Every change is written to the audit log as ``cli:<operating-system use
 
 from __future__ import annotations
 
-import getpass
 import sys
 
 import typer
 
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
+from mindmove.commands import cli_actor
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -47,7 +41,7 @@ def register(app: typer.Typer) -> None:
         store = open_store()
         try:
             create_user(store, username, _read_password(password_stdin), role=role, teams=team,
-                        display_name=display_name, by=_actor())
+                        display_name=display_name, by=cli_actor())
         finally:
             store.dispose()
         typer.echo(f"User {username.strip().lower()} ({role}) created" + (f" in {', '.join(team)}." if team else "."))
@@ -63,7 +57,7 @@ def register(app: typer.Typer) -> None:
 
         store = open_store()
         try:
-            set_password(store, username, _read_password(password_stdin), by=_actor())
+            set_password(store, username, _read_password(password_stdin), by=cli_actor())
         finally:
             store.dispose()
         typer.echo(f"Password of {username.strip().lower()} changed.")
@@ -76,7 +70,7 @@ def register(app: typer.Typer) -> None:
 
         store = open_store()
         try:
-            create_team(store, name, by=_actor())
+            create_team(store, name, by=cli_actor())
         finally:
             store.dispose()
         typer.echo(f"Care team {name.strip()} created.")
@@ -89,7 +83,7 @@ def register(app: typer.Typer) -> None:
 
         store = open_store()
         try:
-            add_team_member(store, name, username, by=_actor())
+            add_team_member(store, name, username, by=cli_actor())
         finally:
             store.dispose()
         typer.echo(f"{username.strip().lower()} joined {name.strip()}.")
@@ -105,7 +99,7 @@ def register(app: typer.Typer) -> None:
 
         store = open_store()
         try:
-            create_patient(store, code, team=team, by=_actor())
+            create_patient(store, code, team=team, by=cli_actor())
         finally:
             store.dispose()
         typer.echo(f"Patient {code.strip()} is in care team {team.strip()}.")

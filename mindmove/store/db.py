@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
 from mindmove.errors import StoreError
-from mindmove.settings import load_settings
+from mindmove.settings import hide_password, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,8 @@ class Store:
             db.commit()
         except SQLAlchemyError as exc:
             db.rollback()
-            raise StoreError(f"The session store refused the change: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from exc
+            raise StoreError(f"The session store refused the change: {exc.__class__.__name__}: "
+                             f"{first_line(exc)}") from exc
         except BaseException:
             db.rollback()
             raise
@@ -58,25 +59,50 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.close()
 
 
+def first_line(exc: BaseException, /) -> str:
+    """The first line of a database error's own message (the driver's, when there is one).
+
+    psycopg and SQLAlchemy add hints and links on further lines; a MindMove error is one line.
+    """
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0].strip() if text else exc.__class__.__name__
+
+
 def open_store(url: str | None = None, *, create: bool = True) -> Store:
-    """Open (and by default create or upgrade) the store at ``url`` or the configured one."""
+    """Open (and by default create or upgrade) the store at ``url`` or the configured one.
+
+    Every failure (a folder that cannot be made, a URL or driver that cannot be used, a server
+    that cannot be reached, a file that is not a database) is a one-line :class:`StoreError`
+    with the password hidden.
+    """
     url = url or load_settings().db_url
+    shown = hide_password(url)
     if url.startswith("sqlite:///") and create:
         path = Path(url.removeprefix("sqlite:///"))
         if str(path) not in ("", ":memory:"):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"Expected a folder for the database at {path.parent}, but could not create it "
+                                 f"({exc.strerror or exc.__class__.__name__}). Set MINDMOVE_DATA_DIR or "
+                                 "MINDMOVE_DB_URL to a writable place.") from exc
     try:
         engine = create_engine(url, future=True, pool_pre_ping=True)
-    except (ImportError, SQLAlchemyError) as exc:
-        raise StoreError(f"Cannot use the database URL {url!r}: {exc}. Check MINDMOVE_DB_URL.") from exc
+    except (ImportError, SQLAlchemyError, ValueError) as exc:
+        raise StoreError(f"Cannot use the database URL {shown}: {first_line(exc)}. Check MINDMOVE_DB_URL.") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if create:
         try:
             upgrade_schema(engine)
         except OperationalError as exc:
-            raise StoreError(f"Cannot reach the database at {engine.url.render_as_string(hide_password=True)}: {exc.orig}. "
+            engine.dispose()
+            raise StoreError(f"Cannot reach the database at {shown}: {first_line(exc)}. "
                              "Check MINDMOVE_DB_URL and that the server is running.") from exc
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StoreError(f"Expected a MindMove database at {shown}, but it could not be read: "
+                             f"{first_line(exc)}. Restore it from a backup, or point MINDMOVE_DB_URL elsewhere.") from exc
     return Store(engine=engine, factory=sessionmaker(engine, expire_on_commit=False))
 
 

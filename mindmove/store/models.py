@@ -19,6 +19,14 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(value: datetime | None, /) -> datetime | None:
+    """A time read back from the store, made timezone-aware (SQLite returns naive datetimes;
+    every time in the store is UTC)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
+
+
 class Base(DeclarativeBase):
     pass
 

@@ -5,7 +5,8 @@ samples, cues and repetitions in memory, and commits them every ``flush_interval
 of session time. :meth:`~SessionRecorder.finish` writes the summary and marks the session
 ``completed``. A process killed mid-session leaves the row ``running``; the next start on the
 same station calls :func:`mark_interrupted_sessions`, which marks it ``interrupted`` and keeps
-every sample already written.
+every sample already written. A commit the store refuses (busy, unreachable) is logged and
+retried by the next flush or :meth:`~SessionRecorder.finish`: nothing buffered is dropped.
 
 No image or video is ever written here.
 """
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from mindmove.errors import ValidationError
+from mindmove.errors import StoreError, ValidationError
 from mindmove.store.db import Store
 from mindmove.store.models import (
     CheckIn, CueEvent, Patient, Repetition, Sample, Session, SessionMetric, utcnow,
@@ -38,10 +40,13 @@ def station_name() -> str:
 
 
 def get_or_create_patient(db, code: str, /) -> Patient:
-    """The patient with clinic code ``code``, created on first use."""
-    code = code.strip()
-    if not code:
+    """The patient with clinic code ``code`` (checked by :func:`mindmove.auth.check_patient_code`),
+    created on first use."""
+    from mindmove.auth import check_patient_code
+
+    if not (code or "").strip():
         raise ValidationError("A patient ID is needed (e.g. --patient P001).")
+    code = check_patient_code(code)
     patient = db.scalar(select(Patient).where(Patient.code == code))
     if patient is None:
         patient = Patient(code=code)
@@ -60,10 +65,8 @@ def mark_interrupted_sessions(store: Store, /, *, station: str | None = None) ->
     with store.session() as db:
         ids = list(db.scalars(select(Session.id).where(Session.status == "running", Session.station == station)))
         if ids:
-            db.execute(update(Session).where(Session.id.in_(ids)).values(status="interrupted"))
-            for sid in ids:
-                s = db.get(Session, sid)
-                s.ended_at = s.last_write_at or s.started_at
+            db.execute(update(Session).where(Session.id.in_(ids)).values(
+                status="interrupted", ended_at=func.coalesce(Session.last_write_at, Session.started_at)))
             log.warning("marked %d interrupted session(s): %s", len(ids), ids)
     return ids
 
@@ -86,11 +89,19 @@ class SessionRecorder:
     profile_version_id: int | None = None
     station: str = field(default_factory=station_name)
     flush_interval_s: float = 1.0
+    # True: a writer thread commits every ``flush_interval_s``, so a slow or busy database
+    # (a PostgreSQL server across the clinic's network, a dashboard reading the SQLite file)
+    # never stalls the live loop. False: the adding thread commits (tests, offline tools).
+    background: bool = False
     session_id: int | None = None
     _samples: list[dict] = field(default_factory=list, repr=False)
     _cues: list[dict] = field(default_factory=list, repr=False)
     _reps: list[dict] = field(default_factory=list, repr=False)
     _last_flush: float = field(default=0.0, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # guards the buffers
+    _flush_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # one commit at a time
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _writer: threading.Thread | None = field(default=None, repr=False)
 
     def start(self) -> int:
         mark_interrupted_sessions(self.store, station=self.station)
@@ -103,7 +114,21 @@ class SessionRecorder:
             db.flush()
             self.session_id = row.id
         self._last_flush = time.monotonic()
+        if self.background:
+            self._writer = threading.Thread(target=self._write_loop, name=f"session-{self.session_id}-writer",
+                                            daemon=True)
+            self._writer.start()
         return self.session_id
+
+    def _write_loop(self) -> None:
+        while not self._stop.wait(self.flush_interval_s):
+            self.flush()
+
+    def _stop_writer(self) -> None:
+        if self._writer is not None:
+            self._stop.set()
+            self._writer.join()
+            self._writer = None
 
     def _require_started(self) -> int:
         if self.session_id is None:
@@ -121,58 +146,106 @@ class SessionRecorder:
 
     def add_samples(self, t_s: float, values: Mapping[str, float | None], /) -> None:
         sid = self._require_started()
+        rows = []
         for channel, value in values.items():
             v = None if value is None or value != value else float(value)  # NaN -> NULL
-            self._samples.append({"session_id": sid, "channel": channel, "t_s": float(t_s), "value": v})
+            rows.append({"session_id": sid, "channel": channel, "t_s": float(t_s), "value": v})
+        with self._lock:
+            self._samples.extend(rows)
         self.maybe_flush()
 
     def add_cue(self, *, t_s: float, kind: str, message_key: str, value: float | None = None,
                 limit: float | None = None, priority: int = 0) -> None:
         sid = self._require_started()
-        self._cues.append({"session_id": sid, "t_s": float(t_s), "kind": kind, "message_key": message_key,
-                           "value": value, "limit": limit, "priority": int(priority)})
+        row = {"session_id": sid, "t_s": float(t_s), "kind": kind, "message_key": message_key,
+               "value": value, "limit": limit, "priority": int(priority)}
+        with self._lock:
+            self._cues.append(row)
         self.maybe_flush()
 
     def add_repetition(self, *, index: int, angle_name: str, t_start_s: float, t_end_s: float,
                        peak_deg: float, hold_s: float = 0.0, breath_coordinated: bool | None = None,
                        inhale_overlap_pct: float | None = None, exhale_overlap_pct: float | None = None) -> None:
         sid = self._require_started()
-        self._reps.append({"session_id": sid, "index": int(index), "angle_name": angle_name,
+        row = {"session_id": sid, "index": int(index), "angle_name": angle_name,
                            "t_start_s": float(t_start_s), "t_end_s": float(t_end_s),
                            "peak_deg": float(peak_deg), "hold_s": float(hold_s),
                            "breath_coordinated": breath_coordinated, "inhale_overlap_pct": inhale_overlap_pct,
-                           "exhale_overlap_pct": exhale_overlap_pct})
+               "exhale_overlap_pct": exhale_overlap_pct}
+        with self._lock:
+            self._reps.append(row)
         self.maybe_flush()
 
     def maybe_flush(self) -> None:
-        if time.monotonic() - self._last_flush >= self.flush_interval_s:
+        if self._writer is None and time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
 
-    def flush(self) -> None:
-        """Commit everything buffered (one transaction)."""
+    @property
+    def pending(self) -> int:
+        """Samples, cues and repetitions buffered but not yet committed."""
+        return len(self._samples) + len(self._cues) + len(self._reps)
+
+    def _write_buffered(self, db) -> tuple[int, int, int]:
+        """Insert what is buffered now within ``db``'s transaction; returns the counts written."""
+        with self._lock:  # rows are only ever appended: these slices stay at the front
+            samples, cues, reps = list(self._samples), list(self._cues), list(self._reps)
+        if samples:
+            db.execute(Sample.__table__.insert(), samples)
+        if cues:
+            db.execute(CueEvent.__table__.insert(), cues)
+        if reps:
+            db.execute(Repetition.__table__.insert(), reps)
+        return len(samples), len(cues), len(reps)
+
+    def _forget_written(self, counts: tuple[int, int, int]) -> None:
+        """Drop the rows a committed transaction wrote (later ones stay buffered)."""
+        n_samples, n_cues, n_reps = counts
+        with self._lock:
+            del self._samples[:n_samples], self._cues[:n_cues], self._reps[:n_reps]
+
+    def flush(self) -> bool:
+        """Commit everything buffered (one transaction); True when it was written.
+
+        When the store refuses (busy, unreachable), everything stays buffered for the next
+        flush or :meth:`finish`, a warning is logged and False returned: the session goes on.
+        """
         sid = self._require_started()
-        samples, cues, reps = self._samples, self._cues, self._reps
-        self._samples, self._cues, self._reps = [], [], []
-        with self.store.session() as db:
-            if samples:
-                db.execute(Sample.__table__.insert(), samples)
-            if cues:
-                db.execute(CueEvent.__table__.insert(), cues)
-            if reps:
-                db.execute(Repetition.__table__.insert(), reps)
-            db.execute(update(Session).where(Session.id == sid).values(last_write_at=utcnow()))
-        self._last_flush = time.monotonic()
+        with self._flush_lock:
+            try:
+                with self.store.session() as db:
+                    counts = self._write_buffered(db)
+                    db.execute(update(Session).where(Session.id == sid).values(last_write_at=utcnow()))
+            except StoreError as exc:
+                log.warning("session %d: %d rows not saved yet, kept for the next attempt: %s", sid, self.pending, exc)
+                return False
+            finally:
+                self._last_flush = time.monotonic()  # after a failure, wait a full interval before retrying
+            self._forget_written(counts)
+        return True
 
     def finish(self, *, summary: Mapping[str, Any], metrics: list[Mapping[str, Any]] = (),
-               active_s: float | None = None, status: str = "completed") -> None:
-        """Write what is buffered, the per-angle metrics and the summary; close the session."""
-        self.flush()
+               active_s: float | None = None, status: str = "completed") -> bool:
+        """Write what is buffered, the per-angle metrics and the summary; close the session.
+
+        One transaction. Returns False (after logging a warning) when the store refused it:
+        everything stays buffered (``finish`` may be called again), the caller tells the user
+        calmly, and a session left ``running`` is marked ``interrupted`` by the next start,
+        keeping every row already committed.
+        """
         sid = self._require_started()
-        with self.store.session() as db:
-            for m in metrics:
-                db.add(SessionMetric(session_id=sid, **m))
-            s = db.get(Session, sid)
-            s.summary = dict(summary)
-            s.active_s = active_s
-            s.status = status
-            s.ended_at = utcnow()
+        self._stop_writer()
+        try:
+            with self._flush_lock, self.store.session() as db:
+                counts = self._write_buffered(db)
+                for m in metrics:
+                    db.add(SessionMetric(session_id=sid, **m))
+                s = db.get(Session, sid)
+                s.summary = dict(summary)
+                s.active_s = active_s
+                s.status = status
+                s.last_write_at = s.ended_at = utcnow()
+        except StoreError as exc:
+            log.warning("session %d: not closed, %d rows not saved: %s", sid, self.pending, exc)
+            return False
+        self._forget_written(counts)
+        return True

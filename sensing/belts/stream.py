@@ -10,6 +10,11 @@ with :meth:`BeltStream.read` (never blocking the loop: a UI thread can poll it).
 When the link drops, the supervisor reconnects with exponential backoff, subscribes and
 sends the setup again, and emits a :class:`Gap` from the last event before the drop to the
 moment streaming resumed. Closing sends the device's stop command and disconnects.
+
+Any failure ends in ``error`` (a one-line :class:`SourceError`) and the stream finishing:
+link failures after the reconnection attempts run out, and an unexpected error in the
+thread too (logged with its traceback); :meth:`BeltStream.read` raises it once the events
+queued before it have been read.
 """
 
 from __future__ import annotations
@@ -186,6 +191,13 @@ class BeltStream:
     def _thread_main(self) -> None:
         try:
             asyncio.run(self._supervise())
+        except Exception as exc:  # noqa: BLE001 - an unexpected failure: kept for the caller, never silent
+            log.exception("belt %s: the belt thread failed", self.name)
+            error = SourceError(f"Expected belt {self.name} to keep streaming, but its connection failed "
+                                f"unexpectedly ({type(exc).__name__}: {exc}); switch the belt off and on "
+                                f"and start again, or {NO_ADAPTER_HINT}.")
+            error.__cause__ = exc
+            self.error = error
         finally:
             self.connected = False
             self._finished.set()
@@ -282,7 +294,9 @@ class BeltStream:
             log.info("belt %s streaming (connection %d)", self.name, self.connections)
             self._first_result.set()
             waits = [asyncio.create_task(self._stop.wait()), asyncio.create_task(dropped.wait())]
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            # the decoder ending (it only ends by failing) ends the session too: its error is
+            # raised by ``await consumer`` below instead of notifications piling up unread
+            await asyncio.wait([*waits, consumer], return_when=asyncio.FIRST_COMPLETED)
             for task in waits:
                 task.cancel()
             if self._stop.is_set() and client.is_connected:
@@ -295,12 +309,14 @@ class BeltStream:
         finally:
             self.connected = False
             notifications.put_nowait(None)
-            await consumer
-            if client.is_connected:
-                try:
-                    await client.disconnect()
-                except (BleakError, OSError, TimeoutError) as exc:
-                    log.warning("belt %s: disconnect failed: %s", self.name, exc)
+            try:
+                await consumer
+            finally:  # a failed decoder still leaves the link closed
+                if client.is_connected:
+                    try:
+                        await client.disconnect()
+                    except (BleakError, OSError, TimeoutError) as exc:
+                        log.warning("belt %s: disconnect failed: %s", self.name, exc)
 
     async def _consume(self, notifications: asyncio.Queue, link: BeltLink) -> None:
         while (item := await notifications.get()) is not None:
