@@ -19,6 +19,11 @@ DECISION_KEYS = {ord("a"): "accept", ord("e"): "edit", ord("r"): "reject"}
 KEY_POLL_MS = 1
 
 
+def _readable(text: str) -> str:
+    """``right_shoulder_flexion`` -> ``right shoulder flexion`` for the screen."""
+    return text.replace("_", " ")
+
+
 class CalibrationWindow:
     """An OpenCV window; ``show_capture`` is an ``on_frame`` callback for :mod:`calibration.guided`."""
 
@@ -43,13 +48,16 @@ class CalibrationWindow:
 
     def show_capture(self, frame, status: CaptureStatus) -> bool:
         from feedback.render import render_pose_overlay, render_text
+        from feedback.render_practice import render_cue_line
 
         shown = {f"{m}_deg": status.angles_deg.get(m, math.nan) for m in self.motions}
-        live = ", ".join(f"{m} {v:.0f} deg" if math.isfinite(v) else f"{m} -" for m, v in
+        live = ", ".join(f"{_readable(m)} {v:.0f} deg" if math.isfinite(v) else f"{_readable(m)} -" for m, v in
                          ((m, status.angles_deg.get(m, math.nan)) for m in self.motions))
-        image = render_pose_overlay(frame.image_bgr, status.pose, shown, caption=self.instruction)
-        image = render_text(image, f"{live}   ({status.elapsed_s:.0f} s, Enter to finish)",
-                            origin_px=(16, image.shape[0] - 24))
+        image = render_pose_overlay(frame.image_bgr, status.pose, shown)
+        # The therapist's line (live angle, time) at the top; the patient's instruction in the
+        # large band at the bottom, as in practice, readable from where the patient stands.
+        image = render_text(image, f"{live}   ({status.elapsed_s:.0f} s, Enter to finish)")
+        image = render_cue_line(image, self.instruction)
         self.last_image = image
         self._show(image)
         key = self._cv2.waitKey(KEY_POLL_MS) & 0xFF
@@ -61,7 +69,7 @@ class CalibrationWindow:
 
         base = self.last_image if self.last_image is not None else np.zeros((480, 640, 3), np.uint8)
         # On a black band, in large letters: the sky or a bright wall cannot swallow it.
-        image = render_cue_line(base, text + ":  a accept, e edit, r reject")
+        image = render_cue_line(base, _readable(text) + ":  a accept, e edit, r reject")
         while True:
             self._show(image)
             key = self._cv2.waitKey(0) & 0xFF

@@ -172,9 +172,18 @@ def _put_text(image_bgr: np.ndarray, text: str, origin: tuple[int, int],
 
 def render_text(image_bgr: np.ndarray, text: str, /, *, origin_px: tuple[int, int] = (16, 32),
                 style: RenderStyle | None = None) -> np.ndarray:
-    """A copy of the image with one line of text (e.g. the time) at ``origin_px``."""
+    """A copy of the image with one line of text (e.g. the time) at ``origin_px``, on a dark
+    box so it stays readable over a bright sky or wall."""
+    import cv2
+
     out = image_bgr.copy()
-    return _put_text(out, text, origin_px, style or style_for_image(out))
+    style = style or style_for_image(out)
+    thick = max(1, style.line_px // 2)
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, style.font_scale, thick + 2)
+    pad = max(4, th // 3)
+    x, y = origin_px
+    cv2.rectangle(out, (x - pad, y - th - pad), (x + tw + pad, y + base + pad), style.text_shadow_bgr, -1)
+    return _put_text(out, text, origin_px, style)
 
 
 def render_pose_overlay(image_bgr: np.ndarray, pose: PoseFrame | None,
