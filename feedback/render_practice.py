@@ -18,6 +18,7 @@ import numpy as np
 
 from feedback.exercises import exercise_title
 from feedback.render import render_skeleton, style_for_image
+from feedback.messages import message
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +206,9 @@ def render_practice_frame(image_bgr: np.ndarray, pose, angles: dict, cue, pipeli
     out = render_skeleton(image_bgr, pose, visibility_threshold=pipeline.visibility_threshold, style=style)
     safe = pipeline.safe
     reps = pipeline.rep_engine.count if pipeline.rep_engine is not None else None
-    label = exercise_title(pipeline.exercise) + (f"  |  {reps}" if reps is not None else "")
+    label = exercise_title(pipeline.exercise)
+    if reps is not None:
+        label += "  |  " + message("repetitions.count_label", count=reps)
     out = render_range_gauge(out, angles.get(pipeline.channel), min_deg=safe.min_deg, max_deg=safe.max_deg,
                              caution_margin_deg=safe.caution_margin_deg, label=label,
                              limits=pipeline.exercise.tracking.limits)
