@@ -24,6 +24,18 @@ Motions (``left_`` and ``right_`` for each limb):
   shoulder height, 180 straight overhead; extension negative.
 - ``shoulder_abduction``: the same in the frontal plane (``R``, ``U``), away from the body
   positive. 90 in a T-pose, 180 straight overhead; adduction across the body negative.
+- Which of the two applies (world landmarks), after the ISB recommendation (Wu et al.
+  2005, humerus relative to the thorax): the arm's *elevation* (angle from ``-U``, 0..180)
+  and *plane of elevation* (its azimuth about ``U``: 0 out to the side, 90 forward, -90
+  backward, 180 across the body). Elevated up to ``SHOULDER_LOW_ELEVATION_DEG`` (35), the
+  plane is ill-defined and both plane angles are given (each at most the elevation in
+  size). Over ``SHOULDER_OVERHEAD_ELEVATION_DEG`` (150) both are the elevation (so overhead
+  reads at most 180). In between, flexion is given only with the plane within
+  ``SHOULDER_PLANE_HALF_WIDTH_DEG`` (45) of forward, or of backward with the arm below
+  shoulder height (extension), and abduction only within 45 of the frontal plane (so
+  scaption, 30 forward of frontal, is abduction); elsewhere NaN: an arm out to the side
+  has no flexion, an arm forward no abduction, horizontal adduction neither. Without this,
+  an arm raised sideways a little behind the frontal plane read ~220 "flexion".
 - ``hip_flexion`` / ``hip_abduction``: the thigh (hip -> knee) the same way, against the
   trunk: standing 0, sitting upright about 90.
 - ``elbow_flexion`` = 180 - angle(shoulder, elbow, wrist); ``knee_flexion`` =
@@ -60,11 +72,11 @@ result's ``assumed_upright`` attribute, so that feedback and summaries can say s
 ``assume_upright=False`` turns the fallback off (those angles are NaN, as before). It
 applies to world landmarks only: from pixels the view cannot be judged without the hips.
 
-A plane angle is only as good as the segment's projection on that plane: when less than
-``MIN_PROJECTED_FRACTION`` of the segment lies in the plane (shoulder flexion in a
-T-pose, hip abduction when seated), the angle is undefined and reported as NaN rather than
-a number dominated by noise. Plane angles are given in [-90, 270) so that an arm held
-overhead does not flip between +180 and -180.
+A hip plane angle is only as good as the segment's projection on that plane: when less
+than ``MIN_PROJECTED_FRACTION`` of the segment lies in the plane (hip abduction when
+seated), the angle is undefined and reported as NaN rather than a number dominated by
+noise (the shoulders use the plane of elevation above instead). Plane angles are given in
+[-90, 270) so that a segment past vertical does not flip between +180 and -180.
 
 Coordinates
 -----------
@@ -79,7 +91,8 @@ sagittal angles (flexion, dorsiflexion, forward lean, neck flexion) are given on
 side view (shoulder and hip widths under ``SIDE_VIEW_MAX_WIDTH_RATIO`` of the trunk
 length), frontal angles (abduction, lateral lean) only in a front or back view (over
 ``FRONT_VIEW_MIN_WIDTH_RATIO``), elbow and knee flexion always (foreshortened when the
-limb points at the camera); neck rotation needs depth and is NaN.
+limb points at the camera); neck rotation needs depth and is NaN, and so does the plane of
+elevation: from pixels the shoulder angles are the in-image ones, gated by the view only.
 
 Unknown is NaN: a landmark whose visibility is under ``visibility_threshold`` makes every
 angle that uses it NaN. Runs of NaN up to ``max_gap_s`` are then linearly interpolated
@@ -123,6 +136,22 @@ DEFAULT_VISIBILITY_THRESHOLD = 0.5
 MIN_PROJECTED_FRACTION = math.sin(math.radians(20.0))
 # Plane angles are wrapped into [PLANE_ANGLE_MIN_DEG, PLANE_ANGLE_MIN_DEG + 360).
 PLANE_ANGLE_MIN_DEG = -90.0
+# Shoulder: the humerus' elevation (from the trunk's downward axis, 0..180) and plane of
+# elevation (its azimuth about the trunk axis: 0 frontal/abduction, 90 forward/flexion, -90
+# backward, +/-180 across the body), after the ISB recommendation (Wu et al. 2005). Flexion
+# is reported only with the plane within SHOULDER_PLANE_HALF_WIDTH_DEG of forward (or of
+# backward below shoulder height: extension), abduction only within it of the frontal plane.
+SHOULDER_FLEXION_PLANE_DEG = 90.0
+SHOULDER_EXTENSION_PLANE_DEG = -90.0
+SHOULDER_ABDUCTION_PLANE_DEG = 0.0
+SHOULDER_PLANE_HALF_WIDTH_DEG = 45.0
+# Extension is read only with the arm below shoulder height (elevation up to this).
+SHOULDER_EXTENSION_MAX_ELEVATION_DEG = 90.0
+# Near the trunk axis the plane of elevation is ill-defined (gimbal lock): an arm elevated
+# up to SHOULDER_LOW_ELEVATION_DEG reports both plane angles (each at most the elevation in
+# size), an arm elevated over SHOULDER_OVERHEAD_ELEVATION_DEG reports the elevation as both.
+SHOULDER_LOW_ELEVATION_DEG = 35.0
+SHOULDER_OVERHEAD_ELEVATION_DEG = 150.0
 # Pixel-only views: (shoulder width + hip width) / 2 over trunk length, in the image.
 SIDE_VIEW_MAX_WIDTH_RATIO = 0.25
 FRONT_VIEW_MIN_WIDTH_RATIO = 0.45
@@ -307,7 +336,7 @@ class _Body:
         self.flat = self.dim == 2
         # The upright fallback needs depth: a flat (pixel) frame cannot judge the view without hips.
         self.allow_upright_fallback = assume_upright and not self.flat
-        self._cache: dict[tuple[str, str], np.ndarray] = {}
+        self._cache: dict[tuple[str, str], object] = {}
 
     def p(self, name: str) -> np.ndarray:
         return self.points[:, LANDMARK_INDEX[name], :]
@@ -373,7 +402,7 @@ class _Body:
     def _flat_perp(self) -> np.ndarray:
         return _perp2(self.trunk_up)
 
-    def _cached(self, key: tuple[str, str], make: Callable[[], np.ndarray]) -> np.ndarray:
+    def _cached(self, key: tuple[str, str], make: Callable[[], object]):
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
@@ -449,12 +478,52 @@ def _hinge(body: _Body, side: str, a: str, b: str, c: str) -> np.ndarray:
     return 180.0 - _segment_angle_deg(pa - pb, pc - pb)
 
 
+def _plane_distance_deg(plane_deg: np.ndarray, centre_deg: float) -> np.ndarray:
+    """Unsigned angular distance (0..180) of the plane of elevation from ``centre_deg``."""
+    return np.abs((plane_deg - centre_deg + 180.0) % 360.0 - 180.0)
+
+
+def _shoulder_angles(body: _Body, side: str) -> tuple[np.ndarray, np.ndarray]:
+    """(flexion, abduction) of one upper arm, (T,) each; see the module docstring.
+
+    World landmarks: elevation and plane of elevation decide which of the two plane angles
+    is meaningful. Pixels (no depth, no plane of elevation): the in-image plane angles,
+    gated by the view like every other plane angle.
+    """
+    if body.flat:
+        return (_limb_plane(body, side, "shoulder", "elbow", frontal=False),
+                _limb_plane(body, side, "shoulder", "elbow", frontal=True))
+    return body._cached(("shoulder_angles", side), lambda: _compute_shoulder_angles(body, side))
+
+
+def _compute_shoulder_angles(body: _Body, side: str) -> tuple[np.ndarray, np.ndarray]:
+    """Flexion and abduction from the arm's elevation and plane of elevation (world landmarks)."""
+    arm = body.p(f"{side}_elbow") - body.p(f"{side}_shoulder")
+    away = _dot(arm, body.right("shoulder")) * (1.0 if side == "right" else -1.0)
+    forward = _dot(arm, body.anterior("shoulder"))
+    down = -_dot(arm, body.trunk_up)
+    elevation = np.degrees(np.arctan2(np.hypot(forward, away), down))
+    plane = np.degrees(np.arctan2(forward, away))
+    sagittal = _wrap_plane_deg(np.degrees(np.arctan2(forward, down)))
+    frontal = _wrap_plane_deg(np.degrees(np.arctan2(away, down)))
+    low = elevation <= SHOULDER_LOW_ELEVATION_DEG
+    overhead = elevation > SHOULDER_OVERHEAD_ELEVATION_DEG
+    half = SHOULDER_PLANE_HALF_WIDTH_DEG
+    flexing = ((_plane_distance_deg(plane, SHOULDER_FLEXION_PLANE_DEG) <= half)
+               | ((_plane_distance_deg(plane, SHOULDER_EXTENSION_PLANE_DEG) <= half)
+                  & (elevation <= SHOULDER_EXTENSION_MAX_ELEVATION_DEG)))
+    abducting = _plane_distance_deg(plane, SHOULDER_ABDUCTION_PLANE_DEG) <= half
+    flexion = np.where(overhead, elevation, np.where(low | flexing, sagittal, np.nan))
+    abduction = np.where(overhead, elevation, np.where(low | abducting, frontal, np.nan))
+    return flexion, abduction
+
+
 def _shoulder_flexion(body: _Body, side: str) -> np.ndarray:
-    return _limb_plane(body, side, "shoulder", "elbow", frontal=False)
+    return _shoulder_angles(body, side)[0]
 
 
 def _shoulder_abduction(body: _Body, side: str) -> np.ndarray:
-    return _limb_plane(body, side, "shoulder", "elbow", frontal=True)
+    return _shoulder_angles(body, side)[1]
 
 
 def _elbow_flexion(body: _Body, side: str) -> np.ndarray:

@@ -32,22 +32,52 @@ POSES = {
 VIEWS = [(0, 0, 0), (-90, 0, 0), (90, 0, 0), (30, 0, 0), (180, 0, 0), (-30, 15, -10)]
 
 
+# The shoulder rule of feedback.angles, restated from docs/angles.md (ISB-style elevation and
+# plane of elevation): both plane angles up to LOW_ELEVATION, the elevation for both over
+# OVERHEAD, and in between flexion only within PLANE_HALF_WIDTH of forward (or of backward
+# below shoulder height: extension), abduction only within it of the frontal plane.
+LOW_ELEVATION, OVERHEAD_ELEVATION, PLANE_HALF_WIDTH = 35.0, 150.0, 45.0
+
+
+def _segment(pose: dict, side: str, limb: str) -> np.ndarray:
+    """The simulated segment in (anterior, up, lateral) body axes (see feedback.simulate)."""
+    f = math.radians(pose.get(f"{side}_{limb}_flexion", 0.0))
+    a = math.radians(pose.get(f"{side}_{limb}_abduction", 0.0))
+    d = np.array([math.sin(f) * abs(math.cos(a)), -math.cos(f) * abs(math.cos(a)),
+                  math.sin(a) * abs(math.cos(f))])
+    return d / np.linalg.norm(d)
+
+
+def _expected_shoulder(pose: dict, side: str, motion: str) -> float:
+    forward, up, away = _segment(pose, side, "shoulder")
+    elevation = math.degrees(math.atan2(math.hypot(forward, away), -up))
+    plane = math.degrees(math.atan2(forward, away))
+    if elevation > OVERHEAD_ELEVATION:
+        return elevation
+    if motion == "flexion":
+        in_band = (abs(plane - 90) <= PLANE_HALF_WIDTH
+                   or (abs(plane + 90) <= PLANE_HALF_WIDTH and elevation <= 90))
+    else:
+        in_band = abs(plane) <= PLANE_HALF_WIDTH
+    if elevation <= LOW_ELEVATION or in_band:
+        return float(pose.get(f"{side}_shoulder_{motion}", 0.0))
+    return math.nan
+
+
 def _expected(pose: dict, name: str) -> float:
-    """The angle asked for; NaN where the convention leaves it undefined: under sin(20 deg)
-    of the segment lies in the measuring plane."""
+    """The angle asked for; NaN where the convention leaves it undefined: for the hips, under
+    sin(20 deg) of the segment lies in the measuring plane; for the shoulders, the arm's plane
+    of elevation is outside the motion's band (see _expected_shoulder)."""
     motion = name[:-4]
-    for limb in ("shoulder", "hip"):
-        for side in ("left", "right"):
-            f = math.radians(pose.get(f"{side}_{limb}_flexion", 0.0))
-            a = math.radians(pose.get(f"{side}_{limb}_abduction", 0.0))
-            # The segment in (anterior, up, lateral) body axes.
-            d = np.array([math.sin(f) * abs(math.cos(a)), -math.cos(f) * abs(math.cos(a)),
-                          math.sin(a) * abs(math.cos(f))])
-            d /= np.linalg.norm(d)
-            if motion == f"{side}_{limb}_flexion" and math.hypot(d[0], d[1]) < math.sin(math.radians(20)):
-                return math.nan
-            if motion == f"{side}_{limb}_abduction" and math.hypot(d[2], d[1]) < math.sin(math.radians(20)):
-                return math.nan
+    for side in ("left", "right"):
+        for m in ("flexion", "abduction"):
+            if motion == f"{side}_shoulder_{m}":
+                return _expected_shoulder(pose, side, m)
+        d = _segment(pose, side, "hip")
+        if motion == f"{side}_hip_flexion" and math.hypot(d[0], d[1]) < math.sin(math.radians(20)):
+            return math.nan
+        if motion == f"{side}_hip_abduction" and math.hypot(d[2], d[1]) < math.sin(math.radians(20)):
+            return math.nan
     return float(pose.get(motion, 0.0))
 
 
@@ -87,9 +117,15 @@ def _frame(pose, **view):
 
 
 def test_overhead_arm_does_not_flip_sign():
-    """An arm a little past vertical stays near +180, not -180."""
+    """An arm a little past vertical stays near +180, not -180. It reads its elevation, 175,
+    not 185 (as before the plane-of-elevation rule): overhead the plane is ill-defined, so
+    both flexion and abduction report the elevation from the trunk's downward axis (0..180),
+    whichever side of vertical the arm leans to."""
     behind = compute_frame_angles(*_frame({"right_shoulder_flexion": 185, "right_shoulder_abduction": 180}))
-    assert behind["right_shoulder_flexion_deg"] == pytest.approx(185, abs=0.5)
+    assert behind["right_shoulder_flexion_deg"] == pytest.approx(175, abs=0.5)
+    assert behind["right_shoulder_abduction_deg"] == pytest.approx(175, abs=0.5)
+    beside = compute_frame_angles(*_frame({"right_shoulder_flexion": 180, "right_shoulder_abduction": 185}))
+    assert beside["right_shoulder_flexion_deg"] == pytest.approx(175, abs=0.5)
 
 
 def test_signs_follow_the_documented_directions():
@@ -491,10 +527,151 @@ def test_real_model_without_hips_still_reports_raised_arms(shared):
     angles = compute_frame_angles(world, visibility)
     assert angles.assumed_upright
     assert math.isnan(angles["trunk_forward_lean_deg"]) and math.isnan(angles["trunk_lateral_lean_deg"])
-    elevation = [angles[f"{side}_shoulder_{m}_deg"] for side in ("left", "right")
-                 for m in ("flexion", "abduction")]
-    assert np.nanmax(elevation) > 120  # measured 156.5 (left flexion)
-    for side in ("left", "right"):  # both arms above shoulder height: abduction over 90
-        assert angles[f"{side}_shoulder_abduction_deg"] > 90, side
+    # Both arms are raised out to the side (a "Y"): MediaPipe puts them 108-114 deg from the
+    # trunk axis, within 11 deg of the frontal plane. So abduction over 90, and flexion unknown:
+    # before the plane-of-elevation rule this crop read "flexion" 156.5 and 174.3 (the sagittal
+    # projection of a sideways arm raised a little forward or back), which no clinician would.
+    for side in ("left", "right"):
+        assert angles[f"{side}_shoulder_abduction_deg"] > 100, side  # measured 113.9, 108.4
+        assert math.isnan(angles[f"{side}_shoulder_flexion_deg"]), side
     strict = compute_frame_angles(world, visibility, assume_upright=False)
     assert all(math.isnan(strict[f"{side}_shoulder_abduction_deg"]) for side in ("left", "right"))
+
+
+# --------------------------------------------------------------------------- shoulder: elevation
+# and plane of elevation (ISB, Wu et al. 2005). Flexion only near the sagittal plane, abduction
+# only near the frontal plane, NaN (unknown) in between; overhead both read the elevation.
+
+GRID_VIEWS = [(0, 0, 0), (-90, 0, 0), (90, 0, 0), (30, 0, 0), (180, 0, 0), (-30, 15, -10), (135, -10, 5)]
+
+
+def _arm_frame(arms: dict, *, yaw_deg=0.0, view_pitch_deg=0.0, view_roll_deg=0.0, hidden=()):
+    """A standing body (feedback.simulate) whose straight upper arms are placed by elevation
+    and plane of elevation: ``arms = {"right": (elevation_deg, plane_deg), ...}``. The plane
+    is 0 out to the side, 90 forward, -90 backward, 180 across the body. The simulator places
+    arms by their two plane angles, which cannot say "horizontal, 30 deg forward of frontal"."""
+    frame = simulate_pose_frame({}, yaw_deg=yaw_deg, view_pitch_deg=view_pitch_deg,
+                                view_roll_deg=view_roll_deg, hidden=hidden)
+    world = frame.world_m.copy()
+    p = {name: world[LANDMARK_INDEX[name]] for name in LANDMARK_INDEX}
+    up = p["left_shoulder"] + p["right_shoulder"] - p["left_hip"] - p["right_hip"]
+    up /= np.linalg.norm(up)
+    right = p["right_shoulder"] - p["left_shoulder"]
+    right -= np.dot(right, up) * up
+    right /= np.linalg.norm(right)
+    anterior = np.cross(up, right)  # the simulator's right = anterior x up
+    for side, (elevation_deg, plane_deg) in arms.items():
+        e, q = math.radians(elevation_deg), math.radians(plane_deg)
+        away = right if side == "right" else -right
+        arm = -math.cos(e) * up + math.sin(e) * (math.cos(q) * away + math.sin(q) * anterior)
+        shoulder = p[f"{side}_shoulder"]
+        for name, length_m in (("elbow", 0.30), ("wrist", 0.56), ("pinky", 0.64), ("index", 0.64),
+                               ("thumb", 0.60)):
+            world[LANDMARK_INDEX[f"{side}_{name}"]] = shoulder + length_m * arm
+    return world, frame.visibility
+
+
+# (elevation, plane) -> (flexion, abduction); NaN: the motion does not apply to that arm.
+SHOULDER_GRID = {
+    "t_pose": ((90, 0), (math.nan, 90)),
+    "forward": ((90, 90), (90, math.nan)),
+    "straight_up_forward": ((172, 90), (172, 172)),
+    "straight_up_sideways": ((172, 0), (172, 172)),
+    "straight_up": ((180, 0), (180, 180)),
+    "extension_30": ((30, -90), (-30, 0)),  # a low arm reads both components (here 0 abduction)
+    "extension_50": ((50, -90), (-50, math.nan)),
+    "scaption_30_forward": ((90, 30), (math.nan, 90)),
+    "scaption_30_forward_low": ((60, 30), (math.nan, 56.3)),  # frontal projection: atan(tan60 cos30)
+    # The sports2d case: raised sideways 120 and 20 behind the frontal plane read 223 flexion.
+    "sideways_a_little_behind": ((120, -20), (math.nan, 121.6)),
+    "forward_a_little_across": ((90, 110), (90, math.nan)),  # read -90 abduction before
+    "forward_and_up_across": ((130, 120), (134.1, math.nan)),  # atan2(sin130 sin120, cos130)
+    "horizontal_adduction": ((90, 160), (math.nan, math.nan)),
+    "behind_above_shoulder": ((120, -90), (math.nan, math.nan)),  # no extension overhead
+    "hanging": ((0, 0), (0, 0)),
+    "hanging_a_little_forward": ((20, 90), (20, 0)),
+    "hanging_across": ((20, 180), (0, -20)),  # adduction across the body stays negative
+}
+
+
+@pytest.mark.parametrize("view", GRID_VIEWS, ids=lambda v: f"yaw{v[0]}_pitch{v[1]}_roll{v[2]}")
+@pytest.mark.parametrize("case", sorted(SHOULDER_GRID))
+def test_shoulder_grid_of_elevation_and_plane(case, view):
+    (elevation, plane), (flexion, abduction) = SHOULDER_GRID[case]
+    yaw, pitch, roll = view
+    world, visibility = _arm_frame({"right": (elevation, plane), "left": (elevation, plane)},
+                                   yaw_deg=yaw, view_pitch_deg=pitch, view_roll_deg=roll)
+    angles = compute_frame_angles(world, visibility, up=simulate_view_up(view_pitch_deg=pitch, view_roll_deg=roll))
+    for side in ("left", "right"):
+        for motion, expected in (("flexion", flexion), ("abduction", abduction)):
+            value = angles[f"{side}_shoulder_{motion}_deg"]
+            if math.isnan(expected):
+                assert math.isnan(value), f"{side} {motion} should be unknown in {case}, got {value}"
+            else:
+                assert value == pytest.approx(expected, abs=0.5), f"{side} {motion}"
+
+
+@pytest.mark.parametrize("view", GRID_VIEWS[:4], ids=lambda v: f"yaw{v[0]}_pitch{v[1]}_roll{v[2]}")
+def test_shoulder_cardinal_poses_from_the_simulator(view):
+    """The grid's anchors with the simulator's own arms, in several facing directions."""
+    yaw, pitch, roll = view
+    up = simulate_view_up(view_pitch_deg=pitch, view_roll_deg=roll)
+
+    def angles(pose):
+        f = simulate_pose_frame(pose, yaw_deg=yaw, view_pitch_deg=pitch, view_roll_deg=roll)
+        return compute_frame_angles(f.world_m, f.visibility, up=up)
+
+    t_pose = angles({"right_shoulder_abduction": 90, "left_shoulder_abduction": 90})
+    forward = angles({"right_shoulder_flexion": 90, "left_shoulder_flexion": 90})
+    overhead = angles({"right_shoulder_flexion": 180, "right_shoulder_abduction": 175,
+                       "left_shoulder_flexion": 175, "left_shoulder_abduction": 180})
+    extension = angles({"right_shoulder_flexion": -30, "left_shoulder_flexion": -30})
+    for side in ("left", "right"):
+        assert t_pose[f"{side}_shoulder_abduction_deg"] == pytest.approx(90, abs=0.5)
+        assert math.isnan(t_pose[f"{side}_shoulder_flexion_deg"])
+        assert forward[f"{side}_shoulder_flexion_deg"] == pytest.approx(90, abs=0.5)
+        assert math.isnan(forward[f"{side}_shoulder_abduction_deg"])
+        for motion in ("flexion", "abduction"):
+            assert 170 <= overhead[f"{side}_shoulder_{motion}_deg"] <= 180
+        assert extension[f"{side}_shoulder_flexion_deg"] == pytest.approx(-30, abs=0.5)
+
+
+def test_shoulder_readings_stay_clinical_over_every_arm_direction():
+    """Every elevation 0..180 (5 deg steps) and plane of elevation -180..170 (10 deg steps): a reported
+    flexion lies in [-90, 180] and a reported abduction in [-35, 180]: never the 200+ of a
+    sideways arm projected on the sagittal plane. Each plane of elevation between the low
+    and overhead zones gives at most one of the two (the bands meet only at +/-45 deg)."""
+    grid = np.array([(e, q) for e in range(0, 181, 5) for q in range(-180, 180, 10)], dtype=float)
+    elevation, plane = grid[:, 0], grid[:, 1]
+    for yaw in (0, -90, 120):
+        frames = [_arm_frame({"right": (e, q)}, yaw_deg=yaw) for e, q in grid]
+        series = LandmarkSeries(t_s=np.arange(len(frames)) / 30.0,
+                                world_m=np.stack([w for w, _ in frames]),
+                                visibility=np.stack([v for _, v in frames]))
+        angles = compute_joint_angles(series, max_gap_s=0.0)
+        flexion = angles.column("right_shoulder_flexion")
+        abduction = angles.column("right_shoulder_abduction")
+        known_f, known_a = np.isfinite(flexion), np.isfinite(abduction)
+        assert np.all((flexion[known_f] >= -90) & (flexion[known_f] <= 180 + 1e-6)), yaw
+        assert np.all((abduction[known_a] >= -35 - 1e-6) & (abduction[known_a] <= 180 + 1e-6)), yaw
+        middle = (elevation > 35) & (elevation <= 150) & (np.abs(np.abs(plane) - 45) > 1)
+        assert not np.any(known_f & known_a & middle), grid[known_f & known_a & middle]
+        # ... and the low and overhead zones give both.
+        assert known_f[elevation <= 30].all() and known_a[elevation <= 30].all()
+        assert known_f[elevation >= 155].all() and known_a[elevation >= 155].all()
+
+
+def test_seated_without_hips_reads_the_plane_of_elevation_too():
+    """The upright fallback (hips unknown) uses the same rule against the camera's up."""
+    hidden = ("left_hip", "right_hip")
+    for yaw in (0, 90, -45):
+        sideways = compute_frame_angles(*_arm_frame({"right": (120, -20), "left": (90, 30)},
+                                                    yaw_deg=yaw, hidden=hidden))
+        assert sideways.assumed_upright
+        assert math.isnan(sideways["right_shoulder_flexion_deg"])
+        assert sideways["right_shoulder_abduction_deg"] == pytest.approx(121.6, abs=0.5)
+        assert math.isnan(sideways["left_shoulder_flexion_deg"])
+        assert sideways["left_shoulder_abduction_deg"] == pytest.approx(90, abs=0.5)
+        forward = compute_frame_angles(*_arm_frame({"right": (100, 100)}, yaw_deg=yaw, hidden=hidden))
+        assert math.isnan(forward["right_shoulder_abduction_deg"])
+        assert forward["right_shoulder_flexion_deg"] == pytest.approx(100.2, abs=0.5)  # atan2(sin100 sin100, cos100)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import zipfile
 
 import cv2
@@ -104,15 +105,18 @@ def test_tpose_arms_are_clearly_abducted(relative):
         assert elbow < 30, (side, elbow)  # arms held straight out
 
 
-def test_arms_raised_still_shows_shoulder_elevation_over_120(shared):
+def test_arms_raised_still_reads_as_shoulder_abduction_over_105(shared):
     image = cv2.imread(str(shared("stills/sports2d_f030_arms_raised.jpg")))
     with create_pose_estimator(static_images=True) as est:
         pose = est.estimate(image, 0.0)
     assert pose is not None
     angles = compute_frame_angles(pose.world_m, pose.visibility)
-    elevation = max(angles[f"{side}_shoulder_{motion}_deg"]
-                    for side in ("left", "right") for motion in ("flexion", "abduction"))
-    assert elevation > 120
+    # The arms are raised out to the side (elevation 115-116 deg, within 6 deg of the frontal
+    # plane): abduction, not flexion (which read 180-191 before feedback.angles checked the
+    # plane of elevation: the sagittal projection of a sideways arm).
+    for side in ("left", "right"):
+        assert angles[f"{side}_shoulder_abduction_deg"] > 105, side  # measured 114.6, 116.1
+        assert math.isnan(angles[f"{side}_shoulder_flexion_deg"]), side
     # Wrists above the head in the image (y grows downward).
     px = pose.pixel_px
     assert px[LANDMARK_INDEX["left_wrist"], 1] < px[LANDMARK_INDEX["nose"], 1]

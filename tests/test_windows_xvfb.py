@@ -319,8 +319,11 @@ def test_practice_window_closed_finishes_the_session(run, display, shared, _isol
     _assert_completed_early(_isolated_data_dir, out)
 
 
-CALIBRATE = ["calibrate", "--patient", "P1", "--motion", "right_shoulder_flexion", "--by", "T. Therapist"]
-PROPOSAL = r"right_shoulder_flexion: proposed (-?[\d.]+)\.\.(-?[\d.]+) deg"
+# The man on the box in sports2d_demo.mp4 raises his arms out to the side: abduction. (Flexion
+# was used here until feedback.angles checked the plane of elevation; a sideways arm has no
+# flexion now, so right flexion is known in only 61 % of the frames, under the 70 % needed.)
+CALIBRATE = ["calibrate", "--patient", "P1", "--motion", "right_shoulder_abduction", "--by", "T. Therapist"]
+PROPOSAL = r"right_shoulder_abduction: proposed (-?[\d.]+)\.\.(-?[\d.]+) deg"
 
 
 def _profile_versions(data_dir: Path) -> int:
@@ -355,9 +358,9 @@ def test_calibrate_window_accept_or_reject(run, display, shared, _isolated_data_
         store.dispose()
     if key == "a":
         assert "profile version 1 saved by T. Therapist" in out
-        r = record.profile.ranges["right_shoulder_flexion"]
+        r = record.profile.ranges["right_shoulder_abduction"]
         assert (r.min_deg, r.max_deg) == (pytest.approx(lo, abs=0.05), pytest.approx(hi, abs=0.05))
-        assert record.created_by == "T. Therapist" and record.reason == "guided capture of right_shoulder_flexion"
+        assert record.created_by == "T. Therapist" and record.reason == "guided capture of right_shoulder_abduction"
     else:
-        assert "right_shoulder_flexion: rejected." in out and "the profile is unchanged" in out
+        assert "right_shoulder_abduction: rejected." in out and "the profile is unchanged" in out
         assert record is None and _profile_versions(_isolated_data_dir) == 0
