@@ -29,9 +29,12 @@ Method (Zeni et al. 2008, *Gait & Posture* 27:710-714), whichever way the person
    and final contact from the heel; events keep the kinds ``heel_strike`` (= initial contact)
    and ``toe_off`` (= final contact) with ``landmark`` saying which point was used, and the
    report says ``backward``. Events are never swapped by reading the facing direction.
-   On video, initial contacts are read against the midpoint of both feet' leading points
-   instead of the 2-D mid-hip (which lags and jitters in side views), and trajectories are
-   low-passed at ``LANDMARK_CUTOFF_HZ``; motion-capture markers are used unfiltered.
+   On video, initial contacts are found against the centre of both feet' leading points
+   low-passed at ``PELVIS_FROM_FEET_CUTOFF_HZ`` instead of the 2-D mid-hip (which lags and
+   jitters in side views), trajectories are low-passed at ``LANDMARK_CUTOFF_HZ``, and each
+   contact is then timed to a fraction of a frame where the unfiltered leading point stops
+   (a decelerating approach joined to standing still, see ``_landing``). Motion-capture
+   markers are used unfiltered and events fall on their samples.
 7. **Walking, not just moving** (choosing the stretch on video). A step counts when the heels
    are ``MIN_STEP_LENGTH_TORSO`` torso lengths apart and the pelvis moved on by about that much
    (``STEP_PROGRESSION_RATIO``); ties go to the stretch with more upright frames.
@@ -85,6 +88,10 @@ LOW_VISIBILITY = 0.6
 FACING_MIN_AGREEMENT = 0.3
 CYCLE_POINTS = 101
 MIN_FRAMES = 5  # a stretch shorter than this is too short to analyse
+# Video contact timing (sub-frame): the leading point's landing is fitted this long either side
+CONTACT_FIT_S = 0.1
+CONTACT_SEARCH_S = 0.07  # the landing is looked for up to this long after the signal's maximum
+CONTACT_STEP_FRAMES = 0.05  # resolution of that search
 
 
 @dataclass(frozen=True)
@@ -469,13 +476,15 @@ def _detect_events(series, fr, pelvis, p: GaitPass, pass_index: int) -> list[Gai
             raw = fr.pos[name][sl]
             ref = pelvis[sl]
             if fr.pixel:  # video landmarks jitter; motion capture markers are used as they are
+                unfiltered = raw
                 raw = _lowpass(t, raw, LANDMARK_CUTOFF_HZ)
                 if kind == "heel_strike":
-                    # On video the initial contact is read against the midpoint of both feet
-                    # (Zeni's signal with the pelvis taken midway between the leading points):
-                    # MediaPipe's 2-D hips lag and jitter in side views.
+                    # On video the initial contact is read against the centre of both feet
+                    # low-passed over a stride (MediaPipe's 2-D hips lag and jitter in side
+                    # views). The unfiltered midpoint of the feet would carry the other foot's
+                    # motion, which differs between a short and a long step and biased them.
                     other = f"{'right' if side == 'left' else 'left'}_{part}"
-                    ref = (raw + _lowpass(t, fr.pos[other][sl], LANDMARK_CUTOFF_HZ)) / 2
+                    ref = _lowpass(t, _fill(t, (unfiltered + fr.pos[other][sl]) / 2), PELVIS_FROM_FEET_CUTOFF_HZ)
             rel = (raw - ref) @ h
             ok = np.isfinite(rel)
             if ok.sum() < 3:
@@ -483,12 +492,46 @@ def _detect_events(series, fr, pelvis, p: GaitPass, pass_index: int) -> list[Gai
             known = np.flatnonzero(ok)
             lo, hi = int(known[0]), int(known[-1]) + 1  # the signal from its first to last known sample
             sig = sign * _fill(t[lo:hi], rel[lo:hi])
+            along = None  # video: the leading point's own unfiltered progression, for the timing
+            if fr.pixel and kind == "heel_strike":
+                along = sign * _fill(t[lo:hi], (unfiltered @ h)[lo:hi])
             for k in _extrema(sig, rate):
                 if not ok[lo + k]:
                     continue
                 i = p.start_frame + lo + int(k)
-                events.append(GaitEvent(float(series.t_s[i]), side, kind, i, name, pass_index))
+                t_event = float(series.t_s[i])
+                if along is not None:
+                    at = p.start_frame + lo + _landing(along, k, rate)
+                    t_event = float(np.interp(at, np.arange(len(series.t_s)), series.t_s))
+                events.append(GaitEvent(t_event, side, kind, i, name, pass_index))
     return events
+
+
+def _landing(along: np.ndarray, peak: int, rate_hz: float) -> float:
+    """Sub-frame index where a foot point moving along ``along`` lands (video initial contact).
+
+    The low-passed Zeni signal peaks where the point slows below the body, a little before it
+    lands, and only on the frame grid. Around contact the point decelerates, then stands
+    still in the image: ``along`` is fitted with a quadratic approach joined to a constant
+    level over ``CONTACT_FIT_S`` either side, for landings from ``peak`` up to
+    ``CONTACT_SEARCH_S`` later, and the best-fitting landing is returned.
+    """
+    fit = max(2, int(round(CONTACT_FIT_S * rate_hz)))
+    search = max(1.0, CONTACT_SEARCH_S * rate_hz)
+    a, b = max(0, peak - fit), min(len(along), peak + int(math.ceil(search)) + fit + 1)
+    x = np.arange(a, b, dtype=float)
+    y = along[a:b]
+    if len(x) < 4 or not np.isfinite(y).all():
+        return float(peak)
+    best_res, best = math.inf, float(peak)
+    for land in np.arange(peak, peak + search + 1e-9, CONTACT_STEP_FRAMES):
+        before = np.minimum(x - land, 0.0)
+        design = np.stack([np.ones_like(x), before, before ** 2], axis=1)
+        coef = np.linalg.lstsq(design, y, rcond=None)[0]
+        res = float(np.sum((design @ coef - y) ** 2))
+        if res < best_res:
+            best_res, best = res, float(land)
+    return best
 
 
 # ----------------------------------------------------------------------------- parameters
