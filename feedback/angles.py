@@ -113,7 +113,7 @@ import numpy as np
 
 from feedback.smoothing import DEFAULT_MAX_GAP_S, fill_gaps
 from mindmove.errors import InputError
-from sensing.landmarks import LANDMARK_INDEX, MEDIAPIPE_WORLD_UP, N_LANDMARKS, LandmarkSeries
+from sensing.landmarks import LANDMARK_INDEX, MEDIAPIPE_WORLD_UP, N_LANDMARKS, LandmarkSeries, load_csv_rows
 
 logger = logging.getLogger(__name__)
 
@@ -761,15 +761,7 @@ def save_angles_csv(angles: AngleSeries, path: str | Path, /) -> Path:
 def load_angles_csv(path: str | Path, /) -> AngleSeries:
     """Read a file written by :func:`save_angles_csv` (any ``*_deg`` columns after ``t_s``)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"Angle file not found: {path}. Check the path and try again.")
-    try:
-        with path.open(newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            rows = [row for row in reader if row]
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{path} is not a readable CSV file ({exc}).") from exc
+    header, rows = load_csv_rows(path, what="Angle file")
     if not header or header[0].strip() != "t_s":
         raise InputError(f"{path}: expected a header row starting with 't_s', but got {header!r}.")
     names = tuple(h.strip() for h in header[1:])

@@ -62,11 +62,15 @@ def _check_override(override: dict[str, str], shipped: dict[str, str], origin: s
                                  f"{allowed} (keep the placeholders in English).")
 
 
-@lru_cache(maxsize=4)
 def load_catalogue(override: str | None = None) -> dict[str, str]:
     """All messages by key; ``override`` (or ``MINDMOVE_MESSAGES``) replaces shipped ones."""
+    return _load_catalogue(override or os.environ.get("MINDMOVE_MESSAGES") or None)
+
+
+@lru_cache(maxsize=4)
+def _load_catalogue(override: str | None) -> dict[str, str]:
+    """Cached by the override actually in force, so a changed ``MINDMOVE_MESSAGES`` is seen."""
     shipped = _read(resources.files("feedback").joinpath("messages.toml").read_text("utf-8"), "shipped with MindMove")
-    override = override or os.environ.get("MINDMOVE_MESSAGES")
     if override:
         path = Path(override)
         if not path.is_file():
@@ -80,6 +84,9 @@ def load_catalogue(override: str | None = None) -> dict[str, str]:
         _check_override(own, shipped, str(path))
         shipped.update(own)
     return shipped
+
+
+load_catalogue.cache_clear = _load_catalogue.cache_clear  # a clinic file edited in place: reload it
 
 
 def message(key: str, /, **values: object) -> str:

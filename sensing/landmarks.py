@@ -218,6 +218,24 @@ def _column(data: dict[str, list[str]], name: str, n: int) -> np.ndarray:
     return np.array([float(v) if v not in ("", "nan", "NaN") else np.nan for v in values])
 
 
+def load_csv_rows(path: str | Path, /, *, what: str = "CSV") -> tuple[list[str], list[list[str]]]:
+    """The header and the non-empty rows of a CSV file; one clear error when it cannot be read.
+
+    ``what`` names the file in the message when it is missing ("Landmark file", ...).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} not found: {path}. Check the path and try again.")
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None) or []
+            rows = [row for row in reader if row]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path} is not a readable CSV file ({exc}).") from exc
+    return header, rows
+
+
 def load_landmarks_csv(path: str | Path, /, *, up: Iterable[float] = MEDIAPIPE_WORLD_UP) -> LandmarkSeries:
     """Read a landmark CSV in the interchange format.
 
@@ -225,15 +243,7 @@ def load_landmarks_csv(path: str | Path, /, *, up: Iterable[float] = MEDIAPIPE_W
     ``_px_x, _px_y``; a landmark whose columns are absent is unknown.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"Landmark file not found: {path}. Check the path and try again.")
-    try:
-        with path.open(newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{path} is not a readable CSV file ({exc}).") from exc
+    header, rows = load_csv_rows(path, what="Landmark file")
     if not header:
         raise InputError(f"{path} is empty: expected a header row starting with 't_s'.")
     header = [h.strip() for h in header]
