@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/angles_speed.py
 
-Times, on synthetic bodies from :mod:`feedback.simulate` (no camera, no model):
+Times, on synthetic bodies from :mod:`synthetic` (no camera, no model):
 
 - ``compute_frame_angles`` on one frame, as the live session calls it every frame;
 - ``OneEuroFilter.update`` on one frame's vector of angles;
@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from feedback.angles import ANGLE_NAMES, compute_frame_angles, compute_joint_angles  # noqa: E402
-from feedback.simulate import simulate_landmark_series, simulate_pose_frame  # noqa: E402
+from synthetic import simulate_landmark_series, simulate_pose_frame  # noqa: E402
 from feedback.smoothing import OneEuroFilter, smooth_butterworth  # noqa: E402
 
 REPEATS = 5

@@ -25,8 +25,8 @@ from scipy.ndimage import median_filter
 from scipy.signal import butter, find_peaks, sosfiltfilt
 
 from calibration.limits import check_range
-from calibration.profile import DEFAULT_CAUTION_MARGIN_DEG, SafeRange
-from mindmove.errors import ValidationError
+from core.ranges import DEFAULT_CAUTION_MARGIN_DEG, SafeRange
+from core.errors import ValidationError
 
 log = logging.getLogger(__name__)
 

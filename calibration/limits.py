@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 
-from mindmove.errors import ValidationError
+from core.errors import ValidationError
 
 GENEROUS_MARGIN_DEG = 15.0
 

@@ -24,29 +24,20 @@ from typing import Any, Mapping
 from sqlalchemy import func, select
 
 from calibration.limits import DEFAULT_COMFORTABLE_RANGES, PHYSIOLOGICAL_LIMITS, check_motion, check_range
-from mindmove.auth import check_patient_code
-from mindmove.errors import ValidationError
+from core.errors import ValidationError
+from core.patients import check_patient_code
+from core.ranges import DEFAULT_CAUTION_MARGIN_DEG, SafeRange
 from mindmove.store.models import Patient, ProfileVersion, as_utc
 from mindmove.store.recording import get_or_create_patient
 
 log = logging.getLogger(__name__)
 
 NEUTRAL_POSTURES = ("standing", "seated")
-DEFAULT_CAUTION_MARGIN_DEG = 10.0
 MAX_CAUTION_MARGIN_DEG = 45.0
 BREATH_RATE_LIMITS_BPM = (2.0, 40.0)  # any rate outside is a typing error
 IE_RATIO_LIMITS = (0.25, 4.0)  # inhale:exhale = 1:ie_ratio
 HEIGHT_LIMITS_M = (0.5, 2.5)
 MAX_NOTES_CHARS = 4000
-
-
-@dataclass(frozen=True)
-class SafeRange:
-    """A comfortable range for one motion; cues start ``caution_margin_deg`` before each end."""
-
-    min_deg: float
-    max_deg: float
-    caution_margin_deg: float = DEFAULT_CAUTION_MARGIN_DEG
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import numpy as np
 from sqlalchemy import select
 
 from calibration.profile import HEIGHT_LIMITS_M
-from mindmove.errors import InputError, ValidationError
+from core.errors import InputError, ValidationError
 from mindmove.store.models import CameraSetup, as_utc
 from sensing.landmarks import LANDMARK_INDEX, LandmarkSeries, PoseFrame
 

@@ -584,8 +584,9 @@ def save_calibration_range(store: Store, user: SignedInUser, patient_code: str, 
     audited (``edit_calibration``, ``success=False``) and re-raised. Returns the new
     :class:`~calibration.profile.ProfileRecord`.
     """
-    from calibration.profile import Profile, SafeRange, compute_profile_changes, load_profile, save_profile
-    from mindmove.errors import ValidationError
+    from calibration.profile import Profile, compute_profile_changes, load_profile, save_profile
+    from core.ranges import SafeRange
+    from core.errors import ValidationError
 
     require_role(store, user, *CALIBRATION_EDIT_ROLES, action="edit_calibration")
     require_patient(store, user, patient_code, action="open_calibration_edit")

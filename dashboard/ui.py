@@ -8,7 +8,7 @@ new role, and :data:`IDLE_TIMEOUT_S` without any interaction signs the user out.
 chosen from a selectbox of the user's own patients; ``?patient=CODE`` in the URL preselects
 one, and a code outside the user's care team is refused with a calm message and audited (by
 :func:`mindmove.auth.require_patient`). Pages load through :func:`load_or_stop`, which turns
-any :class:`~mindmove.errors.MindMoveError` into a calm message instead of a traceback.
+any :class:`~core.errors.MindMoveError` into a calm message instead of a traceback.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dashboard.report import FLAG_TEXT
 from mindmove.auth import (
     ACCOUNT_CHANGED, SignedInUser, audit, authenticate, refresh_user, require_patient, sign_out,
 )
-from mindmove.errors import AccessDenied, InputError, MindMoveError, ValidationError
+from core.errors import AccessDenied, InputError, MindMoveError, ValidationError
 from mindmove.settings import load_settings
 from mindmove.store import open_store
 from mindmove.store.db import Store

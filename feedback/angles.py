@@ -112,7 +112,7 @@ from typing import Callable
 import numpy as np
 
 from feedback.smoothing import DEFAULT_MAX_GAP_S, fill_gaps
-from mindmove.errors import InputError
+from core.errors import InputError
 from sensing.landmarks import LANDMARK_INDEX, MEDIAPIPE_WORLD_UP, N_LANDMARKS, LandmarkSeries, load_csv_rows
 
 logger = logging.getLogger(__name__)

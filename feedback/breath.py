@@ -70,7 +70,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import signal
 
-from mindmove.errors import InputError, ValidationError
+from core.errors import InputError, ValidationError
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mindmove.errors import InputError
+from core.errors import InputError
 
 DEG_SUFFIX = "_deg"
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from mindmove.errors import InputError
+from core.errors import InputError
 
 
 def _flatten(table: dict, prefix: str = "") -> dict[str, str]:

@@ -26,7 +26,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from mindmove.errors import ValidationError
+from core.errors import ValidationError
 
 INHALE, HOLD_IN, EXHALE, HOLD_OUT = "inhale", "hold_after_inhale", "exhale", "hold_after_exhale"
 MESSAGE_KEYS = {INHALE: "breath.breathe_in", HOLD_IN: "breath.hold",

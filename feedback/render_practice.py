@@ -317,7 +317,7 @@ class VideoFileSink:
     def __init__(self, path, /, *, fps: float, size: tuple[int, int]) -> None:
         from pathlib import Path
 
-        from mindmove.errors import InputError
+        from core.errors import InputError
 
         cv2 = _cv2()
         self.path = Path(path)

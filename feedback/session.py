@@ -47,6 +47,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from core.ranges import SafeRange
 from feedback.breath_session import STORED_BREATH_RATE_HZ, BreathRecording
 from feedback.coordination import (
     BreathCoordinationJudge, BreathCueEngine, RepetitionBreath, summarise_coordination,
@@ -77,15 +78,6 @@ FINISHED_FRAME_S = 0.1  # the closing image is re-shown at this interval (the wi
 class FrameSink(Protocol):
     def show(self, image_bgr: np.ndarray, /, *, t_s: float) -> bool:
         """Show or write one image; ``t_s``: its session time. False stops the session."""
-
-
-@dataclass(frozen=True)
-class RangeSpec:
-    """The comfortable range the session uses for the tracked angle."""
-
-    min_deg: float
-    max_deg: float
-    caution_margin_deg: float
 
 
 # --- capture ------------------------------------------------------------------------------
@@ -164,7 +156,7 @@ class LatestFrameGrabber:
             while self._slot is None and not self._done:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    from mindmove.errors import SourceError
+                    from core.errors import SourceError
 
                     raise SourceError(f"No frame arrived from the source for {timeout_s:g} s. "
                                       "Check the camera or video and try again.")
@@ -184,7 +176,7 @@ class LatestFrameGrabber:
 
 # --- statistics ---------------------------------------------------------------------------
 
-def is_within_range(value_deg: float, safe: RangeSpec, /, *, limits: str = "both") -> bool:
+def is_within_range(value_deg: float, safe: SafeRange, /, *, limits: str = "both") -> bool:
     """Whether ``value_deg`` is inside ``safe`` at the watched end(s) only (``limits``: upper,
     lower, both or none), as :class:`feedback.engines.RangeEngine` judges it: an arm resting
     below the lower end of a range whose upper end alone is watched is within range."""
@@ -210,7 +202,7 @@ class AngleStats:
     frames_assumed_upright: int = 0  # known frames measured against gravity (hips out of view)
     _last_t: float | None = None
 
-    def update(self, t_s: float, value: float, /, *, safe: RangeSpec | None = None,
+    def update(self, t_s: float, value: float, /, *, safe: SafeRange | None = None,
                assumed_upright: bool = False) -> None:
         if not math.isfinite(value):
             self._last_t = None
@@ -262,10 +254,10 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
 
 # --- the pipeline -------------------------------------------------------------------------
 
-def _combined_range(comfortable_range: Callable[[str], Any], motions: Sequence[str]) -> RangeSpec:
+def _combined_range(comfortable_range: Callable[[str], Any], motions: Sequence[str]) -> SafeRange:
     """The most conservative comfortable range over the tracked motions (both sides)."""
     ranges = [comfortable_range(m) for m in motions]
-    return RangeSpec(min_deg=max(r.min_deg for r in ranges), max_deg=min(r.max_deg for r in ranges),
+    return SafeRange(min_deg=max(r.min_deg for r in ranges), max_deg=min(r.max_deg for r in ranges),
                      caution_margin_deg=max(r.caution_margin_deg for r in ranges))
 
 
@@ -274,7 +266,7 @@ class PracticePipeline:
     """Per-frame processing for one exercise (no threads, no I/O): ``process`` one pose."""
 
     exercise: Exercise
-    safe: RangeSpec
+    safe: SafeRange
     neutral_deg: Mapping[str, float] = field(default_factory=dict)  # angle name -> deg
     policy: CuePolicy = field(default_factory=CuePolicy)
     visibility_threshold: float = 0.5

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from scipy import signal
 
-from mindmove.errors import InputError, ValidationError
+from core.errors import InputError, ValidationError
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from mindmove.errors import InputError, SourceError
+from core.errors import InputError, SourceError
 from sensing.landmarks import N_LANDMARKS, LandmarkSeries, PoseFrame, save_landmarks_csv
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import ColumnElement, delete, exists, select, true
 
-from mindmove.errors import AccessDenied, ValidationError
+from core.errors import AccessDenied, ValidationError
+from core.patients import check_patient_code
 from mindmove.store.db import Store
 from mindmove.store.models import (
     AuditEntry, CareTeam, CareTeamMember, LoginThrottle, Patient, Session, User, as_utc, utcnow,
@@ -44,7 +45,6 @@ MAX_LOCK_S = 3600.0         # longest lock
 FORGET_FAILURES_AFTER_S = 3600.0  # a quiet hour since the last failure starts the count again
 MIN_PASSWORD_LENGTH = 10
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,79}$")
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_FIELD_CHARS = 200       # longer sign-in input is cut before it reaches a key or the log
 
 SIGN_IN_REFUSED = ("Sign-in refused: the username or password is not right. "
@@ -116,17 +116,6 @@ def _check_username(username: str) -> str:
         raise ValidationError(f"A username is 1-80 of a-z, 0-9, '.', '_', '@', '-' starting with a letter or "
                               f"digit, but got {username!r}. Choose another.")
     return name
-
-
-def check_patient_code(code: str, /) -> str:
-    """``code`` without surrounding spaces, if it is a clinic code (:data:`CODE_PATTERN`); else
-    :class:`ValidationError`. Every way a patient gets into the store goes through this check,
-    so a name typed where a code belongs is refused."""
-    cleaned = code.strip() if isinstance(code, str) else ""
-    if not CODE_PATTERN.match(cleaned):
-        raise ValidationError(f"A patient code is 1-64 of letters, digits, '.', '_', '-', but got {code!r}. "
-                              "Use the clinic's code (e.g. P001), never a name.")
-    return cleaned
 
 
 def _team_id(db, name: str) -> int:

@@ -5,7 +5,7 @@ Each area of the product registers its own commands from ``mindmove/commands/<ar
 heavy libraries (MediaPipe, OpenCV, Streamlit, bleak) inside the command functions, so
 ``mindmove --help`` stays fast.
 
-Every :class:`~mindmove.errors.MindMoveError` becomes one line on stderr and exit code 2.
+Every :class:`~core.errors.MindMoveError` becomes one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import typer
 from typer.exceptions import TyperException
 from rich.console import Console
 
-from mindmove.errors import MindMoveError
+from core.errors import MindMoveError
 
 COMMAND_MODULES = (
     "analyze", "practice", "breath", "belt", "calibrate", "profile", "dashboard", "users",

@@ -2,7 +2,7 @@
 
 Nothing here is a stored number: for each demo session a simulated body moves through a
 gentle exercise at the joint angles that session's story calls for
-(:func:`feedback.simulate.simulate_landmark_series`), its joint angles are measured back
+(:func:`synthetic.simulate_landmark_series`), its joint angles are measured back
 (:func:`feedback.angles.compute_joint_angles`), and the session's range of motion, time
 within the safe range and repetitions come from the same running statistics and repetition
 engine the live practice uses (:class:`feedback.session.AngleStats`,
@@ -11,7 +11,7 @@ belt signal (a wave with breath-to-breath variability and noise, breathing out t
 as in, as the guide asks) through the live :class:`feedback.breath.BreathAnalyzer` beside the
 guide (:class:`feedback.pacer.Pacer`), and :class:`feedback.pacer.PacerScorer` measures how
 closely it follows, exactly as ``mindmove breathe`` does. About once a week each patient also walks past a
-side-on camera: :func:`feedback.simulate.simulate_walk` makes the walking body (pixels with
+side-on camera: :func:`synthetic.simulate_walk` makes the walking body (pixels with
 a little jitter, as a webcam would give, and a known distance scale), at the cadence, step
 length, step-time asymmetry and stride-time variability of that week's story, and
 :func:`feedback.gait.compute_gait` measures it; the walk's arguments are kept in the gait
@@ -39,7 +39,7 @@ import numpy as np
 from sqlalchemy import delete, func, select
 
 from mindmove.auth import audit, create_patient, create_team, create_user
-from mindmove.errors import StoreError
+from core.errors import StoreError
 from mindmove.settings import Settings, hide_password, load_settings
 from mindmove.store.db import Store
 from mindmove.store.models import (
@@ -122,7 +122,7 @@ WALKERS = {
 
 
 def demo_walk(p: DemoPatient, day: int, rng: np.random.Generator, /) -> dict:
-    """Keyword arguments of :func:`feedback.simulate.simulate_walk` for ``p``'s walk on ``day``:
+    """Keyword arguments of :func:`synthetic.simulate_walk` for ``p``'s walk on ``day``:
     cadence and step length grow, asymmetry and stride-time variability settle over the weeks,
     and the set-back story loses some of it during the flare-up."""
     w = WALKERS[p.code]
@@ -143,7 +143,7 @@ def demo_walk(p: DemoPatient, day: int, rng: np.random.Generator, /) -> dict:
 def measure_demo_walk(walk: dict, /):
     """The gait report of one demo walk (``walk`` as :func:`demo_walk` gives or the store keeps)."""
     from feedback.gait import compute_gait
-    from feedback.simulate import simulate_walk
+    from synthetic import simulate_walk
 
     series = simulate_walk(**{**walk, "image_size": tuple(walk["image_size"])})
     return compute_gait(series, scale_m_per_px=1.0 / series.attrs["px_per_m"])
@@ -197,7 +197,7 @@ def _pain(p: DemoPatient, day: int, rng: np.random.Generator) -> int:
 def simulate_exercise(p: DemoPatient, peak_deg: float, /):
     """Angles measured from a simulated body doing REPS_PER_SESSION slow repetitions."""
     from feedback.angles import compute_joint_angles
-    from feedback.simulate import simulate_landmark_series
+    from synthetic import simulate_landmark_series
 
     t_s = np.arange(0.0, REPS_PER_SESSION * REP_PERIOD_S, 1.0 / FRAME_RATE_HZ)
     rest_deg = 5.0
@@ -212,11 +212,12 @@ def simulate_exercise(p: DemoPatient, peak_deg: float, /):
 def _measure(p: DemoPatient, measured, /) -> tuple[dict, list, list[dict]]:
     """Metrics row, repetition events and cues, from the live practice's own engines."""
     from feedback.engines import RepetitionEngine
-    from feedback.session import AngleStats, RangeSpec
+    from core.ranges import SafeRange
+    from feedback.session import AngleStats
 
     column = f"{p.motion}_deg"
     values = measured.column(column)
-    safe = RangeSpec(p.safe_min_deg, p.safe_max_deg, 10.0)
+    safe = SafeRange(p.safe_min_deg, p.safe_max_deg, 10.0)
     stats = AngleStats()
     reps = RepetitionEngine(channel=column, min_deg=p.safe_min_deg, max_deg=0.8 * p.safe_max_deg)
     cues: list[dict] = []
@@ -353,7 +354,8 @@ def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) ->
     """Fill ``store`` with the demo clinic; returns counts (``{"already_seeded": True}`` when
     it is complete already). Refuses a database with users or patients the demo did not make;
     clears and redoes an interrupted seed."""
-    from calibration.profile import BreathTarget, Profile, SafeRange, save_profile
+    from calibration.profile import BreathTarget, Profile, save_profile
+    from core.ranges import SafeRange
 
     now = (now or utcnow()).astimezone(timezone.utc)
     state = _demo_state(store)

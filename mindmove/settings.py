@@ -35,7 +35,7 @@ def load_settings() -> Settings:
 
 def ensure_data_dir(settings: Settings | None = None) -> Path:
     """Create the data directory if needed; a path that cannot be a directory is a StoreError."""
-    from mindmove.errors import StoreError
+    from core.errors import StoreError
 
     settings = settings or load_settings()
     try:

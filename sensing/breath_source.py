@@ -29,7 +29,7 @@ from typing import Callable, Iterator, Protocol
 
 import numpy as np
 
-from mindmove.errors import InputError, SourceError
+from core.errors import InputError, SourceError
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from mindmove.errors import InputError
+from core.errors import InputError
 
 LANDMARK_NAMES: tuple[str, ...] = (
     "nose",

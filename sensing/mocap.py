@@ -39,7 +39,7 @@ from typing import Mapping
 
 import numpy as np
 
-from mindmove.errors import InputError
+from core.errors import InputError
 from sensing.landmarks import LANDMARK_INDEX, LANDMARK_NAMES, N_LANDMARKS, LandmarkSeries
 
 log = logging.getLogger(__name__)

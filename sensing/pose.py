@@ -29,7 +29,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from mindmove.errors import InputError, SourceError
+from core.errors import InputError, SourceError
 from sensing.landmarks import N_LANDMARKS, PoseFrame
 
 log = logging.getLogger(__name__)

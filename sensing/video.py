@@ -12,7 +12,7 @@ Every :class:`Frame` carries a time in seconds:
 :func:`open_source` picks the source from a spec: an ``int`` (or a string of digits) is a
 camera index, a folder is an image folder, anything else is a video file. Each source opens
 its device or file when it is created, so a bad input fails at once with a
-:class:`~mindmove.errors.InputError` / :class:`~mindmove.errors.SourceError` whose message
+:class:`~core.errors.InputError` / :class:`~core.errors.SourceError` whose message
 is one line saying what to do. OpenCV is imported lazily.
 """
 
@@ -26,7 +26,7 @@ from typing import Iterator, Protocol, runtime_checkable
 
 import numpy as np
 
-from mindmove.errors import InputError, SourceError
+from core.errors import InputError, SourceError
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from feedback.angles import (
     ANGLE_NAMES, MOTIONS, AngleSeries, compute_frame_angles, compute_joint_angle,
     compute_joint_angles, load_angles_csv, save_angles_csv,
 )
-from feedback.simulate import simulate_landmark_series, simulate_pose_frame, simulate_view_up
-from mindmove.errors import InputError, ValidationError
+from synthetic import simulate_landmark_series, simulate_pose_frame, simulate_view_up
+from core.errors import InputError, ValidationError
 from sensing.landmarks import LANDMARK_INDEX, LandmarkSeries
 
 POSES = {
@@ -40,7 +40,7 @@ LOW_ELEVATION, OVERHEAD_ELEVATION, PLANE_HALF_WIDTH = 35.0, 150.0, 45.0
 
 
 def _segment(pose: dict, side: str, limb: str) -> np.ndarray:
-    """The simulated segment in (anterior, up, lateral) body axes (see feedback.simulate)."""
+    """The simulated segment in (anterior, up, lateral) body axes (see synthetic)."""
     f = math.radians(pose.get(f"{side}_{limb}_flexion", 0.0))
     a = math.radians(pose.get(f"{side}_{limb}_abduction", 0.0))
     d = np.array([math.sin(f) * abs(math.cos(a)), -math.cos(f) * abs(math.cos(a)),
@@ -546,7 +546,7 @@ GRID_VIEWS = [(0, 0, 0), (-90, 0, 0), (90, 0, 0), (30, 0, 0), (180, 0, 0), (-30,
 
 
 def _arm_frame(arms: dict, *, yaw_deg=0.0, view_pitch_deg=0.0, view_roll_deg=0.0, hidden=()):
-    """A standing body (feedback.simulate) whose straight upper arms are placed by elevation
+    """A standing body (synthetic) whose straight upper arms are placed by elevation
     and plane of elevation: ``arms = {"right": (elevation_deg, plane_deg), ...}``. The plane
     is 0 out to the side, 90 forward, -90 backward, 180 across the body. The simulator places
     arms by their two plane angles, which cannot say "horizontal, 30 deg forward of frontal"."""

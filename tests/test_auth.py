@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from mindmove import auth
-from mindmove.errors import AccessDenied, ValidationError
+from core.errors import AccessDenied, ValidationError
 from mindmove.store import open_store
 from mindmove.store.models import AuditEntry, CareTeamMember, User
 from store_support import NOW, PASSWORD, module_store  # noqa: F401

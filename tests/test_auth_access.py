@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from dashboard import queries as q
 from mindmove import auth
-from mindmove.errors import AccessDenied
+from core.errors import AccessDenied
 from mindmove.store.models import AuditEntry, LoginThrottle, User
 from store_support import NOW, PASSWORD, seed_known_clinic, store, store_url  # noqa: F401
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from belt_backend import FakeScanner, PolarEmulator, VernierEmulator, make_backend
-from mindmove.errors import SourceError
+from core.errors import SourceError
 from sensing.belts import (
     BatteryLevel, BreathSample, Gap, HeartRate, ReconnectPolicy, open_belt, scan_belts,
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mindmove.errors import InputError
+from core.errors import InputError
 from sensing.belts import BreathSample, DeviceReply, HeartRate, load_generic_config
 from sensing.belts import replay_notification_log, replay_notification_events
 from sensing.belts.accel import AccelBreathFilter

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from belt_backend import VernierEmulator, make_backend
-from mindmove.errors import SourceError
+from core.errors import SourceError
 from sensing.belts import BreathSample, ReconnectPolicy, open_belt
 from sensing.breath_source import BeltBreathSource
 
@@ -71,7 +71,7 @@ def test_practice_shows_a_calm_stop_not_reconnecting_forever(_isolated_data_dir)
     from feedback.exercises import load_exercise
     from calibration.practice import build_practice_pipeline
     from feedback.session import BELT_STOPPED_NOTICE_S, BeltFeed, PracticeBreath, PracticeSession
-    from feedback.simulate import simulate_pose_frame
+    from synthetic import simulate_pose_frame
     from mindmove.store.db import open_store
     from mindmove.store.recording import SessionRecorder
 

@@ -162,7 +162,7 @@ def test_phase_follows_the_wave_and_rate_is_live():
 
 
 def test_bad_options_raise_one_line_errors():
-    from mindmove.errors import MindMoveError
+    from core.errors import MindMoveError
     with pytest.raises(MindMoveError, match="polarity"):
         BreathAnalyzer(polarity="upside")
     with pytest.raises(MindMoveError, match="rate_hz"):

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from mindmove.cli import main
-from mindmove.errors import InputError
+from core.errors import InputError
 from sensing.breath_source import ReplayBreathSource, load_breath_file
 
 

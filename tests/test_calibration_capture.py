@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from calibration.capture import NeutralCapture, RangeCapture
-from mindmove.errors import ValidationError
+from core.errors import ValidationError
 
 RATE_HZ = 30.0
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-simulate = pytest.importorskip("feedback.simulate")
+import synthetic as simulate
+from synthetic.body import BODY_HEIGHT_M
 
 from calibration.guided import compute_pose_angles, run_neutral_capture, run_range_capture  # noqa: E402
 from calibration.scale import compute_scale_from_height  # noqa: E402
-from mindmove.errors import ValidationError  # noqa: E402
+from core.errors import ValidationError  # noqa: E402
 
 RATE_HZ = 15.0
 
@@ -113,9 +114,9 @@ def test_nobody_seen_gives_all_nan_angles():
 
 
 def test_scale_from_the_simulated_body_within_2_percent():
-    # feedback.simulate's body is built from its own segment lengths (eyes 1.63 m above the
+    # synthetic's body is built from its own segment lengths (eyes 1.63 m above the
     # heel landmark for its nominal 1.75 m person), independently of calibration.scale.
     px_per_m = 400.0
     frame = simulate.simulate_pose_frame({}, image_size=(1280, 800), px_per_m=px_per_m)
-    scale = compute_scale_from_height(frame, simulate.BODY_HEIGHT_M)
+    scale = compute_scale_from_height(frame, BODY_HEIGHT_M)
     assert scale == pytest.approx(1.0 / px_per_m, rel=0.02)

@@ -14,7 +14,7 @@ from calibration.profile import (
     BreathTarget, Profile, SafeRange, comfortable_range, load_profile, profile_history, save_profile,
     validate_profile,
 )
-from mindmove.errors import ValidationError
+from core.errors import ValidationError
 from mindmove.store import open_store
 from mindmove.store.models import ProfileVersion
 

@@ -8,7 +8,7 @@ import pytest
 from calibration.scale import (
     compute_scale_from_height, compute_scale_from_known_length, load_camera_setup, save_camera_setup,
 )
-from mindmove.errors import InputError, ValidationError
+from core.errors import InputError, ValidationError
 from mindmove.store import open_store
 from sensing.landmarks import LANDMARK_INDEX, N_LANDMARKS, LandmarkSeries, PoseFrame
 

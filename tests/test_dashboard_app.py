@@ -20,7 +20,7 @@ from dashboard import queries, ui
 from dashboard_support import N1_BREATH, N1_GAIT, N1_SAFE, N1_SESSIONS, PASSWORD, PATIENT_NAMES, seed_dashboard_clinic
 from mindmove import auth
 from mindmove.auth import SIGN_IN_REFUSED, authenticate
-from mindmove.errors import AccessDenied
+from core.errors import AccessDenied
 from mindmove.store import open_store
 from mindmove.store.models import (
     AuditEntry, CheckIn, CueEvent, LoginThrottle, Patient, ProfileVersion, Sample, Session, SessionMetric, User,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from dashboard import queries
 from dashboard_support import N1_SAFE, PASSWORD, seed_dashboard_clinic
 from mindmove.auth import authenticate, create_user
-from mindmove.errors import AccessDenied, ValidationError
+from core.errors import AccessDenied, ValidationError
 from mindmove.store import open_store
 from mindmove.store.models import AuditEntry
 

@@ -16,7 +16,7 @@ from mindmove.demo import (
     DEMO_PASSWORD, DEMO_TEAMS, DEMO_USERS, PACER_TARGET_BPM, PATIENTS, REPS_PER_SESSION, demo_db_url,
     measure_paced_breath, seed_demo, simulate_breath_signal, simulate_exercise,
 )
-from mindmove.errors import StoreError
+from core.errors import StoreError
 from mindmove.store import open_store
 from mindmove.store.models import Patient, Session, User
 
@@ -165,7 +165,7 @@ def test_dashboard_serves_localhost_by_default(monkeypatch):
 def _check_gait(store, admin):
     """Every patient has weekly walks whose stored figures the gait analysis gives again."""
     from feedback.gait import compute_gait
-    from feedback.simulate import simulate_walk
+    from synthetic import simulate_walk
 
     for p in PATIENTS:
         gait = q.compute_gait_trends(store, admin, p.code)

@@ -6,7 +6,7 @@ import pytest
 
 from calibration.limits import MOTIONS
 from feedback.exercises import load_exercise, load_exercises
-from mindmove.errors import InputError, ValidationError
+from core.errors import InputError, ValidationError
 
 GOOD = """
 title = "Wall push"

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mindmove.errors import InputError
+from core.errors import InputError
 from sensing.landmarks import (
     LANDMARK_INDEX, LANDMARK_NAMES, N_LANDMARKS, LandmarkSeries, PoseFrame,
     load_landmarks_csv, save_landmarks_csv,

@@ -11,7 +11,7 @@ import pytest
 
 from feedback.angles import compute_joint_angle, compute_joint_angles
 from feedback.export import load_mot, save_angles_mot, save_mot
-from mindmove.errors import InputError
+from core.errors import InputError
 from sensing.mocap import (MARKER_MAP_DIR, load_marker_map, load_marker_table, load_mocap, map_markers,
                            save_trc)
 

@@ -8,7 +8,7 @@ import pytest
 from feedback.messages import message
 from feedback.pacer import (EXHALE, HOLD_IN, HOLD_OUT, INHALE, Pacer, PacerPlan, PacerScorer,
                             parse_box, parse_ratio)
-from mindmove.errors import ValidationError
+from core.errors import ValidationError
 
 
 def _phase_durations(pacer, t_end, dt=0.01):

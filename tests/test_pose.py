@@ -13,7 +13,7 @@ import pytest
 from conftest import shared_file
 from feedback.angles import compute_frame_angles, compute_joint_angles
 from mindmove.analyze import compute_landmark_series
-from mindmove.errors import InputError
+from core.errors import InputError
 from sensing.landmarks import LANDMARK_INDEX
 from sensing.pose import (MediaPipePoseEstimator, PoseEstimator, TasksPoseEstimator,
                           build_offline_task_bundle, bundled_pose_model_files,

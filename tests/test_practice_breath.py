@@ -1,7 +1,7 @@
 """Breath in the live practice session: one clock, one session, coordination per repetition.
 
 - The CLI on real video (MediaPipe, run once per module) with a real belt recording replayed.
-- The pipeline without video: simulated poses (``feedback.simulate``) on the same clock as a
+- The pipeline without video: simulated poses (``synthetic``) on the same clock as a
   breath signal, through the real pipeline, recorder and SQLite file.
 """
 
@@ -18,8 +18,8 @@ from scipy import signal
 from feedback.exercises import load_exercise, parse_exercise
 from calibration.practice import build_practice_pipeline
 from feedback.session import BeltFeed, PracticeBreath, PracticeSession, ReplayFeed
-from feedback.simulate import simulate_pose_frame
-from mindmove.errors import ValidationError
+from synthetic import simulate_pose_frame
+from core.errors import ValidationError
 
 VIDEO = "video/sports2d_demo.mp4"
 BELT = "breath/resp3_belt.npy"

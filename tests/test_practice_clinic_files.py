@@ -9,7 +9,7 @@ from feedback.cues import Cue
 from feedback.exercises import load_exercises
 from feedback.messages import compute_placeholders, load_catalogue, message
 from mindmove.cli import main
-from mindmove.errors import InputError
+from core.errors import InputError
 
 
 @pytest.fixture

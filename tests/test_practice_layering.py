@@ -8,7 +8,8 @@ from pathlib import Path
 
 from calibration.practice import build_practice_pipeline, compute_neutral_deg
 from feedback.exercises import load_exercise
-from feedback.session import RangeSpec, build_pipeline
+from core.ranges import SafeRange
+from feedback.session import build_pipeline
 
 FEEDBACK = Path(__file__).resolve().parents[1] / "feedback"
 FORBIDDEN = ("calibration", "mindmove.settings", "mindmove.store", "dashboard")
@@ -32,7 +33,7 @@ def test_feedback_imports_no_calibration_settings_or_store():
 
 def test_pipeline_takes_the_ranges_it_is_given():
     """Both knees tracked: the most conservative of the two ranges given."""
-    given = {"left_knee_flexion": RangeSpec(5.0, 100.0, 8.0), "right_knee_flexion": RangeSpec(10.0, 90.0, 12.0)}
+    given = {"left_knee_flexion": SafeRange(5.0, 100.0, 8.0), "right_knee_flexion": SafeRange(10.0, 90.0, 12.0)}
     pipeline = build_pipeline(load_exercise("sit_to_stand"), comfortable_range=given.__getitem__,
                               neutral_deg={"trunk_forward_lean_deg": 3.0})
     assert (pipeline.safe.min_deg, pipeline.safe.max_deg, pipeline.safe.caution_margin_deg) == (10.0, 90.0, 12.0)

@@ -1,6 +1,6 @@
 """Practice judgements on simulated bodies with known angles (review items 2, 3, 4, 15).
 
-Poses come from :func:`feedback.simulate.simulate_pose_frame` (exact joint angles), fed
+Poses come from :func:`synthetic.simulate_pose_frame` (exact joint angles), fed
 through the real pipeline (angles, One-Euro, engines, cue policy) at 15 frames per second.
 """
 
@@ -13,8 +13,9 @@ import pytest
 
 from feedback.exercises import load_exercise
 from calibration.practice import build_practice_pipeline
-from feedback.session import AngleStats, PracticePipeline, PracticeSession, RangeSpec, is_within_range
-from feedback.simulate import simulate_pose_frame
+from core.ranges import SafeRange
+from feedback.session import AngleStats, PracticePipeline, PracticeSession, is_within_range
+from synthetic import simulate_pose_frame
 
 RATE_HZ = 15.0
 SEATED = {"right_hip_flexion": 90, "left_hip_flexion": 90, "right_knee_flexion": 90, "left_knee_flexion": 90}
@@ -22,7 +23,7 @@ BELOW_WEBCAM = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle"
                 "left_heel", "right_heel", "left_foot_index", "right_foot_index")
 
 
-def _run(exercise: str, angles_at, duration_s: float, *, hidden=(), safe: RangeSpec | None = None):
+def _run(exercise: str, angles_at, duration_s: float, *, hidden=(), safe: SafeRange | None = None):
     """Run a session on simulated poses; ``angles_at(t_s)`` gives the body's angles."""
     pipeline = build_practice_pipeline(load_exercise(exercise))
     if safe is not None:
@@ -51,7 +52,7 @@ def test_arm_resting_below_an_upper_only_range_is_within_range():
 def test_arm_past_the_watched_upper_end_is_exceeded_for_that_time():
     """5 s at 40 deg then 5 s at 80 deg (a range of 0-60): about half the time in range."""
     result = _run("standing_shoulder_flexion", lambda t: {"right_shoulder_flexion": 40 if t < 5 else 80}, 10.0,
-                  safe=RangeSpec(min_deg=0.0, max_deg=60.0, caution_margin_deg=10.0))
+                  safe=SafeRange(min_deg=0.0, max_deg=60.0, caution_margin_deg=10.0))
     assert result.summary["range_exceeded"] is True
     assert result.summary["time_in_range_pct"] == pytest.approx(50.0, abs=3.0)
     assert any(c.message_key == "range.beyond_limit" for c in result.cues)
@@ -60,7 +61,7 @@ def test_arm_past_the_watched_upper_end_is_exceeded_for_that_time():
 @pytest.mark.parametrize("limits, below, above", [("upper", True, False), ("lower", False, True),
                                                   ("both", False, False), ("none", True, True)])
 def test_is_within_range_judges_the_watched_ends_only(limits, below, above):
-    safe = RangeSpec(min_deg=0.0, max_deg=120.0, caution_margin_deg=10.0)
+    safe = SafeRange(min_deg=0.0, max_deg=120.0, caution_margin_deg=10.0)
     assert is_within_range(-4.0, safe, limits=limits) is below
     assert is_within_range(130.0, safe, limits=limits) is above
     assert is_within_range(60.0, safe, limits=limits) is True
@@ -68,7 +69,7 @@ def test_is_within_range_judges_the_watched_ends_only(limits, below, above):
 
 def test_angle_stats_with_no_watched_end_reports_no_time_in_range():
     stats = AngleStats(limits="none")
-    safe = RangeSpec(min_deg=0.0, max_deg=90.0, caution_margin_deg=10.0)
+    safe = SafeRange(min_deg=0.0, max_deg=90.0, caution_margin_deg=10.0)
     for k in range(30):
         stats.update(k / RATE_HZ, 200.0, safe=safe)
     assert stats.exceeded is False and stats.time_in_range_pct() is None and stats.known_s > 1.8

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from dashboard import queries as q
 from mindmove.auth import authenticate
-from mindmove.errors import AccessDenied
+from core.errors import AccessDenied
 from mindmove.store.models import AuditEntry
 from store_support import N1_SESSIONS, N2_DAYS, NOW, PASSWORD, S1_DAYS, at, module_store, seed_known_clinic  # noqa: F401
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from dashboard.report import render_progress_report
 from dashboard_support import N1_SESSIONS, PASSWORD, seed_dashboard_clinic
 from mindmove.auth import authenticate
-from mindmove.errors import AccessDenied
+from core.errors import AccessDenied
 from mindmove.store import open_store
 from mindmove.store.models import AuditEntry
 

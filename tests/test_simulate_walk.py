@@ -7,8 +7,8 @@ import pytest
 
 from feedback.angles import compute_joint_angles
 from feedback.gait import compute_gait
-from feedback.simulate import BodySegments, simulate_walk
-from mindmove.errors import InputError
+from synthetic import BodySegments, simulate_walk
+from core.errors import InputError
 
 HS_MEDIAN_TOL_S = 0.040  # the brief's target for the median heel-strike error
 MATCH_TOL_S = 0.1        # a true event counts as found when a detection lies this close

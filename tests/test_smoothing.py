@@ -10,7 +10,7 @@ from feedback.smoothing import (
     FilterSettings, OneEuroFilter, compute_one_euro_alpha, fill_gaps, smooth, smooth_butterworth,
     smooth_one_euro,
 )
-from mindmove.errors import InputError, ValidationError
+from core.errors import InputError, ValidationError
 
 RATE_HZ = 30.0
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from calibration.profile import Profile, load_profile, save_profile
 from mindmove.cli import main
-from mindmove.errors import StoreError, ValidationError
+from core.errors import StoreError, ValidationError
 from mindmove.settings import hide_password
 from mindmove.store import open_store
 from mindmove.store.models import Patient

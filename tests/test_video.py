@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mindmove.errors import InputError, SourceError
+from core.errors import InputError, SourceError
 from sensing.video import (CameraSource, FrameSource, ImageFolderSource, VideoFileSource,
                            open_source)
 

@@ -7,10 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from calibration.limits import MOTIONS, PHYSIOLOGICAL_LIMITS
-from calibration.profile import DEFAULT_CAUTION_MARGIN_DEG, MAX_CAUTION_MARGIN_DEG
+from calibration.profile import MAX_CAUTION_MARGIN_DEG
+from core.ranges import DEFAULT_CAUTION_MARGIN_DEG
 from dashboard import queries, ui
 from mindmove.auth import require_role
-from mindmove.errors import MindMoveError
+from core.errors import MindMoveError
 
 store, user = ui.require_user()
 st.title("Calibration")

@@ -24,7 +24,7 @@ An exercise file names:
   fall in that breath phase for the repetition to count as coordinated; the pacer shown for
   it: ``pacer_rate_bpm`` (6) and ``pacer_ratio`` (inhale:exhale, ``"1:2"``).
 
-A malformed file raises :class:`~mindmove.errors.ValidationError` naming the file and field.
+A malformed file raises :class:`~core.errors.ValidationError` naming the file and field.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from feedback.engines import POSTURE_CHECKS
-from mindmove.errors import InputError, ValidationError
+from core.errors import InputError, ValidationError
 
 POSITIONS = ("seated", "standing")
 DIRECTIONS = ("increase", "decrease", "both")

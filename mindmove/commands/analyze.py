@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from mindmove.errors import InputError
+from core.errors import InputError
 
 # The camera `mindmove info` probes; no camera is a normal answer.
 CAMERA_PROBE_INDEX = 0
@@ -106,7 +106,7 @@ def analyze(
 
 def probe_camera(index: int = CAMERA_PROBE_INDEX, /) -> bool:
     """Whether camera ``index`` opens and gives a picture (quick; False without a camera)."""
-    from mindmove.errors import SourceError
+    from core.errors import SourceError
     from sensing.video import CameraSource
 
     try:

@@ -17,7 +17,7 @@ from typing import Optional
 
 import typer
 
-from mindmove.errors import InputError, SourceError
+from core.errors import InputError, SourceError
 
 BACKEND_ENV = "MINDMOVE_BELT_BACKEND"
 READ_POLL_S = 0.2

@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 import typer
 
-from mindmove.errors import StoreError, ValidationError
+from core.errors import StoreError, ValidationError
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 
 from mindmove.commands import cli_actor
-from mindmove.errors import InputError, MindMoveError, ValidationError
+from core.errors import InputError, MindMoveError, ValidationError
 
 console = Console(highlight=False)
 
@@ -55,7 +55,7 @@ def _decide(motion: str, proposal, refusal: MindMoveError | None, *, accept: boo
             set_range: tuple[float, float] | None, window, margin_deg: float):
     """The SafeRange to store for ``motion``, or None when rejected."""
     from calibration.limits import check_range
-    from calibration.profile import SafeRange
+    from core.ranges import SafeRange
 
     if set_range is not None:
         check_range(motion, *set_range)

@@ -43,7 +43,7 @@ def streamlit_command(*, port: int, address: str = DEFAULT_ADDRESS, headless: bo
 
 def _run_dashboard(port: int, address: str = DEFAULT_ADDRESS, *, db_url: str | None = None) -> int:
     """Serve the dashboard until stopped; ``db_url`` (the demo's) replaces ``MINDMOVE_DB_URL``."""
-    from mindmove.errors import InputError
+    from core.errors import InputError
 
     if not APP_PATH.exists():
         raise InputError(f"Expected the dashboard app at {APP_PATH}, but it is missing. Reinstall MindMove.")

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from mindmove.errors import InputError, StoreError
+from core.errors import InputError, StoreError
 
 log = logging.getLogger(__name__)
 

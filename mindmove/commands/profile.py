@@ -2,7 +2,7 @@
 
 A therapist enters or reviews a patient's calibration profile by hand; every change is a
 new version with who and why. The scale commands store metres per pixel for a camera
-set-up. Refusals raise :class:`~mindmove.errors.MindMoveError` (one line, exit 2).
+set-up. Refusals raise :class:`~core.errors.MindMoveError` (one line, exit 2).
 
 Every view and change goes to the audit log as ``cli:<operating-system user>``, with the
 same actions as the dashboard's calibration page (``view_calibration``,
@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mindmove.commands import cli_actor
-from mindmove.errors import InputError, ValidationError
+from core.errors import InputError, ValidationError
 
 profile_app = typer.Typer(help="Review and edit a patient's calibration profile (safe ranges, breath, height).",
                           no_args_is_help=True)
@@ -59,10 +59,8 @@ def profile_set(
 ) -> None:
     """Store a new profile version with the given changes."""
     from calibration.limits import check_motion
-    from calibration.profile import (
-        DEFAULT_CAUTION_MARGIN_DEG, BreathTarget, Profile, SafeRange, compute_profile_changes, load_profile,
-        save_profile,
-    )
+    from calibration.profile import BreathTarget, Profile, compute_profile_changes, load_profile, save_profile
+    from core.ranges import DEFAULT_CAUTION_MARGIN_DEG, SafeRange
 
     store = _open()
     try:

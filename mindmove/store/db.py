@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
-from mindmove.errors import StoreError
+from core.errors import StoreError
 from mindmove.settings import hide_password, load_settings
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 from sqlalchemy import func, select, update
 
-from mindmove.errors import StoreError, ValidationError
+from core.errors import StoreError, ValidationError
 from mindmove.store.db import Store
 from mindmove.store.models import (
     CheckIn, CueEvent, Patient, Repetition, Sample, Session, SessionMetric, utcnow,
@@ -40,9 +40,9 @@ def station_name() -> str:
 
 
 def get_or_create_patient(db, code: str, /) -> Patient:
-    """The patient with clinic code ``code`` (checked by :func:`mindmove.auth.check_patient_code`),
+    """The patient with clinic code ``code`` (checked by :func:`core.patients.check_patient_code`),
     created on first use."""
-    from mindmove.auth import check_patient_code
+    from core.patients import check_patient_code
 
     if not (code or "").strip():
         raise ValidationError("A patient ID is needed (e.g. --patient P001).")

@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import NamedTuple
 
-from mindmove.errors import SourceError
+from core.errors import SourceError
 from sensing.belts import polar, vernier
 from sensing.belts.adapters import KINDS, BeltAdapter, make_adapter
 from sensing.belts.base import (

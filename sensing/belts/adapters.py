@@ -15,7 +15,7 @@ import logging
 import time
 from typing import Callable, Protocol
 
-from mindmove.errors import SourceError
+from core.errors import SourceError
 from sensing.belts import polar, vernier
 from sensing.belts.base import BatteryLevel, BeltEvent, DecodeStats, DeviceReply
 from sensing.belts.generic import GenericBeltConfig, GenericDecoder

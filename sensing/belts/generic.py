@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from mindmove.errors import InputError
+from core.errors import InputError
 from sensing.belts.base import BreathSample, DecodeStats, SampleClock
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from mindmove.errors import InputError
+from core.errors import InputError
 from sensing.belts.adapters import make_adapter
 from sensing.belts.base import BeltEvent, BreathSample, DeviceReply
 from sensing.belts.generic import load_generic_config

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mindmove.errors import SourceError
+from core.errors import SourceError
 from sensing.belts.adapters import BeltAdapter, BeltLink
 from sensing.belts.base import BatteryLevel, BeltEvent, DeviceReply, Gap
 
