@@ -1,9 +1,12 @@
 """Per-patient calibration profiles: safe ranges, neutral posture, breath target, height.
 
-A profile is never edited in place. :func:`save_profile` validates the whole profile and
-stores it as the patient's next version, with who changed it, when (UTC) and why; every
-earlier version stays readable through :func:`profile_history`. Live sessions read the
-newest version with :func:`load_profile` and record its ``version_id``.
+This module holds the profile's value types, its validation and its JSON codec; it knows
+nothing of the database. Persistence lives next to the store
+(:mod:`mindmove.store.profiles`): a profile is never edited in place, ``save_profile``
+validates the whole profile (:func:`validate_profile`) and stores it as the patient's next
+version, with who changed it, when (UTC) and why; every earlier version stays readable
+through ``profile_history``. Live sessions read the newest version with ``load_profile``
+and record its ``version_id``.
 
 Stored form (``profile_versions.data``, JSON)::
 
@@ -15,22 +18,14 @@ Stored form (``profile_versions.data``, JSON)::
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Mapping
-
-from sqlalchemy import func, select
 
 from calibration.limits import DEFAULT_COMFORTABLE_RANGES, PHYSIOLOGICAL_LIMITS, check_motion, check_range
 from core.errors import ValidationError
-from core.patients import check_patient_code
 from core.ranges import DEFAULT_CAUTION_MARGIN_DEG, SafeRange
-from mindmove.store.models import Patient, ProfileVersion, as_utc
-from mindmove.store.recording import get_or_create_patient
-
-log = logging.getLogger(__name__)
 
 NEUTRAL_POSTURES = ("standing", "seated")
 MAX_CAUTION_MARGIN_DEG = 45.0
@@ -149,65 +144,6 @@ def profile_from_dict(data: Mapping, /) -> Profile:
                        height_m=None if height is None else float(height), notes=str(data.get("notes") or ""))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValidationError(f"A stored profile is not in the expected form ({exc!r}); it cannot be read.") from exc
-
-
-# --- store ------------------------------------------------------------------------------
-
-def _record(row: ProfileVersion, patient_code: str) -> ProfileRecord:
-    return ProfileRecord(profile=profile_from_dict(row.data), version=row.version, version_id=row.id,
-                         created_by=row.created_by, created_at=as_utc(row.created_at), reason=row.reason,
-                         patient_code=patient_code)
-
-
-def _patient_id(db, code: str) -> int | None:
-    return db.scalar(select(Patient.id).where(Patient.code == code))
-
-
-def load_profile(store, patient_code: str, /) -> ProfileRecord | None:
-    """The patient's newest profile version, or None if the patient has none."""
-    code = check_patient_code(patient_code)
-    with store.session() as db:
-        pid = _patient_id(db, code)
-        if pid is None:
-            return None
-        row = db.scalar(select(ProfileVersion).where(ProfileVersion.patient_id == pid)
-                        .order_by(ProfileVersion.version.desc()).limit(1))
-        return None if row is None else _record(row, code)
-
-
-def profile_history(store, patient_code: str, /) -> list[ProfileRecord]:
-    """Every version of the patient's profile, oldest first."""
-    code = check_patient_code(patient_code)
-    with store.session() as db:
-        pid = _patient_id(db, code)
-        if pid is None:
-            return []
-        rows = db.scalars(select(ProfileVersion).where(ProfileVersion.patient_id == pid)
-                          .order_by(ProfileVersion.version)).all()
-        return [_record(r, code) for r in rows]
-
-
-def save_profile(store, patient_code: str, profile: Profile, /, *, by: str, reason: str) -> ProfileRecord:
-    """Validate ``profile`` and store it as the patient's next version (the patient is created if new)."""
-    code = check_patient_code(patient_code)
-    validate_profile(profile)
-    by = (by or "").strip()
-    reason = (reason or "").strip()
-    if not by:
-        raise ValidationError("Expected the name of the person making this change (--by NAME), but got nothing.")
-    if not reason:
-        raise ValidationError("Expected a reason for this change (--reason TEXT), but got nothing.")
-    data = profile_to_dict(profile)
-    with store.session() as db:
-        pid = get_or_create_patient(db, code).id
-        newest = db.scalar(select(func.max(ProfileVersion.version)).where(ProfileVersion.patient_id == pid)) or 0
-        row = ProfileVersion(patient_id=pid, version=newest + 1, created_by=by, reason=reason,
-                             created_at=datetime.now(timezone.utc), data=data)
-        db.add(row)
-        db.flush()
-        record = _record(row, code)
-    log.info("Stored profile version %d for patient %s", record.version, code)
-    return record
 
 
 def comfortable_range(source: ProfileRecord | Profile | None, motion: str, /) -> SafeRange:

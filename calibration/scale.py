@@ -12,25 +12,21 @@ Two ways to find it:
 - from a known length in the scene: two image points and the distance between them.
 
 A set-up's scale is stored by name in ``camera_setups`` (one row per name, replaced when
-measured again).
+measured again) by :mod:`mindmove.store.camera_setups`; :func:`validate_camera_setup` here is
+the check it applies.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import numpy as np
-from sqlalchemy import select
 
 from calibration.profile import HEIGHT_LIMITS_M
 from core.errors import InputError, ValidationError
-from mindmove.store.models import CameraSetup, as_utc
 from sensing.landmarks import LANDMARK_INDEX, LandmarkSeries, PoseFrame
-
-log = logging.getLogger(__name__)
 
 EYE_HEIGHT_FRACTION = 0.936
 HEEL_LANDMARK_HEIGHT_FRACTION = 0.015
@@ -103,14 +99,8 @@ def compute_scale_from_known_length(p1_px, p2_px, length_m: float) -> float:
     return float(length_m) / dist_px
 
 
-def _record(row: CameraSetup) -> CameraSetupRecord:
-    return CameraSetupRecord(name=row.name, metres_per_pixel=row.metres_per_pixel, method=row.method,
-                             detail=dict(row.detail or {}), created_by=row.created_by, created_at=as_utc(row.created_at))
-
-
-def save_camera_setup(store, name: str, metres_per_pixel: float, *, method: str, by: str,
-                      detail: dict | None = None) -> CameraSetupRecord:
-    """Store (or replace) the scale of the camera set-up ``name``."""
+def validate_camera_setup(name: str, metres_per_pixel: float, /, *, method: str, by: str) -> str:
+    """The set-up's name, stripped; a :class:`ValidationError` unless the scale may be stored."""
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise ValidationError(f"Expected a camera set-up name of 1 to 120 characters, but got {name!r}.")
@@ -120,24 +110,4 @@ def save_camera_setup(store, name: str, metres_per_pixel: float, *, method: str,
         raise ValidationError(f"Expected a scale between 0 and 1 m per pixel, but got {metres_per_pixel!r}.")
     if not (by or "").strip():
         raise ValidationError("Expected the name of the person measuring the scale (--by NAME), but got nothing.")
-    with store.session() as db:
-        row = db.scalar(select(CameraSetup).where(CameraSetup.name == name))
-        if row is None:
-            row = CameraSetup(name=name)
-            db.add(row)
-        row.metres_per_pixel = float(metres_per_pixel)
-        row.method = method
-        row.detail = dict(detail or {})
-        row.created_by = by.strip()
-        row.created_at = datetime.now(timezone.utc)
-        db.flush()
-        record = _record(row)
-    log.info("Stored camera set-up %s: %.6f m/px (%s)", name, metres_per_pixel, method)
-    return record
-
-
-def load_camera_setup(store, name: str, /) -> CameraSetupRecord | None:
-    """The stored scale of set-up ``name``, or None."""
-    with store.session() as db:
-        row = db.scalar(select(CameraSetup).where(CameraSetup.name == name))
-        return None if row is None else _record(row)
+    return name

@@ -568,7 +568,7 @@ class CalibrationView:
 
 def load_calibration(store: Store, user: SignedInUser, patient_code: str, /) -> CalibrationView:
     """The profile and its history, for a patient ``user`` may see (audited ``view_calibration``)."""
-    from calibration.profile import load_profile, profile_history
+    from mindmove.store.profiles import load_profile, profile_history
 
     require_patient(store, user, patient_code, action="view_calibration")
     code = str(patient_code)
@@ -579,12 +579,13 @@ def save_calibration_range(store: Store, user: SignedInUser, patient_code: str, 
                            min_deg: float, max_deg: float, caution_margin_deg: float, reason: str):
     """Store a new profile version with ``motion``'s safe range changed (therapist role only).
 
-    The same validation as ``mindmove profile set`` (:func:`calibration.profile.save_profile`,
+    The same validation as ``mindmove profile set`` (:func:`mindmove.store.profiles.save_profile`,
     which checks every range with :func:`calibration.limits.check_range`); a refused change is
     audited (``edit_calibration``, ``success=False``) and re-raised. Returns the new
     :class:`~calibration.profile.ProfileRecord`.
     """
-    from calibration.profile import Profile, compute_profile_changes, load_profile, save_profile
+    from calibration.profile import Profile, compute_profile_changes
+    from mindmove.store.profiles import load_profile, save_profile
     from core.ranges import SafeRange
     from core.errors import ValidationError
 

@@ -354,7 +354,8 @@ def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) ->
     """Fill ``store`` with the demo clinic; returns counts (``{"already_seeded": True}`` when
     it is complete already). Refuses a database with users or patients the demo did not make;
     clears and redoes an interrupted seed."""
-    from calibration.profile import BreathTarget, Profile, save_profile
+    from calibration.profile import BreathTarget, Profile
+    from mindmove.store.profiles import save_profile
     from core.ranges import SafeRange
 
     now = (now or utcnow()).astimezone(timezone.utc)

@@ -307,12 +307,13 @@ def build_offline_task_bundle(dest: str | Path, /) -> Path:
     return dest
 
 
-def offline_task_bundle(*, data_dir: Path | None = None) -> Path:
-    """The offline bundle cached in the data directory (built on first use)."""
-    from mindmove.settings import ensure_data_dir
+def offline_task_bundle(data_dir: str | Path, /) -> Path:
+    """The offline bundle cached under ``data_dir/models`` (built on first use).
 
-    root = data_dir if data_dir is not None else ensure_data_dir()
-    return build_offline_task_bundle(root / "models" / OFFLINE_BUNDLE_NAME)
+    The caller names the folder (the data folder is ``mindmove.settings.ensure_data_dir()``):
+    sensing reads no settings of its own.
+    """
+    return build_offline_task_bundle(Path(data_dir) / "models" / OFFLINE_BUNDLE_NAME)
 
 
 def create_pose_estimator(model_path: str | Path | None = None, *,

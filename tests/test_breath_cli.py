@@ -166,7 +166,8 @@ def test_tones_are_soft_and_click_free_and_silence_without_a_device():
 
 
 def test_breathe_uses_the_patient_profile(shared):
-    from calibration.profile import BreathTarget, Profile, save_profile
+    from calibration.profile import BreathTarget, Profile
+    from mindmove.store.profiles import save_profile
     from mindmove.store.db import open_store
     from mindmove.store.models import BreathResult, Session
 

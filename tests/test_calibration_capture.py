@@ -135,3 +135,31 @@ def test_neutral_refused_when_too_short_or_not_visible():
         cap.update(t, a)
     with pytest.raises(ValidationError, match=r"left_knee_flexion visible in only 0% of frames"):
         cap.result()
+
+
+
+SHELL_PACKAGES = ("sqlalchemy", "alembic", "mindmove", "dashboard")
+
+
+def _shell_packages_loaded_by(module: str) -> list[str]:
+    """Which of SHELL_PACKAGES a fresh interpreter has loaded after ``import module``."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    probe = f"import sys, {module}; print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({SHELL_PACKAGES!r}))))"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"})
+    return out.stdout.split()
+
+
+@pytest.mark.parametrize("module", ["calibration.capture", "calibration.profile", "calibration.scale",
+                                    "calibration.guided", "calibration.limits"])
+def test_importing_calibration_loads_no_database_settings_or_shell(module):
+    """Importing the pure calibration code pulls in neither SQLAlchemy nor the store, auth or settings."""
+    assert _shell_packages_loaded_by(module) == []
+
+
+def test_the_import_probe_sees_the_database_when_it_is_loaded():
+    assert _shell_packages_loaded_by("mindmove.store.profiles") == ["mindmove", "sqlalchemy"]

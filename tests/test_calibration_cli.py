@@ -13,7 +13,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from calibration.profile import load_profile, profile_history
+from mindmove.store.profiles import load_profile, profile_history
 from mindmove.cli import main
 from mindmove.store import open_store
 from mindmove.store.models import AuditEntry

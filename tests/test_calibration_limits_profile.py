@@ -10,13 +10,12 @@ from calibration.limits import (
     AAOS_NORMAL_ROM_DEG, DEFAULT_COMFORTABLE_RANGES, GENEROUS_MARGIN_DEG, MOTIONS, PHYSIOLOGICAL_LIMITS,
     check_range,
 )
-from calibration.profile import (
-    BreathTarget, Profile, SafeRange, comfortable_range, load_profile, profile_history, save_profile,
-    validate_profile,
-)
+from calibration.profile import BreathTarget, Profile, comfortable_range, validate_profile
+from core.ranges import SafeRange
 from core.errors import ValidationError
 from mindmove.store import open_store
 from mindmove.store.models import ProfileVersion
+from mindmove.store.profiles import load_profile, profile_history, save_profile
 
 
 @pytest.fixture

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from calibration.scale import (
-    compute_scale_from_height, compute_scale_from_known_length, load_camera_setup, save_camera_setup,
-)
+from calibration.scale import compute_scale_from_height, compute_scale_from_known_length
 from core.errors import InputError, ValidationError
 from mindmove.store import open_store
+from mindmove.store.camera_setups import load_camera_setup, save_camera_setup
 from sensing.landmarks import LANDMARK_INDEX, N_LANDMARKS, LandmarkSeries, PoseFrame
 
 FOCAL_PX = 1000.0

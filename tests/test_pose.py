@@ -146,7 +146,9 @@ def test_offline_bundle_holds_both_models(offline_bundle):
 
 
 def test_offline_bundle_cached_in_data_dir(_isolated_data_dir):
-    path = offline_task_bundle()
+    from mindmove.settings import ensure_data_dir
+
+    path = offline_task_bundle(ensure_data_dir())
     assert path.is_file() and path.is_relative_to(_isolated_data_dir)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from calibration.profile import load_profile, profile_history
+from mindmove.store.profiles import load_profile, profile_history
 from mindmove.cli import main
 from mindmove.store import open_store
 
@@ -94,7 +94,7 @@ def test_scale_set_from_height_on_real_video(capsys, shared):
     code, out, err = run(capsys, "scale", "set", "--setup", "lab", "--height-m", "1.72", "--source", str(video),
                          "--by", "Sam")
     assert code == 0, err
-    from calibration.scale import load_camera_setup
+    from mindmove.store.camera_setups import load_camera_setup
 
     store = open_store()
     try:

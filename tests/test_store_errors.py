@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from calibration.profile import Profile, load_profile, save_profile
+from calibration.profile import Profile
+from mindmove.store.profiles import load_profile, save_profile
 from mindmove.cli import main
 from core.errors import StoreError, ValidationError
 from mindmove.settings import hide_password

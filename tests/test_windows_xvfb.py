@@ -336,7 +336,7 @@ def _profile_versions(data_dir: Path) -> int:
 
 @pytest.mark.parametrize("key", ["a", "r"])
 def test_calibrate_window_accept_or_reject(run, display, shared, _isolated_data_dir, key):
-    from calibration.profile import load_profile
+    from mindmove.store.profiles import load_profile
     from mindmove.store import open_store
 
     video = shared("video/sports2d_demo.mp4")

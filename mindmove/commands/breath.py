@@ -57,7 +57,7 @@ def analyze_command(
 
 def _profile_breath(store, patient: str):
     """(breath target, profile version id) from the patient's calibration profile, or Nones."""
-    from calibration.profile import load_profile
+    from mindmove.store.profiles import load_profile
 
     record = load_profile(store, patient)
     return (None, None) if record is None else (record.profile.breath, record.version_id)

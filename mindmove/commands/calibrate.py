@@ -100,9 +100,8 @@ def calibrate(
 ) -> None:
     """Capture comfortable ranges (--motion) or neutral posture (--neutral) and store them."""
     from calibration.limits import check_motion
-    from calibration.profile import (
-        MAX_CAUTION_MARGIN_DEG, NEUTRAL_POSTURES, Profile, compute_profile_changes, load_profile, save_profile,
-    )
+    from calibration.profile import MAX_CAUTION_MARGIN_DEG, NEUTRAL_POSTURES, Profile, compute_profile_changes
+    from mindmove.store.profiles import load_profile, save_profile
 
     if bool(motions) == bool(neutral):
         raise InputError("Give either --motion NAME (one or more) or --neutral standing|seated.")

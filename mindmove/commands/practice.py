@@ -59,7 +59,7 @@ def practice(
 ) -> None:
     """Practise an exercise with live, gentle guidance; the session is recorded as it happens."""
     from calibration.practice import build_practice_pipeline
-    from calibration.profile import load_profile
+    from mindmove.store.profiles import load_profile
     from feedback.exercises import exercise_title, load_exercise
     from feedback.messages import load_catalogue
     from feedback.render_practice import PracticeWindow, VideoFileSink, render_practice_frame

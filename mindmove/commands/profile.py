@@ -59,7 +59,8 @@ def profile_set(
 ) -> None:
     """Store a new profile version with the given changes."""
     from calibration.limits import check_motion
-    from calibration.profile import BreathTarget, Profile, compute_profile_changes, load_profile, save_profile
+    from calibration.profile import BreathTarget, Profile, compute_profile_changes
+    from mindmove.store.profiles import load_profile, save_profile
     from core.ranges import DEFAULT_CAUTION_MARGIN_DEG, SafeRange
 
     store = _open()
@@ -129,7 +130,7 @@ def _ranges_table(record) -> Table:
 @profile_app.command("show")
 def profile_show(patient: str = PATIENT) -> None:
     """Show the patient's newest profile (defaults where nothing is calibrated)."""
-    from calibration.profile import load_profile
+    from mindmove.store.profiles import load_profile
 
     store = _open()
     try:
@@ -165,7 +166,8 @@ def profile_show(patient: str = PATIENT) -> None:
 @profile_app.command("history")
 def profile_history_cmd(patient: str = PATIENT) -> None:
     """List every version of the patient's profile: who, when, why, what changed."""
-    from calibration.profile import compute_profile_changes, profile_history
+    from calibration.profile import compute_profile_changes
+    from mindmove.store.profiles import profile_history
 
     store = _open()
     try:
@@ -223,7 +225,8 @@ def scale_set(
     by: str = BY,
 ) -> None:
     """Measure and store metres per pixel: from a person's height, or from a known length."""
-    from calibration.scale import compute_scale_from_known_length, save_camera_setup
+    from calibration.scale import compute_scale_from_known_length
+    from mindmove.store.camera_setups import save_camera_setup
 
     if points is not None and length_m is not None and height_m is None:
         mpp = compute_scale_from_known_length(points[:2], points[2:], length_m)
@@ -246,7 +249,7 @@ def scale_set(
 @scale_app.command("show")
 def scale_show(setup: str = typer.Option(..., "--setup", help="Name of the camera set-up.")) -> None:
     """Show a camera set-up's stored scale."""
-    from calibration.scale import load_camera_setup
+    from mindmove.store.camera_setups import load_camera_setup
 
     store = _open()
     try:
