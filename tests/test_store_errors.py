@@ -117,3 +117,19 @@ def test_the_commands_refuse_a_name_for_a_code(capsys, argv):
             assert db.scalar(select(func.count(Patient.id))) == 0
     finally:
         store.dispose()
+
+
+def test_the_store_as_a_context_manager_closes_its_connections(tmp_path):
+    """``with open_store() as store:`` closes every connection when the block ends, also on an
+    error: SQLite folds its write-ahead log back into the file only when the last one closes."""
+    url = f"sqlite:///{tmp_path / 'clinic.db'}"
+    with open_store(url) as store:
+        save_profile(store, "P001", Profile(height_m=1.7), by="Sam PT", reason="intake")
+        assert (tmp_path / "clinic.db-wal").exists()
+    assert not (tmp_path / "clinic.db-wal").exists()
+    with pytest.raises(ValidationError), open_store(url) as store:
+        assert load_profile(store, "P001").profile.height_m == 1.7
+        save_profile(store, "P001", Profile(height_m=9.0), by="Sam PT", reason="typo")
+    assert not (tmp_path / "clinic.db-wal").exists()
+    with open_store(url) as store:
+        assert load_profile(store, "P001").version == 1  # the refused change stored nothing

@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 
 from mindmove.commands import cli_actor
-from core.errors import InputError, MindMoveError, ValidationError
+from core.errors import InputError, MindMoveError
 
 console = Console(highlight=False)
 
@@ -99,9 +99,49 @@ def calibrate(
     reason: str | None = typer.Option(None, "--reason", help="Why (default: 'guided capture of ...')."),
 ) -> None:
     """Capture comfortable ranges (--motion) or neutral posture (--neutral) and store them."""
+    from calibration.profile import Profile
+    from feedback.messages import message
+    from mindmove.store import open_store
+    from mindmove.store.profiles import load_profile, save_profile_change
+
+    _check_options(motions, neutral, set_range=set_range, accept=accept, by=by, margin_deg=margin_deg)
+    _quiet_opencv()
+    window = None
+    if not no_window:
+        from calibration.window import CalibrationWindow
+
+        key = "calibration.stay_still" if neutral else "calibration.move_slowly"
+        window = CalibrationWindow(tuple(motions), instruction=message(key))
+    try:
+        captured = _capture(source if source is not None else camera, motions, neutral, window=window,
+                            duration_s=duration_s, camera=source is None, repetitions=repetitions,
+                            margin_deg=margin_deg)
+        with open_store() as store:
+            current = load_profile(store, patient)
+            profile = current.profile if current else Profile()
+            if neutral:
+                change = _neutral_change(profile, captured, neutral, accept=accept, window=window)
+            else:
+                change = _range_change(profile, captured, accept=accept, set_range=set_range, window=window,
+                                       margin_deg=margin_deg)
+            if change is None:
+                return
+            new, default_reason, accepted = change
+            record = save_profile_change(store, patient, profile, new, actor=cli_actor(), by=by,
+                                         reason=reason or default_reason, detail_prefix=f"by={by}; calibrate: ")
+    finally:
+        if window is not None:
+            window.close()
+    console.print(f"Patient {patient}: profile version {record.version} saved by {record.created_by}.")
+    for motion, rng in accepted.items():
+        console.print(f"  {motion}: {rng.min_deg:g}..{rng.max_deg:g} deg (margin {rng.caution_margin_deg:g})")
+    console.print(message("calibration.capture_done"))
+
+
+def _check_options(motions, neutral, *, set_range, accept: bool, by: str, margin_deg: float) -> None:
+    """Refuse contradictory or out-of-range options before the camera opens."""
     from calibration.limits import check_motion
-    from calibration.profile import MAX_CAUTION_MARGIN_DEG, NEUTRAL_POSTURES, Profile, compute_profile_changes
-    from mindmove.store.profiles import load_profile, save_profile
+    from calibration.profile import MAX_CAUTION_MARGIN_DEG, NEUTRAL_POSTURES
 
     if bool(motions) == bool(neutral):
         raise InputError("Give either --motion NAME (one or more) or --neutral standing|seated.")
@@ -117,98 +157,66 @@ def calibrate(
         raise InputError(f"Expected --margin between 0 and {MAX_CAUTION_MARGIN_DEG:g} deg, but got {margin_deg:g}. "
                          "Choose a margin in that range.")
 
-    _quiet_opencv()
+
+def _capture(spec, motions, neutral, *, window, duration_s, camera: bool, repetitions: int, margin_deg: float):
+    """The neutral capture (``neutral``), or one range capture per motion, from ``spec``'s frames."""
     from calibration.guided import run_neutral_capture, run_range_capture
-    from feedback.messages import message
     from sensing.pose import create_pose_estimator
     from sensing.video import open_source
 
-    spec = source if source is not None else camera
-    window = None
-    if not no_window:
-        from calibration.window import CalibrationWindow
-
-        key = "calibration.stay_still" if neutral else "calibration.move_slowly"
-        window = CalibrationWindow(tuple(motions), instruction=message(key))
     on_frame = window.show_capture if window is not None else None
-    try:
-        with open_source(spec) as frames, create_pose_estimator() as estimator:
-            if neutral:
-                capture = run_neutral_capture(frames.frames(), estimator, on_frame=on_frame,
-                                              duration_s=duration_s or DEFAULT_NEUTRAL_S)
-            else:
-                limit_s = duration_s if duration_s is not None else (None if source else DEFAULT_CAMERA_CAPTURE_S)
-                captures = run_range_capture(frames.frames(), estimator, motions, on_frame=on_frame,
-                                             max_duration_s=limit_s, min_repetitions=repetitions,
-                                             caution_margin_deg=margin_deg)
+    with open_source(spec) as frames, create_pose_estimator() as estimator:
+        if neutral:
+            return run_neutral_capture(frames.frames(), estimator, on_frame=on_frame,
+                                       duration_s=duration_s or DEFAULT_NEUTRAL_S)
+        limit_s = duration_s if duration_s is not None else (DEFAULT_CAMERA_CAPTURE_S if camera else None)
+        return run_range_capture(frames.frames(), estimator, motions, on_frame=on_frame,
+                                 max_duration_s=limit_s, min_repetitions=repetitions, caution_margin_deg=margin_deg)
 
-        from mindmove.store import open_store
 
-        store = open_store()
+def _neutral_change(profile, capture, neutral: str, *, accept: bool, window):
+    """(new profile, default reason, {}) with the captured neutral posture, or None when rejected."""
+    angles = capture.result()
+    console.print(f"Neutral {neutral}: " + ", ".join(f"{k} {v:g}" for k, v in angles.items()))
+    if not accept:
+        text = f"neutral {neutral} over {capture.elapsed_s:.1f} s"
+        if window is not None and window.ask_decision(text) != "accept":
+            console.print("Rejected: nothing stored.")
+            return None
+        if window is None and not (sys.stdin.isatty() and typer.confirm(f"Store {text}?")):
+            if not sys.stdin.isatty():
+                raise InputError(f"Captured {text}, but no decision was given: use --accept with --no-window.")
+            console.print("Rejected: nothing stored.")
+            return None
+    return profile.with_neutral(neutral, angles), f"guided capture of neutral {neutral} posture", {}
+
+
+def _range_change(profile, captures, *, accept: bool, set_range, window, margin_deg: float):
+    """(new profile, default reason, accepted ranges) from the proposals, or None when none is accepted."""
+    accepted = {}
+    for motion, capture in captures.items():
+        console.print(f"{motion}: observed {_observed(capture)}")
         try:
-            current = load_profile(store, patient)
-            profile = current.profile if current else Profile()
-            if neutral:
-                angles = capture.result()
-                console.print(f"Neutral {neutral}: " + ", ".join(f"{k} {v:g}" for k, v in angles.items()))
-                if not accept:
-                    text = f"neutral {neutral} over {capture.elapsed_s:.1f} s"
-                    if window is not None and window.ask_decision(text) != "accept":
-                        console.print("Rejected: nothing stored.")
-                        return
-                    if window is None and not (sys.stdin.isatty() and typer.confirm(f"Store {text}?")):
-                        if not sys.stdin.isatty():
-                            raise InputError(f"Captured {text}, but no decision was given: use --accept with --no-window.")
-                        console.print("Rejected: nothing stored.")
-                        return
-                store_profile = profile.with_neutral(neutral, angles)
-                default_reason = f"guided capture of neutral {neutral} posture"
-            else:
-                accepted = {}
-                for motion, capture in captures.items():
-                    console.print(f"{motion}: observed {_observed(capture)}")
-                    try:
-                        proposal, refusal = capture.proposal(), None
-                        console.print(f"{motion}: proposed {proposal.range.min_deg:g}..{proposal.range.max_deg:g} deg "
-                                      f"(peaks {', '.join(f'{p:.0f}' for p in proposal.peaks_deg)})")
-                    except MindMoveError as exc:
-                        proposal, refusal = None, exc
-                        if set_range is not None:
-                            console.print(f"{motion}: no proposal ({exc})")
-                    chosen = _decide(motion, proposal, refusal, accept=accept, set_range=set_range, window=window,
-                                     margin_deg=margin_deg)
-                    if chosen is None:
-                        console.print(f"{motion}: rejected.")
-                    else:
-                        accepted[motion] = chosen
-                if not accepted:
-                    console.print("Nothing accepted: the profile is unchanged.")
-                    return
-                store_profile = profile
-                for motion, rng in accepted.items():
-                    store_profile = store_profile.with_range(motion, rng)
-                default_reason = f"guided capture of {', '.join(accepted)}"
-            from mindmove.auth import audit
-
-            try:
-                record = save_profile(store, patient, store_profile, by=by, reason=reason or default_reason)
-            except ValidationError as exc:
-                audit(store, cli_actor(), "edit_calibration", patient_code=patient, success=False,
-                      detail=f"by={by}; calibrate refused: {exc}")
-                raise
-            audit(store, cli_actor(), "edit_calibration", patient_code=patient,
-                  detail=f"version={record.version}; by={by}; calibrate: "
-                         + "; ".join(compute_profile_changes(profile, store_profile)))
-        finally:
-            store.dispose()
-    finally:
-        if window is not None:
-            window.close()
-    console.print(f"Patient {patient}: profile version {record.version} saved by {record.created_by}.")
-    if not neutral:
-        for motion, rng in accepted.items():
-            console.print(f"  {motion}: {rng.min_deg:g}..{rng.max_deg:g} deg (margin {rng.caution_margin_deg:g})")
-    console.print(message("calibration.capture_done"))
+            proposal, refusal = capture.proposal(), None
+            console.print(f"{motion}: proposed {proposal.range.min_deg:g}..{proposal.range.max_deg:g} deg "
+                          f"(peaks {', '.join(f'{p:.0f}' for p in proposal.peaks_deg)})")
+        except MindMoveError as exc:
+            proposal, refusal = None, exc
+            if set_range is not None:
+                console.print(f"{motion}: no proposal ({exc})")
+        chosen = _decide(motion, proposal, refusal, accept=accept, set_range=set_range, window=window,
+                         margin_deg=margin_deg)
+        if chosen is None:
+            console.print(f"{motion}: rejected.")
+        else:
+            accepted[motion] = chosen
+    if not accepted:
+        console.print("Nothing accepted: the profile is unchanged.")
+        return None
+    new = profile
+    for motion, rng in accepted.items():
+        new = new.with_range(motion, rng)
+    return new, f"guided capture of {', '.join(accepted)}", accepted
 
 
 def register(app: typer.Typer) -> None:

@@ -86,11 +86,8 @@ def register(app: typer.Typer) -> None:
         from mindmove.store import open_store
 
         url = db_url or demo_db_url()
-        store = open_store(url)
-        try:
+        with open_store(url) as store:
             counts = seed_demo(store)
-        finally:
-            store.dispose()
         if counts.get("already_seeded"):
             typer.echo(f"The demo clinic is already in {hide_password(url)}.")
         else:

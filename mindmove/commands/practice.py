@@ -84,59 +84,59 @@ def practice(
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     before = _checkin(pain_before, mood_before, when="before", interactive=interactive)
     _checkin(pain_after, mood_after, when="after", interactive=False)  # refuse a bad value before the session
-    store = open_store()
-    record = load_profile(store, patient)
-    pipeline = build_practice_pipeline(ex, profile_record=record)
-    breath, stream = _open_breath(ex, belt=belt, breath_replay=breath_replay, rate_hz=rate_hz,
-                                  belt_kind=belt_kind, polarity=polarity, pacer=pacer)
-    player = None
-    if sound:
-        from feedback.sound import open_sound
+    with open_store() as store:
+        record = load_profile(store, patient)
+        pipeline = build_practice_pipeline(ex, profile_record=record)
+        breath, stream = _open_breath(ex, belt=belt, breath_replay=breath_replay, rate_hz=rate_hz,
+                                      belt_kind=belt_kind, polarity=polarity, pacer=pacer)
+        player = None
+        if sound:
+            from feedback.sound import open_sound
 
-        player = open_sound()
-    sinks = []
-    frames = None
-    try:
-        frames = open_source(source if source is not None else (camera if camera is not None else 0))
-        estimator = create_pose_estimator()
-        recorder = SessionRecorder(store, patient, kind="practice", exercise=ex.name,
-                                   profile_version_id=record.version_id if record else None, background=True)
-        session_id = recorder.start()
-        if before != (None, None):
-            recorder.add_checkin("before", pain=before[0], mood=before[1])
-        if not no_window:
-            sinks.append(PracticeWindow(fullscreen=not windowed))
-        if record_video is not None:
-            sinks.append(VideoFileSink(record_video, fps=frames.fps or 30.0, size=frames.size))
-        typer.echo(f"Session {session_id}: {exercise_title(ex)}. Press q or Esc to finish.", err=True)
-        result = run_practice(frames, estimator, pipeline, recorder=recorder, sinks=sinks,
-                              render=render_practice_frame if sinks else None,
-                              pace=not fast, breath=breath, sound=player)
-        saved = True
-        if result.breath is not None:
-            from mindmove.store.models import BreathResult
-
-            try:
-                with store.session() as db:
-                    db.add(BreathResult(session_id=session_id, **result.breath))
-            except StoreError as exc:
-                log.warning("session %d: breath result not saved: %s", session_id, exc)
-                saved = False
-        saved = recorder.finish(summary=result.summary, metrics=result.metrics, active_s=result.active_s) and saved
-    finally:
-        for sink in sinks:
-            sink.close()
-        if frames is not None:
-            frames.close()
-        if stream is not None:
-            stream.close()
-    after = _checkin(pain_after, mood_after, when="after", interactive=interactive)
-    if after != (None, None):
+            player = open_sound()
+        sinks = []
+        frames = None
         try:
-            recorder.add_checkin("after", pain=after[0], mood=after[1])
-        except StoreError as exc:
-            log.warning("session %d: check-in after not saved: %s", session_id, exc)
-            saved = False
+            frames = open_source(source if source is not None else (camera if camera is not None else 0))
+            estimator = create_pose_estimator()
+            recorder = SessionRecorder(store, patient, kind="practice", exercise=ex.name,
+                                       profile_version_id=record.version_id if record else None, background=True)
+            session_id = recorder.start()
+            if before != (None, None):
+                recorder.add_checkin("before", pain=before[0], mood=before[1])
+            if not no_window:
+                sinks.append(PracticeWindow(fullscreen=not windowed))
+            if record_video is not None:
+                sinks.append(VideoFileSink(record_video, fps=frames.fps or 30.0, size=frames.size))
+            typer.echo(f"Session {session_id}: {exercise_title(ex)}. Press q or Esc to finish.", err=True)
+            result = run_practice(frames, estimator, pipeline, recorder=recorder, sinks=sinks,
+                                  render=render_practice_frame if sinks else None,
+                                  pace=not fast, breath=breath, sound=player)
+            saved = True
+            if result.breath is not None:
+                from mindmove.store.models import BreathResult
+
+                try:
+                    with store.session() as db:
+                        db.add(BreathResult(session_id=session_id, **result.breath))
+                except StoreError as exc:
+                    log.warning("session %d: breath result not saved: %s", session_id, exc)
+                    saved = False
+            saved = recorder.finish(summary=result.summary, metrics=result.metrics, active_s=result.active_s) and saved
+        finally:
+            for sink in sinks:
+                sink.close()
+            if frames is not None:
+                frames.close()
+            if stream is not None:
+                stream.close()
+        after = _checkin(pain_after, mood_after, when="after", interactive=interactive)
+        if after != (None, None):
+            try:
+                recorder.add_checkin("after", pain=after[0], mood=after[1])
+            except StoreError as exc:
+                log.warning("session %d: check-in after not saved: %s", session_id, exc)
+                saved = False
     if not saved:
         from feedback.messages import message
 

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mindmove.commands import cli_actor
+from mindmove.commands import cli_actor, cli_audit
 from core.errors import InputError, ValidationError
 
 profile_app = typer.Typer(help="Review and edit a patient's calibration profile (safe ranges, breath, height).",
@@ -27,18 +27,6 @@ console = Console(highlight=False)
 
 PATIENT = typer.Option(..., "--patient", help="The patient's code, e.g. P001.")
 BY = typer.Option(..., "--by", help="Name of the therapist making the change.")
-
-
-def _open():
-    from mindmove.store import open_store
-
-    return open_store()
-
-
-def _audit(store, action: str, /, *, patient: str | None = None, success: bool = True, detail: str = "") -> None:
-    from mindmove.auth import audit
-
-    audit(store, cli_actor(), action, patient_code=patient, success=success, detail=detail)
 
 
 @profile_app.command("set")
@@ -59,55 +47,63 @@ def profile_set(
 ) -> None:
     """Store a new profile version with the given changes."""
     from calibration.limits import check_motion
-    from calibration.profile import BreathTarget, Profile, compute_profile_changes
-    from mindmove.store.profiles import load_profile, save_profile
-    from core.ranges import DEFAULT_CAUTION_MARGIN_DEG, SafeRange
+    from calibration.profile import Profile, compute_profile_changes
+    from mindmove.store import open_store
+    from mindmove.store.profiles import load_profile, save_profile_change
 
-    store = _open()
-    try:
+    if motion is not None:
+        check_motion(motion)
+    elif any(v is not None for v in (min_deg, max_deg, margin_deg)) or clear_motion:
+        raise InputError("--min, --max, --margin and --clear need --motion NAME.")
+    with open_store() as store:
         current = load_profile(store, patient)
         old = current.profile if current else Profile()
-        new = old
-        if motion is not None:
-            check_motion(motion)
-            if clear_motion:
-                new = replace(new, ranges={m: r for m, r in new.ranges.items() if m != motion})
-            else:
-                existing = new.ranges.get(motion)
-                if existing is None and (min_deg is None or max_deg is None):
-                    raise InputError(f"{motion} has no range yet: give both --min and --max.")
-                lo = min_deg if min_deg is not None else existing.min_deg
-                hi = max_deg if max_deg is not None else existing.max_deg
-                margin = margin_deg if margin_deg is not None else (
-                    existing.caution_margin_deg if existing else DEFAULT_CAUTION_MARGIN_DEG)
-                new = new.with_range(motion, SafeRange(lo, hi, margin))
-        elif any(v is not None for v in (min_deg, max_deg, margin_deg)) or clear_motion:
-            raise InputError("--min, --max, --margin and --clear need --motion NAME.")
-        if any(v is not None for v in (resting_bpm, target_bpm, ie_ratio)):
-            b = old.breath or BreathTarget(resting_rate_bpm=None)
-            new = replace(new, breath=BreathTarget(
-                resting_rate_bpm=resting_bpm if resting_bpm is not None else b.resting_rate_bpm,
-                target_rate_bpm=target_bpm if target_bpm is not None else b.target_rate_bpm,
-                ie_ratio=ie_ratio if ie_ratio is not None else b.ie_ratio))
-        if height_m is not None:
-            new = replace(new, height_m=height_m)
-        if notes is not None:
-            new = replace(new, notes=notes)
+        new = _changed_range(old, motion, min_deg, max_deg, margin_deg, clear=clear_motion)
+        new = _changed_details(new, resting_bpm=resting_bpm, target_bpm=target_bpm, ie_ratio=ie_ratio,
+                               height_m=height_m, notes=notes)
         changes = compute_profile_changes(old, new)
         if not changes:
             raise InputError("Nothing to change: give --motion with --min/--max, breath, --height-m or --notes.")
-        try:
-            record = save_profile(store, patient, new, by=by, reason=reason)
-        except ValidationError as exc:
-            _audit(store, "edit_calibration", patient=patient, success=False, detail=f"by={by}; refused: {exc}")
-            raise
-        _audit(store, "edit_calibration", patient=patient,
-               detail=f"version={record.version}; by={by}; " + "; ".join(changes))
-    finally:
-        store.dispose()
+        record = save_profile_change(store, patient, old, new, actor=cli_actor(), by=by, reason=reason,
+                                     detail_prefix=f"by={by}; ")
     console.print(f"Patient {patient}: profile version {record.version} saved by {record.created_by}.")
     for line in changes:
         console.print(f"  {line}")
+
+
+def _changed_range(profile, motion: str | None, min_deg, max_deg, margin_deg, *, clear: bool):
+    """``profile`` with ``motion``'s range set from the options, or removed (``clear``)."""
+    from core.ranges import DEFAULT_CAUTION_MARGIN_DEG, SafeRange
+
+    if motion is None:
+        return profile
+    if clear:
+        return replace(profile, ranges={m: r for m, r in profile.ranges.items() if m != motion})
+    existing = profile.ranges.get(motion)
+    if existing is None and (min_deg is None or max_deg is None):
+        raise InputError(f"{motion} has no range yet: give both --min and --max.")
+    lo = min_deg if min_deg is not None else existing.min_deg
+    hi = max_deg if max_deg is not None else existing.max_deg
+    margin = margin_deg if margin_deg is not None else (
+        existing.caution_margin_deg if existing else DEFAULT_CAUTION_MARGIN_DEG)
+    return profile.with_range(motion, SafeRange(lo, hi, margin))
+
+
+def _changed_details(profile, *, resting_bpm, target_bpm, ie_ratio, height_m, notes):
+    """``profile`` with the breath target, height and notes given (None keeps the old value)."""
+    from calibration.profile import BreathTarget
+
+    if any(v is not None for v in (resting_bpm, target_bpm, ie_ratio)):
+        b = profile.breath or BreathTarget(resting_rate_bpm=None)
+        profile = replace(profile, breath=BreathTarget(
+            resting_rate_bpm=resting_bpm if resting_bpm is not None else b.resting_rate_bpm,
+            target_rate_bpm=target_bpm if target_bpm is not None else b.target_rate_bpm,
+            ie_ratio=ie_ratio if ie_ratio is not None else b.ie_ratio))
+    if height_m is not None:
+        profile = replace(profile, height_m=height_m)
+    if notes is not None:
+        profile = replace(profile, notes=notes)
+    return profile
 
 
 def _ranges_table(record) -> Table:
@@ -130,14 +126,12 @@ def _ranges_table(record) -> Table:
 @profile_app.command("show")
 def profile_show(patient: str = PATIENT) -> None:
     """Show the patient's newest profile (defaults where nothing is calibrated)."""
+    from mindmove.store import open_store
     from mindmove.store.profiles import load_profile
 
-    store = _open()
-    try:
+    with open_store() as store:
         record = load_profile(store, patient)
-        _audit(store, "view_calibration", patient=patient, detail="profile show")
-    finally:
-        store.dispose()
+        cli_audit(store, "view_calibration", patient=patient, detail="profile show")
     if record is None:
         console.print(f"Patient {patient} has no profile yet; the conservative defaults below apply.")
     else:
@@ -167,14 +161,12 @@ def profile_show(patient: str = PATIENT) -> None:
 def profile_history_cmd(patient: str = PATIENT) -> None:
     """List every version of the patient's profile: who, when, why, what changed."""
     from calibration.profile import compute_profile_changes
+    from mindmove.store import open_store
     from mindmove.store.profiles import profile_history
 
-    store = _open()
-    try:
+    with open_store() as store:
         history = profile_history(store, patient)
-        _audit(store, "view_calibration", patient=patient, detail="profile history")
-    finally:
-        store.dispose()
+        cli_audit(store, "view_calibration", patient=patient, detail="profile history")
     if not history:
         console.print(f"Patient {patient} has no profile yet.")
         return
@@ -226,6 +218,7 @@ def scale_set(
 ) -> None:
     """Measure and store metres per pixel: from a person's height, or from a known length."""
     from calibration.scale import compute_scale_from_known_length
+    from mindmove.store import open_store
     from mindmove.store.camera_setups import save_camera_setup
 
     if points is not None and length_m is not None and height_m is None:
@@ -236,26 +229,21 @@ def scale_set(
         method, detail = "height", {"height_m": height_m, "source": str(source), "frames": used}
     else:
         raise InputError("Give either --height-m H --source FILE, or --points X1 Y1 X2 Y2 --length-m L.")
-    store = _open()
-    try:
+    with open_store() as store:
         record = save_camera_setup(store, setup, mpp, method=method, by=by, detail=detail)
-        _audit(store, "edit_camera_scale",
-               detail=f"setup={record.name}; metres_per_pixel={record.metres_per_pixel:.6g}; method={method}; by={by}")
-    finally:
-        store.dispose()
+        cli_audit(store, "edit_camera_scale",
+                  detail=f"setup={record.name}; metres_per_pixel={record.metres_per_pixel:.6g}; method={method}; by={by}")
     console.print(f"Camera set-up {record.name}: {record.metres_per_pixel * 1000:.3f} mm per pixel ({record.method}).")
 
 
 @scale_app.command("show")
 def scale_show(setup: str = typer.Option(..., "--setup", help="Name of the camera set-up.")) -> None:
     """Show a camera set-up's stored scale."""
+    from mindmove.store import open_store
     from mindmove.store.camera_setups import load_camera_setup
 
-    store = _open()
-    try:
+    with open_store() as store:
         record = load_camera_setup(store, setup)
-    finally:
-        store.dispose()
     if record is None:
         raise InputError(f"No camera set-up named {setup!r}: measure it first with 'mindmove scale set'.")
     console.print(f"Camera set-up {record.name}: {record.metres_per_pixel * 1000:.3f} mm per pixel "

@@ -38,12 +38,9 @@ def register(app: typer.Typer) -> None:
         from mindmove.auth import create_user
         from mindmove.store import open_store
 
-        store = open_store()
-        try:
+        with open_store() as store:
             create_user(store, username, _read_password(password_stdin), role=role, teams=team,
                         display_name=display_name, by=cli_actor())
-        finally:
-            store.dispose()
         typer.echo(f"User {username.strip().lower()} ({role}) created" + (f" in {', '.join(team)}." if team else "."))
 
     @user_app.command("password")
@@ -55,11 +52,8 @@ def register(app: typer.Typer) -> None:
         from mindmove.auth import set_password
         from mindmove.store import open_store
 
-        store = open_store()
-        try:
+        with open_store() as store:
             set_password(store, username, _read_password(password_stdin), by=cli_actor())
-        finally:
-            store.dispose()
         typer.echo(f"Password of {username.strip().lower()} changed.")
 
     @team_app.command("add")
@@ -68,11 +62,8 @@ def register(app: typer.Typer) -> None:
         from mindmove.auth import create_team
         from mindmove.store import open_store
 
-        store = open_store()
-        try:
+        with open_store() as store:
             create_team(store, name, by=cli_actor())
-        finally:
-            store.dispose()
         typer.echo(f"Care team {name.strip()} created.")
 
     @team_app.command("member")
@@ -81,11 +72,8 @@ def register(app: typer.Typer) -> None:
         from mindmove.auth import add_team_member
         from mindmove.store import open_store
 
-        store = open_store()
-        try:
+        with open_store() as store:
             add_team_member(store, name, username, by=cli_actor())
-        finally:
-            store.dispose()
         typer.echo(f"{username.strip().lower()} joined {name.strip()}.")
 
     @patient_app.command("add")
@@ -97,11 +85,8 @@ def register(app: typer.Typer) -> None:
         from mindmove.auth import create_patient
         from mindmove.store import open_store
 
-        store = open_store()
-        try:
+        with open_store() as store:
             create_patient(store, code, team=team, by=cli_actor())
-        finally:
-            store.dispose()
         typer.echo(f"Patient {code.strip()} is in care team {team.strip()}.")
 
     app.add_typer(user_app, name="user")

@@ -49,6 +49,13 @@ class Store:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """``with open_store() as store:`` closes every connection on the way out, error or not."""
+        self.dispose()
+
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur = dbapi_connection.cursor()
@@ -70,6 +77,8 @@ def first_line(exc: BaseException, /) -> str:
 
 def open_store(url: str | None = None, *, create: bool = True) -> Store:
     """Open (and by default create or upgrade) the store at ``url`` or the configured one.
+
+    Use it as ``with open_store() as store:``; the connections close when the block ends.
 
     Every failure (a folder that cannot be made, a URL or driver that cannot be used, a server
     that cannot be reached, a file that is not a database) is a one-line :class:`StoreError`

@@ -15,9 +15,12 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
-from calibration.profile import Profile, ProfileRecord, profile_from_dict, profile_to_dict, validate_profile
+from calibration.profile import (
+    Profile, ProfileRecord, compute_profile_changes, profile_from_dict, profile_to_dict, validate_profile,
+)
 from core.errors import ValidationError
 from core.patients import check_patient_code
+from mindmove.auth import audit
 from mindmove.store.models import Patient, ProfileVersion, as_utc
 from mindmove.store.recording import get_or_create_patient
 
@@ -78,4 +81,23 @@ def save_profile(store, patient_code: str, profile: Profile, /, *, by: str, reas
         db.flush()
         record = _record(row, code)
     log.info("Stored profile version %d for patient %s", record.version, code)
+    return record
+
+
+def save_profile_change(store, patient_code: str, old: Profile | None, new: Profile, /, *, actor: str, by: str,
+                        reason: str, detail_prefix: str = "", client: str = "") -> ProfileRecord:
+    """:func:`save_profile`, written to the audit log as ``edit_calibration`` by ``actor``.
+
+    A refused change (a :class:`ValidationError`) is audited with ``success=False`` and
+    re-raised. The detail is ``version=N; <detail_prefix><what changed relative to old>``
+    (``detail_prefix`` e.g. ``"by=Sam PT; calibrate: "``), or ``<detail_prefix>refused: <why>``.
+    """
+    try:
+        record = save_profile(store, patient_code, new, by=by, reason=reason)
+    except ValidationError as exc:
+        audit(store, actor, "edit_calibration", patient_code=patient_code, success=False, client=client,
+              detail=f"{detail_prefix}refused: {exc}")
+        raise
+    audit(store, actor, "edit_calibration", patient_code=patient_code, client=client,
+          detail=f"version={record.version}; {detail_prefix}" + "; ".join(compute_profile_changes(old, new)))
     return record
