@@ -110,7 +110,11 @@ def test_backward_walk_is_recognised_and_events_not_swapped():
     to = _errors(report, lifts, "toe_off")
     assert np.all(to <= TOL_S), to
     assert {e.landmark.split("_", 1)[1] for e in report.events if e.kind == INITIAL_CONTACT} == {"foot_index"}
-    assert abs(report.parameters.cadence_steps_per_min - 120 / STRIDE_S) < 1.0
+    # a backward pass is reported under its own heading, never in the headline
+    assert report.parameters.cadence_steps_per_min is None
+    assert "backward_pass" in report.quality.flags
+    backward = report.parameters_by_direction["backward"]
+    assert abs(backward.cadence_steps_per_min - 120 / STRIDE_S) < 1.0
 
 
 def test_turn_is_excluded_and_both_passes_analysed():

@@ -82,7 +82,8 @@ def test_backward_walk_is_recognised(heading):
     assert {e["landmark"].split("_", 1)[1] for e in series.attrs["true_events"] if e["kind"] == "heel_strike"} \
         == {"foot_index"}
     assert np.median(np.abs(_errors(series, report, "heel_strike"))) <= HS_MEDIAN_TOL_S
-    assert report.parameters.cadence_steps_per_min == pytest.approx(105.0, abs=1.0)
+    assert report.parameters.cadence_steps_per_min is None  # the headline is forward walking only
+    assert report.parameters_by_direction["backward"].cadence_steps_per_min == pytest.approx(105.0, abs=1.0)
 
 
 def test_forward_walker_faces_where_it_goes():

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from feedback.gait.cycles import GaitCycle, compute_cycles
-from feedback.gait.events import GaitEvent, detect_events
+from feedback.gait.events import GaitEvent, apply_event_rules, detect_events
 from feedback.gait.frames import (
     FOOT_POINTS, SIDES, FloorFrame, compute_body_size, compute_floor_frame, compute_runs, compute_stretches,
     detect_identity_switches, other_side, pixel_mid,
 )
 from feedback.gait.parameters import GaitParameters, compute_parameters, compute_steps, compute_strides
-from feedback.gait.passes import GaitPass, Pelvis, compute_pelvis, detect_passes
+from feedback.gait.passes import GaitPass, Pelvis, compute_body, compute_pelvis, detect_passes
 from feedback.gait.quality import GaitQuality, compute_quality
 from sensing.landmarks import LandmarkSeries
 
@@ -38,7 +38,7 @@ class GaitReport:
     """Everything ``save_gait_outputs`` writes; see ``docs/gait.md``."""
 
     events: tuple[GaitEvent, ...]
-    parameters: GaitParameters
+    parameters: GaitParameters  # the headline: passes walked facing forward (and of unknown facing)
     direction: str
     passes: tuple[GaitPass, ...]
     frames_used: np.ndarray  # (T,) bool
@@ -48,6 +48,9 @@ class GaitReport:
     cycles: tuple[GaitCycle, ...]
     coordinates: str  # "world_m" or "pixel_px"
     t_s: np.ndarray = field(repr=False)
+    parameters_by_direction: dict = field(default_factory=dict)  # "forward" / "backward" / ... -> GaitParameters
+    pass_parameters: tuple[GaitParameters, ...] = ()  # one per pass
+    headline_passes: tuple[int, ...] = ()
 
     def to_dict(self) -> dict:
         from feedback.gait.outputs import report_to_dict
@@ -55,27 +58,47 @@ class GaitReport:
         return report_to_dict(self)
 
 
-def _analyse(fr: FloorFrame, a: int, b: int, size: float, valid: np.ndarray):
-    """Pelvis, passes, per-frame reasons and events of frames a..b."""
+@dataclass(frozen=True)
+class _Stretch:
+    """One person's analysed frames: body references, passes, exclusion reasons, events."""
+
+    pelvis: Pelvis
+    body: np.ndarray
+    passes: list[GaitPass]
+    reason: np.ndarray
+    events: list[GaitEvent]
+    rejected: dict
+
+
+def _analyse(fr: FloorFrame, a: int, b: int, size: float, valid: np.ndarray) -> _Stretch:
+    """Pelvis, passes, per-frame reasons and events (after the rules) of frames a..b."""
     pelvis = compute_pelvis(fr, a, b)
+    body = compute_body(fr, pelvis, slice(a, b + 1))
     passes, reason = detect_passes(fr, pelvis, a, b, size, valid)
     events: list[GaitEvent] = []
     for k, p in enumerate(passes):
-        events += detect_events(fr, pelvis, p, k)
-    return pelvis, passes, reason, events
+        events += detect_events(fr, pelvis, body, p, k)
+    events, rejected = apply_event_rules(events)
+    return _Stretch(pelvis, body, passes, reason, events, rejected)
 
 
-def _walking_score(series: LandmarkSeries, fr: FloorFrame, a: int, b: int, valid: np.ndarray) -> tuple[int, int]:
-    """(walking steps, upright frames in passes): larger means more clearly walking."""
+def _walking_score(series: LandmarkSeries, fr: FloorFrame, a: int, b: int,
+                   valid: np.ndarray) -> tuple[int, int, int]:
+    """(steps carrying the body on, steps in place, upright frames in passes): larger is more
+    clearly walking."""
     if b - a + 1 < MIN_FRAMES:
-        return (0, 0)
+        return (0, 0, 0)
     size = compute_body_size(series, fr, slice(a, b + 1))
-    pelvis, passes, _, events = _analyse(fr, a, b, size, valid)
-    n_steps = 0
-    for st in compute_steps(events):  # a step counts when the feet are apart by a walking step
+    found = _analyse(fr, a, b, size, valid)
+    passes = found.passes
+    n_steps, in_place = 0, 0
+    for st in compute_steps(found.events):  # a step counts when the feet are apart by a walking step
+        if passes[st.pass_index].progression == "in_place":
+            in_place += 1
+            continue
         h = np.asarray(passes[st.pass_index].heading)
         d = (fr.pos[f"{st.side}_heel"][st.frame] - fr.pos[f"{other_side(st.side)}_heel"][st.frame]) @ h
-        moved = (pelvis.pos[st.frame] - pelvis.pos[st.frame_start]) @ h
+        moved = (found.pelvis.pos[st.frame] - found.pelvis.pos[st.frame_start]) @ h
         if (np.isfinite(d) and abs(d) >= MIN_STEP_LENGTH_TORSO * size
                 and STEP_PROGRESSION_RATIO[0] <= moved / abs(d) <= STEP_PROGRESSION_RATIO[1]):
             n_steps += 1
@@ -88,7 +111,7 @@ def _walking_score(series: LandmarkSeries, fr: FloorFrame, a: int, b: int, valid
                                axis=1)
         lean = np.degrees(np.arctan2(horiz, up_h))
         upright += int((~(lean > MAX_UPRIGHT_LEAN_DEG)).sum())  # unknown trunk counts as upright
-    return (n_steps, upright)
+    return (n_steps, in_place, upright)
 
 
 def _select_stretch(series: LandmarkSeries, fr: FloorFrame, stretches, roi, valid) -> int | None:
@@ -114,8 +137,11 @@ def _excluded(reason: np.ndarray, t_s: np.ndarray) -> tuple[dict, ...]:
 
 
 def compute_gait(series: LandmarkSeries, /, *, roi: tuple[int, int, int, int] | None = None,
-                 scale_m_per_px: float | None = None) -> GaitReport:
-    """Gait events, parameters, cycles and quality for one person (see the module docstring)."""
+                 scale_m_per_px: float | None = None, treadmill_speed_m_s: float | None = None) -> GaitReport:
+    """Gait events, parameters, cycles and quality for one person (see the module docstring).
+
+    ``treadmill_speed_m_s``: the belt's speed, for walking in place (speed and step length).
+    """
     n = len(series)
     fr = compute_floor_frame(series)
     feet = [f"{s}_{p}" for s in SIDES for p in FOOT_POINTS]
@@ -128,25 +154,35 @@ def compute_gait(series: LandmarkSeries, /, *, roi: tuple[int, int, int, int] | 
         reason[a:b + 1] = "other_person" if k != chosen else ""
     if roi is not None and chosen is None:
         reason[reason == ""] = "outside_roi"
-    passes: list[GaitPass] = []
-    events: list[GaitEvent] = []
-    pelvis: Pelvis | None = None
+    found = None
     if chosen is not None and stretches[chosen][1] - stretches[chosen][0] + 1 >= MIN_FRAMES:
         a, b = stretches[chosen]
-        pelvis, passes, pass_reason, events = _analyse(fr, a, b, compute_body_size(series, fr, slice(a, b + 1)),
-                                                       valid)
-        reason[a:b + 1] = pass_reason[a:b + 1]
+        found = _analyse(fr, a, b, compute_body_size(series, fr, slice(a, b + 1)), valid)
+        reason[a:b + 1] = found.reason[a:b + 1]
+    passes = found.passes if found else []
+    events = found.events if found else []
+    body = found.body if found else np.full((n, 2), np.nan)
     used = reason == ""
-    events.sort(key=lambda e: (e.t_s, e.side, e.kind))
-    strides = compute_strides(events)
     scale = scale_m_per_px if fr.pixel else 1.0
-    params = compute_parameters(events, strides, compute_steps(events), passes, fr, scale)
+
+    def figures(include) -> GaitParameters:
+        return compute_parameters(events, passes, fr, body, include=include, scale=scale,
+                                  treadmill_speed_m_s=treadmill_speed_m_s)
+
+    headline = tuple(k for k, p in enumerate(passes) if p.direction != "backward")
+    by_direction = {d: figures({k for k, p in enumerate(passes) if p.direction == d})
+                    for d in sorted({p.direction for p in passes})}
+    params = figures(set(headline))
+    strides = compute_strides([e for e in events if e.pass_index in headline])
     directions = sorted({p.direction for p in passes})
     direction = directions[0] if len(directions) == 1 else ("mixed" if directions else "unknown")
-    quality = compute_quality(series, fr, params, strides, used, switches, passes, pelvis, scale)
+    quality = compute_quality(series, fr, params, strides, used, switches, passes,
+                              found.pelvis if found else None, scale,
+                              rejected=found.rejected if found else {}, treadmill_speed=treadmill_speed_m_s)
     return GaitReport(tuple(events), params, direction, tuple(passes), used, _excluded(reason, series.t_s),
                       tuple(switches), quality, tuple(compute_cycles(series, strides)),
-                      "pixel_px" if fr.pixel else "world_m", np.asarray(series.t_s, float))
+                      "pixel_px" if fr.pixel else "world_m", np.asarray(series.t_s, float),
+                      by_direction, tuple(figures({k}) for k in range(len(passes))), headline)
 
 
 def detect_walking(series: LandmarkSeries, /) -> bool:
@@ -154,4 +190,4 @@ def detect_walking(series: LandmarkSeries, /) -> bool:
     if len(series) < 3:
         return False
     report = compute_gait(series)
-    return bool(report.passes) and report.parameters.n_steps >= 1
+    return bool(report.passes) and any(p.n_steps >= 1 for p in report.pass_parameters)

@@ -1,38 +1,47 @@
 """Initial and final contacts of each foot (Zeni et al. 2008, *Gait & Posture* 27:710-714).
 
-Along the motion direction, relative to the pelvis: initial contact at the maximum of the
-leading foot point, final contact at the minimum of the trailing one. Forward: leading point =
-heel, trailing = toe. Backward: the toe touches down first and the heel leaves last, so
-initial contact is read from the toe and final contact from the heel; ``landmark`` says which
-point was used. Events are never swapped by reading the facing direction.
+**Where.** Between two crossings of the feet (:mod:`.stepping`) the foot that just passed
+lands once and the other foot lifts once. In each such window, along the travel direction
+and relative to the body: initial contact at the maximum of the leading foot point, final
+contact at the minimum of the trailing one, each only where it is a true extreme inside the
+window (not at its edge: the signal still rising there means the contact lies outside it).
+Forward: leading point = heel, trailing = toe. Backward: the toe touches down first and the
+heel leaves last, so initial contact is read from the toe and final contact from the heel;
+``landmark`` says which point was used. Events are never swapped by reading the facing.
 
-On video, initial contacts are found against the centre of both feet' leading points
-low-passed at ``PELVIS_FROM_FEET_CUTOFF_HZ`` instead of the 2-D mid-hip (which lags and
-jitters in side views), trajectories are low-passed at ``LANDMARK_CUTOFF_HZ``, and each contact
-is then timed to a fraction of a frame where the unfiltered leading point stops (a
-decelerating approach joined to standing still, see :func:`compute_landing`). Motion-capture
-markers are used unfiltered and events fall on their samples.
+**When.** Motion capture over still ground: the extreme itself (markers unfiltered, events on
+their samples; the body = the pelvis low-passed over a stride). Walking in place (treadmill,
+camera following the walker): the extreme is where the foot moves at the body's speed, well
+before it lands, so the contact is timed where the point joins the ground's motion
+(:func:`.timing.compute_landing` / :func:`.timing.compute_lift` with a moving ground). Video
+over still ground: landmarks are low-passed at ``LANDMARK_CUTOFF_HZ``, initial contacts are
+found against the centre of both feet' leading points low-passed at
+``PELVIS_FROM_FEET_CUTOFF_HZ`` (the 2-D mid-hip lags and jitters in side views), and timed where
+the unfiltered leading point stops in the image.
+
+**Rules** (:func:`apply_event_rules`). No foot has two events within ``MIN_PHASE_S`` (stance
+and swing each last far longer), and initial contacts alternate left and right: two of the
+same foot with none of the other between, closer than a stride allows, are one too many.
+Rejected events are counted by reason.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from feedback.gait.frames import LANDMARK_CUTOFF_HZ, SIDES, FloorFrame, fill, lowpass, other_side
 from feedback.gait.passes import PELVIS_FROM_FEET_CUTOFF_HZ, GaitPass, Pelvis
+from feedback.gait.stepping import MIN_STEP_S, foot_centre
+from feedback.gait.timing import compute_landing, compute_lift
 
 INITIAL_CONTACT = "initial_contact"  # gait.json: "heel_strike"
 FINAL_CONTACT = "final_contact"  # gait.json: "toe_off"
-MIN_STRIDE_S = 0.5  # same-side events closer than this are one event
-EVENT_PROMINENCE_FRACTION = 0.2  # of the 5-95 % range of the signal in the pass
-# Video contact timing (sub-frame): the leading point's landing is fitted this long either side
-CONTACT_FIT_S = 0.1
-CONTACT_SEARCH_S = 0.07  # the landing is looked for up to this long after the signal's maximum
-CONTACT_STEP_FRAMES = 0.05  # resolution of that search
+MIN_STRIDE_S = 2 * MIN_STEP_S  # same-side initial contacts closer than this are not a stride
+# No phase of walking is shorter than this: stance and swing each last >= 0.25 s even at a
+# festinating 200 steps/min; two events of one foot this close cannot both be real.
+MIN_PHASE_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -47,108 +56,120 @@ class GaitEvent:
     pass_index: int
 
 
-def compute_extrema(sig: np.ndarray, rate_hz: float) -> list[int]:
-    """Maxima at least half a minimal stride apart that stand out within a minimal stride.
-
-    A maximum must drop by ``EVENT_PROMINENCE_FRACTION`` of the signal's 5-95 % range on both
-    sides within that window; next to the pass edge, where one side is cut off, the other
-    side's drop alone decides (a contact just after the person came into view still counts).
-    """
-    spread = float(np.percentile(sig, 95) - np.percentile(sig, 5))
-    need = EVENT_PROMINENCE_FRACTION * spread
-    half = max(1, int(MIN_STRIDE_S * rate_hz / 2))
-    # The drop is looked for within a whole minimal stride: on video the contact signal (feet
-    # midpoint reference) stays flat through double support, which a slow or limping walker
-    # holds for longer than half a minimal stride.
-    reach = max(1, int(MIN_STRIDE_S * rate_hz))
-    cands, _ = find_peaks(sig, distance=max(1, 2 * half))  # interior local maxima only
-    out = []
-    for c in cands:
-        drops = []
-        if c - half >= 0:
-            drops.append(sig[c] - sig[max(0, c - reach):c + 1].min())
-        if c + half < len(sig):
-            drops.append(sig[c] - sig[c:c + reach + 1].min())
-        if drops and all(d >= need for d in drops):
-            out.append(int(c))
-    return out
+def _windows(p: GaitPass) -> list[tuple[int, int]]:
+    """(lo, hi) frame ranges of the pass split at the feet's crossings."""
+    bounds = [p.start_frame] + [int(round(c)) for c in p.crossings] + [p.end_frame]
+    return [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi - lo >= 2]
 
 
-def detect_events(fr: FloorFrame, pelvis: Pelvis, p: GaitPass, pass_index: int) -> list[GaitEvent]:
-    """Initial and final contacts of both feet inside one pass."""
-    backward = p.direction == "backward"
-    lead, trail = ("foot_index", "heel") if backward else ("heel", "foot_index")
-    events = []
-    for side in SIDES:
-        for part, kind in ((lead, INITIAL_CONTACT), (trail, FINAL_CONTACT)):
-            events += _detect_point(fr, pelvis, p, pass_index, side, part, kind)
-    return events
-
-
-def _detect_point(fr: FloorFrame, pelvis: Pelvis, p: GaitPass, pass_index: int, side: str,
-                  part: str, kind: str) -> list[GaitEvent]:
+def _signals(fr: FloorFrame, pelvis: Pelvis, body: np.ndarray, p: GaitPass, side: str, part: str,
+             kind: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """(Zeni signal to maximise, the point's own progression for timing or None), pass-local."""
     sl = slice(p.start_frame, p.end_frame + 1)
     h = np.asarray(p.heading)
-    sign = 1.0 if kind == INITIAL_CONTACT else -1.0
     t = fr.t_s[sl]
-    name = f"{side}_{part}"
-    raw = fr.pos[name][sl]
-    ref = pelvis.pos[sl]
-    unfiltered = raw
-    if fr.pixel:  # video landmarks jitter; motion capture markers are used as they are
-        raw = lowpass(t, raw, LANDMARK_CUTOFF_HZ)
-        if kind == INITIAL_CONTACT:
-            # On video the initial contact is read against the centre of both feet low-passed
-            # over a stride (MediaPipe's 2-D hips lag and jitter in side views). The unfiltered
-            # midpoint of the feet would carry the other foot's motion, which differs between
-            # a short and a long step and biased them.
-            both = (unfiltered + fr.pos[f"{other_side(side)}_{part}"][sl]) / 2
-            ref = lowpass(t, fill(t, both), PELVIS_FROM_FEET_CUTOFF_HZ)
-    rel = (raw - ref) @ h
-    ok = np.isfinite(rel)
-    if ok.sum() < 3:
-        return []
-    known = np.flatnonzero(ok)
-    lo, hi = int(known[0]), int(known[-1]) + 1  # the signal from its first to last known sample
-    sig = sign * fill(t[lo:hi], rel[lo:hi])
-    along = None  # video: the leading point's own unfiltered progression, for the timing
-    if fr.pixel and kind == INITIAL_CONTACT:
-        along = sign * fill(t[lo:hi], (unfiltered @ h)[lo:hi])
+    sign = 1.0 if kind == INITIAL_CONTACT else -1.0
+    raw = fr.pos[f"{side}_{part}"][sl]
+    if not fr.pixel:
+        rel = fill(t, (raw - body[sl]) @ h)
+        return sign * rel, rel
+    smooth = lowpass(t, raw, LANDMARK_CUTOFF_HZ)
+    if p.progression == "in_place":
+        return sign * fill(t, (smooth - body[sl]) @ h), fill(t, (raw - body[sl]) @ h)
+    if kind == FINAL_CONTACT:
+        return sign * fill(t, (smooth - pelvis.pos[sl]) @ h), None
+    # The unfiltered midpoint of the feet would carry the other foot's motion, which differs
+    # between a short and a long step: the reference is that midpoint low-passed over a stride.
+    both = (raw + fr.pos[f"{other_side(side)}_{part}"][sl]) / 2
+    ref = lowpass(t, fill(t, both), PELVIS_FROM_FEET_CUTOFF_HZ)
+    return fill(t, (smooth - ref) @ h), fill(t, raw @ h)
+
+
+def _leading_side(fr: FloorFrame, p: GaitPass, lo: int, hi: int) -> str | None:
+    """The foot ahead along the travel direction in the middle of a window."""
+    mid = slice((lo + hi) // 2, (lo + hi) // 2 + 1)
+    d = (foot_centre(fr, "left", mid) - foot_centre(fr, "right", mid)) @ np.asarray(p.heading)
+    if not np.isfinite(d).all() or d[0] == 0:
+        return None
+    return "left" if d[0] > 0 else "right"
+
+
+def detect_events(fr: FloorFrame, pelvis: Pelvis, body: np.ndarray, p: GaitPass, pass_index: int) -> list[GaitEvent]:
+    """Initial and final contacts of both feet inside one pass."""
+    lead, trail = ("foot_index", "heel") if p.direction == "backward" else ("heel", "foot_index")
+    signals = {(side, kind): _signals(fr, pelvis, body, p, side, part, kind)
+               for side in SIDES for part, kind in ((lead, INITIAL_CONTACT), (trail, FINAL_CONTACT))}
     events = []
-    for k in compute_extrema(sig, fr.rate_hz):
-        if not ok[lo + k]:
+    for lo, hi in _windows(p):
+        ahead = _leading_side(fr, p, lo, hi)
+        if ahead is None:
             continue
-        i = p.start_frame + lo + int(k)
-        t_event = float(fr.t_s[i])
-        if along is not None:
-            at = p.start_frame + lo + compute_landing(along, k, fr.rate_hz)
-            t_event = float(np.interp(at, np.arange(len(fr.t_s)), fr.t_s))
-        events.append(GaitEvent(t_event, side, kind, i, name, pass_index))
+        for side, part, kind in ((ahead, lead, INITIAL_CONTACT), (other_side(ahead), trail, FINAL_CONTACT)):
+            sig, along = signals[(side, kind)]
+            k = _interior_maximum(sig, lo - p.start_frame, hi - p.start_frame)
+            if k is not None and fr.known[f"{side}_{part}"][p.start_frame + k]:
+                events.append(_timed_event(fr, p, pass_index, side, part, kind, k, along))
     return events
 
 
-def compute_landing(along: np.ndarray, peak: int, rate_hz: float) -> float:
-    """Sub-frame index where a foot point moving along ``along`` lands (video initial contact).
+def _interior_maximum(sig: np.ndarray, lo: int, hi: int) -> int | None:
+    """Index of the maximum of sig[lo..hi] when it is not at either end (and known)."""
+    seg = sig[lo:hi + 1]
+    if seg.size < 3 or not np.isfinite(seg).any():
+        return None
+    k = int(np.nanargmax(seg))
+    return lo + k if 0 < k < seg.size - 1 else None
 
-    The low-passed Zeni signal peaks where the point slows below the body, a little before it
-    lands, and only on the frame grid. Around contact the point decelerates, then stands
-    still in the image: ``along`` is fitted with a quadratic approach joined to a constant
-    level over ``CONTACT_FIT_S`` either side, for landings from ``peak`` up to
-    ``CONTACT_SEARCH_S`` later, and the best-fitting landing is returned.
-    """
-    fit = max(2, int(round(CONTACT_FIT_S * rate_hz)))
-    search = max(1.0, CONTACT_SEARCH_S * rate_hz)
-    a, b = max(0, peak - fit), min(len(along), peak + int(math.ceil(search)) + fit + 1)
-    x = np.arange(a, b, dtype=float)
-    y = along[a:b]
-    if len(x) < 4 or not np.isfinite(y).all():
-        return float(peak)
-    best_res, best = math.inf, float(peak)
-    for land in np.arange(peak, peak + search + 1e-9, CONTACT_STEP_FRAMES):
-        before = np.minimum(x - land, 0.0)
-        design = np.stack([np.ones_like(x), before, before ** 2], axis=1)
-        coef = np.linalg.lstsq(design, y, rcond=None)[0]
-        res = float(np.sum((design @ coef - y) ** 2))
-        if res < best_res:
-            best_res, best = res, float(land)
-    return best
+
+def _timed_event(fr: FloorFrame, p: GaitPass, pass_index: int, side: str, part: str, kind: str, k: int,
+                 along: np.ndarray | None) -> GaitEvent:
+    i = p.start_frame + k
+    t_event = float(fr.t_s[i])
+    in_place = p.progression == "in_place"
+    if along is not None and (fr.pixel or in_place) and np.isfinite(along).all():
+        sign = 1.0 if kind == INITIAL_CONTACT else -1.0
+        if kind == INITIAL_CONTACT:
+            at = compute_landing(sign * along, k, fr.rate_hz, ground_moves=in_place)
+        else:
+            at = compute_lift(sign * along, k, fr.rate_hz, ground_moves=in_place)
+        t_event = float(np.interp(p.start_frame + at, np.arange(len(fr.t_s)), fr.t_s))
+    return GaitEvent(t_event, side, kind, i, f"{side}_{part}", pass_index)
+
+
+# ----------------------------------------------------------------------------- rules
+
+def apply_event_rules(events: list[GaitEvent], /) -> tuple[list[GaitEvent], dict[str, int]]:
+    """Events that survive the physiological rules, and the count rejected by each rule."""
+    counts = {"too_close_same_foot": 0, "alternation": 0}
+    kept = []
+    for side in SIDES:  # one foot's events at least MIN_PHASE_S apart; the earlier is kept
+        last = None
+        for e in sorted((e for e in events if e.side == side), key=lambda e: e.t_s):
+            if last is not None and e.pass_index == last.pass_index and e.t_s - last.t_s < MIN_PHASE_S:
+                counts["too_close_same_foot"] += 1
+                continue
+            kept.append(e)
+            last = e
+    kept, counts["alternation"] = _alternation(kept)
+    return sorted(kept, key=lambda e: (e.t_s, e.side, e.kind)), counts
+
+
+def _alternation(events: list[GaitEvent]) -> tuple[list[GaitEvent], int]:
+    """Drop same-foot contacts of one kind with none of the other foot between them that are
+    closer than ``MIN_STRIDE_S``: of the pair, the one further from midway between the other
+    foot's neighbouring contacts of that kind (the later one when that is unknown)."""
+    drop: set[int] = set()
+    for kind in (INITIAL_CONTACT, FINAL_CONTACT):
+        seq = sorted((e for e in events if e.kind == kind), key=lambda e: e.t_s)
+        for k in range(1, len(seq)):
+            a, b = seq[k - 1], seq[k]
+            if id(a) in drop or a.side != b.side or a.pass_index != b.pass_index or b.t_s - a.t_s >= MIN_STRIDE_S:
+                continue
+            before = [e.t_s for e in seq[:k - 1] if e.side != a.side and e.pass_index == a.pass_index]
+            after = [e.t_s for e in seq[k + 1:] if e.side != a.side and e.pass_index == a.pass_index]
+            worse = b
+            if before and after:
+                middle = (before[-1] + after[0]) / 2
+                worse = a if abs(a.t_s - middle) > abs(b.t_s - middle) else b
+            drop.add(id(worse))
+    return [e for e in events if id(e) not in drop], len(drop)

@@ -31,12 +31,16 @@ def report_to_dict(report, /) -> dict:
             for e in report.events
         ],
         "parameters": report.parameters.to_dict(),
+        "parameters_from_passes": list(report.headline_passes),
+        "parameters_by_direction": {d: q.to_dict() for d, q in report.parameters_by_direction.items()},
         "direction": report.direction,
         "passes": [
             {"start_frame": p.start_frame, "end_frame": p.end_frame,
              "t_start_s": round(p.t_start_s, 4), "t_end_s": round(p.t_end_s, 4),
-             "direction": p.direction, "heading": [round(h, 4) for h in p.heading]}
-            for p in report.passes
+             "direction": p.direction, "heading": [round(h, 4) for h in p.heading],
+             "progression": p.progression, "in_headline": k in report.headline_passes,
+             "parameters": q.to_dict()}
+            for k, (p, q) in enumerate(zip(report.passes, report.pass_parameters))
         ],
         "coordinates": report.coordinates,
         "frames_total": int(len(report.frames_used)),

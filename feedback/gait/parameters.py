@@ -135,9 +135,19 @@ def _r(v: float | None, nd: int = 4):
     return None if v is None or not math.isfinite(v) else round(float(v), nd)
 
 
-def compute_parameters(events: list[GaitEvent], strides: list[Stride], steps: list[Step],
-                       passes: list[GaitPass], fr: FloorFrame, scale: float | None) -> GaitParameters:
-    """Temporal figures from strides and steps; speed and lengths when ``scale`` is known."""
+def compute_parameters(events: list[GaitEvent], passes: list[GaitPass], fr: FloorFrame, body: np.ndarray, *,
+                       include: set[int] | None = None, scale: float | None = None,
+                       treadmill_speed_m_s: float | None = None) -> GaitParameters:
+    """Figures from the events of the passes in ``include`` (all when None).
+
+    Speed: the body's progression over still ground; walking in place, ``treadmill_speed_m_s``
+    when given, else (motion capture) the belt's speed read from the standing feet, else
+    unknown. Step length: the leading points' separation at initial contact when a scale is
+    known, else (in place, belt speed known) speed x step time.
+    """
+    chosen = set(range(len(passes))) if include is None else set(include)
+    events = [e for e in events if e.pass_index in chosen]
+    strides, steps = compute_strides(events), compute_steps(events)
     stride_t = [s.stride_time_s for s in strides]
     step_t = [s.step_time_s for s in steps]
     stance = [s.stance_pct for s in strides if s.stance_pct is not None]
@@ -151,7 +161,11 @@ def compute_parameters(events: list[GaitEvent], strides: list[Stride], steps: li
         cadence = 60.0 / mean_step
     else:
         cadence = None if mean_stride is None else 120.0 / mean_stride
-    speed, step_length = _spatial(events, passes, fr, scale)
+    speed = _speed(events, [passes[k] for k in sorted(chosen)], fr, body, scale, treadmill_speed_m_s)
+    step_length = _step_length(events, passes, fr, scale)
+    if step_length is None and speed is not None and mean_step is not None \
+            and all(passes[k].progression == "in_place" for k in chosen):
+        step_length = speed * mean_step  # on a belt: the belt carries one step length per step
     return GaitParameters(
         n_strides=len(strides), n_steps=len(steps),
         cadence_steps_per_min=_r(cadence, 2), stride_time_s=_r(mean_stride), step_time_s=_r(mean_step),
@@ -168,13 +182,50 @@ def compute_parameters(events: list[GaitEvent], strides: list[Stride], steps: li
     )
 
 
-def _spatial(events: list[GaitEvent], passes: list[GaitPass], fr: FloorFrame,
-             scale: float | None) -> tuple[float | None, float | None]:
-    """(gait speed, mean step length) in metres, or (None, None) without a scale."""
-    if scale is None or not passes:
-        return None, None
-    dur = sum(p.t_end_s - p.t_start_s for p in passes)
-    speed = sum(p.speed * (p.t_end_s - p.t_start_s) for p in passes) / dur * scale if dur > 0 else None
+def _speed(events: list[GaitEvent], passes: list[GaitPass], fr: FloorFrame, body: np.ndarray,
+           scale: float | None, treadmill_speed_m_s: float | None) -> float | None:
+    """Mean speed (m/s) over the passes weighted by duration; None when a pass's is unknown."""
+    total, weighted = 0.0, 0.0
+    for p in passes:
+        if p.progression == "overground":
+            v = None if scale is None or p.speed is None else p.speed * scale
+        elif treadmill_speed_m_s is not None:
+            v = treadmill_speed_m_s
+        else:
+            v = None if fr.pixel else _belt_speed(events, p, fr, body)
+        if v is None:
+            return None
+        total += p.t_end_s - p.t_start_s
+        weighted += v * (p.t_end_s - p.t_start_s)
+    return weighted / total if total > 0 else None
+
+
+def _belt_speed(events: list[GaitEvent], p: GaitPass, fr: FloorFrame, body: np.ndarray) -> float | None:
+    """Walking in place over a moving belt (world metres): how fast the standing foot moves back
+    relative to the body, over the middle of its stance (foot flat: ~12-50 % of stance, Perry &
+    Burnfield 2010)."""
+    h = np.asarray(p.heading)
+    own = sorted((e for e in events if p.t_start_s <= e.t_s <= p.t_end_s), key=lambda e: e.t_s)
+    speeds = []
+    for e in own:
+        if e.kind != INITIAL_CONTACT:
+            continue
+        fc = [f.t_s for f in own if f.side == e.side and f.kind == FINAL_CONTACT and f.t_s > e.t_s]
+        if not fc or fc[0] - e.t_s > MAX_STRIDE_S:
+            continue
+        stance = fc[0] - e.t_s
+        mask = (fr.t_s >= e.t_s + stance * 0.12) & (fr.t_s <= e.t_s + stance * 0.5)
+        rel = (fr.pos[e.landmark][mask] - body[mask]) @ h
+        if rel.size >= 3 and np.isfinite(rel).all():
+            speeds.append(-np.polyfit(fr.t_s[mask], rel, 1)[0])
+    return float(np.median(speeds)) if speeds else None
+
+
+def _step_length(events: list[GaitEvent], passes: list[GaitPass], fr: FloorFrame,
+                 scale: float | None) -> float | None:
+    """Mean separation of the leading points at initial contact (metres), None without a scale."""
+    if scale is None:
+        return None
     lengths = []
     for e in events:
         if e.kind != INITIAL_CONTACT:
@@ -184,4 +235,4 @@ def _spatial(events: list[GaitEvent], passes: list[GaitPass], fr: FloorFrame,
         d = (fr.pos[e.landmark][e.frame] - other) @ np.asarray(passes[e.pass_index].heading)
         if math.isfinite(d) and d > 0:
             lengths.append(d * scale)
-    return speed, _mean(lengths)
+    return _mean(lengths)

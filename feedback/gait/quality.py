@@ -35,12 +35,14 @@ class GaitQuality:
     scale_known: bool
     trust: dict = field(default_factory=dict)
     notes: str = TRUST_NOTES
+    rejected_events: dict = field(default_factory=dict)  # rule -> events it rejected
 
     def to_dict(self) -> dict:
         return {"n_strides": self.n_strides, "n_steps": self.n_steps, "n_passes": self.n_passes,
                 "flags": list(self.flags), "foot_visibility_mean": self.foot_visibility_mean,
                 "side_on": self.side_on, "pelvis_reference": self.pelvis_reference,
-                "scale_known": self.scale_known, "trust": dict(self.trust), "notes": self.notes}
+                "scale_known": self.scale_known, "rejected_events": dict(self.rejected_events),
+                "trust": dict(self.trust), "notes": self.notes}
 
 
 def _side_on(series: LandmarkSeries, used: np.ndarray) -> bool | None:
@@ -56,7 +58,9 @@ def _side_on(series: LandmarkSeries, used: np.ndarray) -> bool | None:
 
 def compute_quality(series: LandmarkSeries, fr: FloorFrame, params: GaitParameters, strides: list[Stride],
                     used: np.ndarray, switches: list[int], passes: list[GaitPass], pelvis: Pelvis | None,
-                    scale: float | None) -> GaitQuality:
+                    scale: float | None, *, rejected: dict | None = None,
+                    treadmill_speed: float | None = None) -> GaitQuality:
+    """Flags and trust of the headline figures (``params``, from ``strides``)."""
     flags = []
     n_strides = len(strides)
     if n_strides < FEW_STRIDES:
@@ -77,11 +81,21 @@ def compute_quality(series: LandmarkSeries, fr: FloorFrame, params: GaitParamete
         flags.append("pelvis_approximated_from_feet")
     if any(p.direction == "unknown" for p in passes):
         flags.append("direction_unknown")
+    if any(p.direction == "backward" for p in passes):
+        flags.append("backward_pass")  # its figures are under parameters_by_direction, not the headline
+    if any(p.progression == "in_place" for p in passes):
+        flags.append("walking_in_place")  # treadmill, or a camera following the walker
+        if params.gait_speed_m_s is None:
+            flags.append("speed_unknown")
+    if rejected and any(rejected.values()):
+        flags.append("events_rejected")
     return GaitQuality(n_strides, params.n_steps, len(passes), tuple(flags), round(vis, 3), side_on,
-                       pelvis_kind, scale is not None, _trust(params, n_strides, not fr.pixel, flags))
+                       pelvis_kind, scale is not None,
+                       _trust(params, n_strides, not fr.pixel, flags, treadmill_speed is not None),
+                       rejected_events=dict(rejected or {}))
 
 
-def _trust(params: GaitParameters, n_strides: int, lab: bool, flags: list[str]) -> dict:
+def _trust(params: GaitParameters, n_strides: int, lab: bool, flags: list[str], belt_given: bool) -> dict:
     base = "high" if lab and n_strides >= FEW_STRIDES else ("moderate" if n_strides >= FEW_STRIDES else "low")
     if "low_visibility" in flags or "not_side_on" in flags:
         base = "low"
@@ -99,6 +113,6 @@ def _trust(params: GaitParameters, n_strides: int, lab: bool, flags: list[str]) 
         "double_support_pct": known(params.double_support_pct, "moderate" if lab and base == "high" else "low"),
         "symmetry": known(params.step_time_symmetry_index_pct, many),
         "stride_time_cv_pct": known(params.stride_time_cv_pct, many),
-        "gait_speed_m_s": known(params.gait_speed_m_s, "high" if lab else "low"),
+        "gait_speed_m_s": known(params.gait_speed_m_s, "high" if lab else ("moderate" if belt_given else "low")),
         "step_length_m": known(params.step_length_m, "moderate" if lab else "low"),
     }
