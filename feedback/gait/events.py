@@ -142,14 +142,14 @@ def apply_event_rules(events: list[GaitEvent], /) -> tuple[list[GaitEvent], dict
     """Events that survive the physiological rules, and the count rejected by each rule."""
     counts = {"too_close_same_foot": 0, "alternation": 0}
     kept = []
-    for side in SIDES:  # one foot's events at least MIN_PHASE_S apart; the earlier is kept
-        last = None
+    for side in SIDES:  # a foot's events closer than MIN_PHASE_S to its previous one go, chained:
+        previous = None  # of a cluster of them only the first (the real contact came first) stays
         for e in sorted((e for e in events if e.side == side), key=lambda e: e.t_s):
-            if last is not None and e.pass_index == last.pass_index and e.t_s - last.t_s < MIN_PHASE_S:
+            if previous is not None and e.pass_index == previous.pass_index and e.t_s - previous.t_s < MIN_PHASE_S:
                 counts["too_close_same_foot"] += 1
-                continue
-            kept.append(e)
-            last = e
+            else:
+                kept.append(e)
+            previous = e
     kept, counts["alternation"] = _alternation(kept)
     return sorted(kept, key=lambda e: (e.t_s, e.side, e.kind)), counts
 
