@@ -35,7 +35,7 @@ from typing import Callable
 
 import numpy as np
 
-from feedback.gait import EVENT_NAMES, INITIAL_CONTACT, compute_gait
+from feedback.gait import EVENT_NAMES, compute_gait
 from sensing.mocap import MARKER_MAP_DIR, load_gaitmap_mocap, load_marker_map, load_mocap
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -179,6 +179,8 @@ def test_turn_is_excluded_and_both_passes_walk_forward():
 @pytest.mark.parametrize("kwargs", [
     {"direction": "sideways"}, {"heading": "+y"}, {"cadence_steps_per_min": 0.0},
     {"asymmetry": -0.1}, {"turn_at_s": 50.0}, {"stance_pct": 90.0},
+    {"step_length_end_m": 0.9}, {"cadence_end_steps_per_min": 300.0}, {"freeze_at_s": 50.0, "freeze_s": 2.0},
+    {"contact_pitch_deg": 45.0}, {"swing_lift_m": -0.01},
 ])
 def test_bad_arguments_say_what_was_expected(kwargs):
     with pytest.raises(InputError, match="Expected"):

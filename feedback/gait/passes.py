@@ -23,7 +23,6 @@ from feedback.gait.frames import (
     FOOT_POINTS, LANDMARK_CUTOFF_HZ, SIDES, FloorFrame, bridge, compute_runs, fill, lowpass, unwrap,
 )
 from feedback.gait.stepping import Stepping, compute_stepping, compute_travel_sign
-from sensing.landmarks import LandmarkSeries
 
 DIRECTION_CUTOFF_HZ = 0.5  # walking direction and speed, about one stride
 PELVIS_FROM_FEET_CUTOFF_HZ = 0.5
