@@ -201,7 +201,11 @@ def test_video_finds_every_contact_of_a_slow_limping_walk():
     assert p.step_time_symmetry_index_pct == pytest.approx(16.0, abs=3.0)
 
 
-VIDEO_HS_SIDE_MEDIAN_TOL_S = 0.020  # per side: an unequal step must not bias one side's contacts
+# Per side: an unequal step must not bias one side's contacts. The walker's heel lands still
+# moving at 70 % of the walking speed and stops dead, so video contacts (placed at the Zeni
+# extreme, which on hand-labelled real video lies within a third of a frame of the contact
+# seen: tests/test_gait_video_labels.py) come about 24 ms before its contacts, on both sides alike.
+VIDEO_HS_SIDE_BIAS_TOL_S = 0.010
 
 
 @pytest.mark.parametrize("noise_m", [0.0, 0.004])
@@ -215,10 +219,13 @@ def test_video_step_time_asymmetry_is_read_in_full(asymmetry, noise_m):
     p = report.parameters
     assert p.step_time_symmetry_index_pct == pytest.approx(100.0 * asymmetry, abs=3.0)
     assert p.step_time_right_s < p.step_time_left_s
+    medians = {}
     for side in ("left", "right"):
         errors = _side_errors(series, report, side)
         assert len(errors) >= 9, side
-        assert np.median(np.abs(errors)) <= VIDEO_HS_SIDE_MEDIAN_TOL_S, (side, errors)
+        assert np.median(np.abs(errors)) <= HS_MEDIAN_TOL_S, (side, errors)
+        medians[side] = float(np.median(errors))
+    assert abs(medians["left"] - medians["right"]) <= VIDEO_HS_SIDE_BIAS_TOL_S, medians
 
 
 def _side_errors(series, report, side: str) -> list[float]:

@@ -29,6 +29,11 @@ LOWPASS_ORDER = 2  # every low-pass here: 2nd-order Butterworth, run forward and
 JUMP_TORSO_LENGTHS = 1.0  # no body part moves a torso length in 1/30 s while walking
 SIZE_JUMP_RATIO = 1.35  # the torso's image length cannot change by 35 % between two frames
 GAP_S = 0.5  # nobody found this long: whoever comes next may be someone else
+LEG_POINTS = ("knee", "ankle", "heel", "foot_index")
+# A single-camera pose model mixes up the left and right leg in side views for a frame or
+# two. Exchanging them is right when it at least halves how far the legs' points moved since
+# the previous frame (at a crossing both choices move alike, and nothing is exchanged).
+SWAP_MOVEMENT_RATIO = 0.5
 
 
 def other_side(side: str) -> str:
@@ -85,6 +90,7 @@ class FloorFrame:
     pixel: bool
     rate_hz: float
     t_s: np.ndarray  # (T,) the series' times
+    side_swaps: int = 0  # frames whose left and right legs were exchanged back (video)
 
     def mid(self, a: str, b: str) -> np.ndarray:
         return (self.pos[a] + self.pos[b]) / 2
@@ -111,11 +117,35 @@ def compute_floor_frame(series: LandmarkSeries, /) -> FloorFrame:
     return FloorFrame(pos, height, known, False, series.rate_hz, series.t_s)
 
 
+def correct_side_swaps(pixel_px: np.ndarray, visibility: np.ndarray, /) -> tuple[np.ndarray, np.ndarray, int]:
+    """Pixels and visibility with the left and right legs exchanged back in frames where the
+    model swapped them (see ``SWAP_MOVEMENT_RATIO``), and how many frames that was."""
+    px, vis = pixel_px.copy(), visibility.copy()
+    left = [LANDMARK_INDEX[f"left_{p}"] for p in LEG_POINTS]
+    right = [LANDMARK_INDEX[f"right_{p}"] for p in LEG_POINTS]
+    swaps, last = 0, None
+    for i in range(len(px)):
+        if not np.isfinite(px[i, left + right]).all():
+            continue
+        if last is not None:
+            keep = np.linalg.norm(px[i, left] - px[last, left], axis=1).sum() + \
+                np.linalg.norm(px[i, right] - px[last, right], axis=1).sum()
+            swap = np.linalg.norm(px[i, right] - px[last, left], axis=1).sum() + \
+                np.linalg.norm(px[i, left] - px[last, right], axis=1).sum()
+            if swap < SWAP_MOVEMENT_RATIO * keep:
+                px[i, left + right] = px[i, right + left]
+                vis[i, left + right] = vis[i, right + left]
+                swaps += 1
+        last = i
+    return px, vis, swaps
+
+
 def _pixel_frame(series: LandmarkSeries) -> FloorFrame:
     pos, height, known = {}, {}, {}
+    pixels, visibility, swaps = correct_side_swaps(series.pixel_px, series.visibility)
     for name, j in LANDMARK_INDEX.items():
-        p = series.pixel_px[:, j, :]
-        ok = np.isfinite(p).all(axis=1) & (series.visibility[:, j] >= MIN_VISIBILITY)
+        p = pixels[:, j, :]
+        ok = np.isfinite(p).all(axis=1) & (visibility[:, j] >= MIN_VISIBILITY)
         if series.image_size is not None:
             w, h = series.image_size
             ok &= (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) & (p[:, 1] < h)
@@ -124,7 +154,7 @@ def _pixel_frame(series: LandmarkSeries) -> FloorFrame:
         pos[name][~ok] = np.nan
         height[name] = -p[:, 1]
         known[name] = ok
-    return FloorFrame(pos, height, known, True, series.rate_hz, series.t_s)
+    return FloorFrame(pos, height, known, True, series.rate_hz, series.t_s, swaps)
 
 
 def pixel_mid(series: LandmarkSeries, a: str, b: str) -> np.ndarray:

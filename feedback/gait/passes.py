@@ -163,7 +163,10 @@ def _facing_sign(fr: FloorFrame, sl: slice) -> np.ndarray:
     t = fr.t_s[sl]
     votes = [np.sign(fr.pos[f"{s}_foot_index"][sl, 0] - fr.pos[f"{s}_heel"][sl, 0]) for s in SIDES]
     votes.append(np.sign(fr.pos["nose"][sl, 0] - fr.mid("left_ear", "right_ear")[sl, 0]))
-    mean = np.nanmean(np.stack(votes), axis=0) if len(t) else np.zeros(0)
+    stack = np.stack(votes)
+    count = np.isfinite(stack).sum(axis=0)
+    with np.errstate(invalid="ignore"):
+        mean = np.where(count > 0, np.nansum(stack, axis=0) / np.maximum(count, 1), np.nan)
     smooth = lowpass(t, fill(t, mean), 2 * DIRECTION_CUTOFF_HZ)
     return np.where(np.isfinite(smooth), np.sign(smooth), 0.0)
 

@@ -36,12 +36,14 @@ class GaitQuality:
     trust: dict = field(default_factory=dict)
     notes: str = TRUST_NOTES
     rejected_events: dict = field(default_factory=dict)  # rule -> events it rejected
+    side_swaps_corrected: int = 0  # video frames whose left and right legs were exchanged back
 
     def to_dict(self) -> dict:
         return {"n_strides": self.n_strides, "n_steps": self.n_steps, "n_passes": self.n_passes,
                 "flags": list(self.flags), "foot_visibility_mean": self.foot_visibility_mean,
                 "side_on": self.side_on, "pelvis_reference": self.pelvis_reference,
                 "scale_known": self.scale_known, "rejected_events": dict(self.rejected_events),
+                "side_swaps_corrected": self.side_swaps_corrected,
                 "trust": dict(self.trust), "notes": self.notes}
 
 
@@ -92,7 +94,7 @@ def compute_quality(series: LandmarkSeries, fr: FloorFrame, params: GaitParamete
     return GaitQuality(n_strides, params.n_steps, len(passes), tuple(flags), round(vis, 3), side_on,
                        pelvis_kind, scale is not None,
                        _trust(params, n_strides, not fr.pixel, flags, treadmill_speed is not None),
-                       rejected_events=dict(rejected or {}))
+                       rejected_events=dict(rejected or {}), side_swaps_corrected=fr.side_swaps)
 
 
 def _trust(params: GaitParameters, n_strides: int, lab: bool, flags: list[str], belt_given: bool) -> dict:

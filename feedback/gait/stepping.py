@@ -26,7 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import median_filter
 
 from feedback.gait.frames import FOOT_POINTS, SIDES, FloorFrame, fill, lowpass
 
@@ -84,7 +83,9 @@ def compute_body_axis(fr: FloorFrame, sl: slice) -> np.ndarray:
         v = fr.pos[f"{s}_foot_index"][sl] - fr.pos[f"{s}_heel"][sl]
         n = np.linalg.norm(v, axis=1, keepdims=True)
         units.append(np.where(n > 0, v / n, np.nan))
-    mean = np.nanmean(np.stack(units), axis=0) if len(t) else np.zeros((0, 2))
+    stack = np.stack(units)
+    count = np.isfinite(stack).all(axis=2).sum(axis=0)[:, None]
+    mean = np.where(count > 0, np.nansum(stack, axis=0) / np.maximum(count, 1), np.nan)
     mean = lowpass(t, fill(t, mean), 2 * 0.5)
     norm = np.linalg.norm(mean, axis=1, keepdims=True)
     return np.where(norm > 0, mean / norm, np.nan)
@@ -156,6 +157,17 @@ def _mark(mask: np.ndarray, lo: float, hi: float) -> None:
     mask[max(0, int(np.floor(lo))):min(len(mask), int(np.ceil(hi)) + 1)] = True
 
 
+def _running_median(x: np.ndarray, half: int) -> np.ndarray:
+    """Median of the known samples within ``half`` frames either side (fewer at the ends: the
+    ends are not padded with a repeated value, which would drag the median toward it)."""
+    known = np.isfinite(x)
+    out = np.full(len(x), np.nan)
+    for i in np.flatnonzero(known):
+        window = x[max(0, i - half):i + half + 1]
+        out[i] = np.median(window[np.isfinite(window)])
+    return out
+
+
 def compute_stepping(fr: FloorFrame, sl: slice, valid: np.ndarray, torso: float) -> Stepping:
     """The feet's separation, its crossings and the stepping frames over ``sl``."""
     t = fr.t_s[sl]
@@ -164,12 +176,7 @@ def compute_stepping(fr: FloorFrame, sl: slice, valid: np.ndarray, torso: float)
     sep = np.where(valid, fill(t, sep), np.nan)
     sep = lowpass(t, sep, SEPARATION_CUTOFF_HZ)
     rate = fr.rate_hz
-    window = max(3, int(round(CENTRE_WINDOW_S * rate)) | 1)
-    known = np.isfinite(sep)
-    centre = np.full(len(sep), np.nan)
-    if known.any():
-        centre[known] = median_filter(sep[known], size=window, mode="nearest")
-    rel = sep - centre
+    rel = sep - _running_median(sep, max(1, int(round(CENTRE_WINDOW_S * rate / 2))))
     unit = compute_foot_length(fr, sl, torso)
     crossings = detect_crossings(t, rel, STEP_HYSTERESIS_FOOT * unit) if np.isfinite(unit) else []
     return Stepping(rel, tuple(crossings), compute_stepping_mask(len(t), crossings, rate) & valid, unit, axis)
