@@ -19,8 +19,8 @@ absolute error in ms over the reference events found, events found / reference e
 (found = a detection of that side and kind within ``MATCH_WINDOW_S``), and extra detections
 (further than that from every reference event, inside the referenced time span).
 
-``--video`` adds the hand-labelled video walks (``tests/data/video_gait_events.csv``) with the
-cached landmarks in ``/tmp/gait/`` (see ``tests/data/README.md``) and myogait when it can run.
+``--video`` adds the hand-labelled video walk (``tests/data/video_gait_events.csv``) with
+MindMove beside myogait's detectors on the same landmarks (``benchmarks/gait_video_peers.py``).
 """
 
 from __future__ import annotations
@@ -222,9 +222,12 @@ def main() -> None:
     warnings.simplefilter("ignore")
     run_mocap()
     if args.video:
-        from benchmarks.gait_video_peers import run_video
+        import importlib.util
 
-        run_video()
+        spec = importlib.util.spec_from_file_location("gait_video_peers", Path(__file__).with_name("gait_video_peers.py"))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.run_video()
 
 
 if __name__ == "__main__":
