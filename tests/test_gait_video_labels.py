@@ -166,3 +166,18 @@ def test_a_left_right_swap_of_the_legs_is_undone_and_counted():
     fixed, _, count = correct_side_swaps(swapped, np.ones((n, N_LANDMARKS)))
     assert count == 2
     assert np.allclose(fixed[:, legs], px[:, legs])
+
+
+@pytest.mark.slow
+def test_a_balance_trial_whose_foot_lifts_and_lands_is_not_walking(tmp_path):
+    """pose2sim_lunge_cam04.mp4: one foot off the ground from frame 14 to 77 (hand labels) and
+    back; no alternation of the feet, so no gait analysis (task auto gives angles only)."""
+    from conftest import shared_file
+    from mindmove.cli import main
+
+    lifts = _labels("pose2sim_lunge_cam04.mp4", "toe_off") + _labels("pose2sim_lunge_cam04.mp4", "heel_strike")
+    assert [f for f, _ in sorted(lifts)] == [14.0, 77.0]
+    out = tmp_path / "out"
+    assert main(["analyze", str(shared_file("video/pose2sim_lunge_cam04.mp4")), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["task"] == "angles" and not (out / "gait.json").exists()
