@@ -38,6 +38,8 @@ MOCAP_SUFFIXES = (".c3d", ".trc")
 DEFAULT_CUTOFF_HZ = 6.0
 BUTTERWORTH_ORDER = 4  # zero-lag: applied forward and backward, so the effective order is 8
 DEFAULT_VISIBILITY_THRESHOLD = 0.5
+# Treadmills for walking run up to about 3 m/s; faster is running, or m/s confused with km/h
+MAX_TREADMILL_SPEED_M_S = 3.0
 # Frames allocated at a time when a source does not say how many it holds.
 GROW_FRAMES = 1024
 
@@ -53,6 +55,7 @@ class AnalysisOptions:
     task: str = "auto"
     roi: tuple[int, int, int, int] | None = None
     scale_m_per_px: float | None = None
+    treadmill_speed_m_s: float | None = None
 
 
 def software_versions() -> dict[str, str]:
@@ -202,7 +205,8 @@ def _run_gait(series: LandmarkSeries, out: Path, *, options: AnalysisOptions, su
     summary["task"] = "gait" if walking else "angles"
     if not walking:
         return
-    report = gait.compute_gait(series, roi=options.roi, scale_m_per_px=options.scale_m_per_px)
+    report = gait.compute_gait(series, roi=options.roi, scale_m_per_px=options.scale_m_per_px,
+                               treadmill_speed_m_s=options.treadmill_speed_m_s)
     written = gait.save_gait_outputs(report, out)
     summary["outputs"] += [Path(p).name for p in written]
 
@@ -226,6 +230,9 @@ def _validate_options(options: AnalysisOptions) -> None:
         )
     if options.scale_m_per_px is not None and not options.scale_m_per_px > 0:
         raise InputError(f"Expected a positive --scale-m-per-px, but got {options.scale_m_per_px}.")
+    if options.treadmill_speed_m_s is not None and not 0.0 < options.treadmill_speed_m_s <= MAX_TREADMILL_SPEED_M_S:
+        raise InputError(f"Expected --treadmill-speed in m/s between 0 and {MAX_TREADMILL_SPEED_M_S:g} "
+                         f"(walking), but got {options.treadmill_speed_m_s}; give the belt's speed in m/s.")
     if options.roi is not None and (len(options.roi) != 4 or min(options.roi[2:]) <= 0):
         raise InputError(f"Expected --roi X,Y,W,H with positive width and height, but got {options.roi}.")
 
@@ -235,7 +242,8 @@ def analyze_input(path: str | Path, out_dir: str | Path, /, *,
                   cutoff_hz: float = DEFAULT_CUTOFF_HZ,
                   visibility_threshold: float = DEFAULT_VISIBILITY_THRESHOLD,
                   task: str = "auto", roi: tuple[int, int, int, int] | None = None,
-                  scale_m_per_px: float | None = None, marker_map: str | Path | None = None,
+                  scale_m_per_px: float | None = None, treadmill_speed_m_s: float | None = None,
+                  marker_map: str | Path | None = None,
                   rate_hz: float | None = None, progress: ProgressFn | None = None,
                   estimator=None) -> dict:
     """Analyse a video, an image folder, a landmark CSV or a motion-capture file.
@@ -244,7 +252,8 @@ def analyze_input(path: str | Path, out_dir: str | Path, /, *,
     ``pose_model`` by :func:`sensing.pose.create_pose_estimator`.
     """
     options = AnalysisOptions(cutoff_hz=cutoff_hz, visibility_threshold=visibility_threshold,
-                              task=task, roi=roi, scale_m_per_px=scale_m_per_px)
+                              task=task, roi=roi, scale_m_per_px=scale_m_per_px,
+                              treadmill_speed_m_s=treadmill_speed_m_s)
     _validate_options(options)
     path = Path(path)
     if not path.exists():

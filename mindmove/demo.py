@@ -151,14 +151,14 @@ def measure_demo_walk(walk: dict, /):
 
 def _gait_row(session_id: int, walk: dict) -> dict:
     report = measure_demo_walk(walk)
-    params = report.parameters
+    params = report.parameters.to_dict()
     left, right = params["step_time_left_s"], params["step_time_right_s"]
     # the store (and dashboard) keep step-time symmetry as a ratio, 1 = even
     ratio = None if not left or not right else min(left, right) / max(left, right)
     return {"session_id": session_id, "direction": report.direction, "strides": params["n_strides"],
             "cadence_steps_per_min": params["cadence_steps_per_min"], "gait_speed_m_s": params["gait_speed_m_s"],
             "step_time_symmetry": None if ratio is None else round(ratio, 4),
-            "stride_time_cv_pct": params["stride_time_cv_pct"], "parameters": params, "quality": report.quality}
+            "stride_time_cv_pct": params["stride_time_cv_pct"], "parameters": params, "quality": report.quality.to_dict()}
 
 
 def _practice_days(p: DemoPatient, rng: np.random.Generator) -> list[int]:

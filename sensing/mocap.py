@@ -20,7 +20,9 @@ name are unknown throughout. Examples ship in ``sensing/marker_maps/``.
 
 Formats:
 
-- ``.c3d`` read with ezc3d (imported lazily); frame times ``(first_frame + i) / rate``.
+- ``.c3d`` read with ezc3d (imported lazily); frame times ``(first_frame + i) / rate``. Foot
+  contacts the lab stored in the EVENT section (:mod:`sensing.mocap_events`) come with the
+  series as ``attrs["reference_events"]``.
 - ``.trc`` (OpenSim / Motion Analysis text): tab-separated, ``Units`` and ``DataRate`` from
   its header, times from its ``Time`` column.
 - ``.csv`` marker table with two header rows (marker, axis) and the frame index first, as
@@ -41,6 +43,7 @@ import numpy as np
 
 from core.errors import InputError
 from sensing.landmarks import LANDMARK_INDEX, LANDMARK_NAMES, N_LANDMARKS, LandmarkSeries
+from sensing.mocap_events import MocapEvent, read_c3d_events
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,7 @@ class MarkerTable:
     positions: np.ndarray  # (T, M, 3) in the file's unit, NaN where missing
     units: str | None
     rate_hz: float | None
+    events: tuple[MocapEvent, ...] = ()  # reference foot contacts stored in the file (C3D EVENT)
 
 
 def _parse_up(value, path: Path) -> tuple[float, float, float]:
@@ -135,13 +139,18 @@ def load_marker_map(path: Path, /) -> MarkerMap:
                      rate_hz=None if rate is None else float(rate), source=str(path))
 
 
-def _read_c3d(path: Path) -> MarkerTable:
+def open_c3d(path: Path, /):
+    """The ``ezc3d.c3d`` object of a file; :class:`InputError` when it cannot be read."""
     import ezc3d  # heavy: only when a C3D file is read
 
     try:
-        c3d = ezc3d.c3d(str(path))
+        return ezc3d.c3d(str(path))
     except (RuntimeError, ValueError, OSError) as exc:
         raise InputError(f"{path} could not be read as a C3D file ({exc}); check the file.") from exc
+
+
+def _read_c3d(path: Path) -> MarkerTable:
+    c3d = open_c3d(path)
     point = c3d["parameters"]["POINT"]
     labels = tuple(str(s).strip() for s in point["LABELS"]["value"])
     units = str(point["UNITS"]["value"][0]).strip().lower() if point.get("UNITS", {}).get("value") else None
@@ -150,7 +159,8 @@ def _read_c3d(path: Path) -> MarkerTable:
     pts = np.asarray(c3d["data"]["points"], dtype=float)[:3]  # (3, M, T)
     positions = np.transpose(pts, (2, 1, 0)).copy()
     t = (first + np.arange(positions.shape[0])) / rate
-    return MarkerTable(t_s=t, labels=labels, positions=positions, units=units, rate_hz=rate)
+    return MarkerTable(t_s=t, labels=labels, positions=positions, units=units, rate_hz=rate,
+                       events=read_c3d_events(c3d))
 
 
 def _float_or_nan(text: str) -> float:
@@ -298,7 +308,7 @@ def map_markers(table: MarkerTable, marker_map: MarkerMap, /, *, source: str = "
         t_s=np.asarray(table.t_s, dtype=float), world_m=world, visibility=vis, pixel_px=None,
         up=marker_map.up, image_size=None, source=source,
         attrs={"kind": "mocap", "units_in_file": units, "marker_map": marker_map.source,
-               "rate_hz": table.rate_hz},
+               "rate_hz": table.rate_hz, "reference_events": table.events},
     )
 
 

@@ -10,7 +10,11 @@ import numpy as np
 from core.errors import InputError, ValidationError
 from feedback.angles import SIDES
 from sensing.landmarks import LANDMARK_INDEX, MEDIAPIPE_WORLD_UP, N_LANDMARKS, LandmarkSeries
-from synthetic.body import BODY_HEIGHT_M, BodySegments
+from synthetic.body import BodySegments
+from synthetic.walk_path import lay_on_path, side_view
+from synthetic.walk_time import (
+    Progression, TimeWarp, cadence_ramp_warp, freeze_start, freeze_warp, tremble, variability_warp,
+)
 
 # simulate_walk: a person walking past a side-on camera, with known contact times.
 #
@@ -61,7 +65,6 @@ FOOT_LATERAL_M = 0.08           # each foot's distance from the line of progress
 ARM_SWING_DEG = 15.0
 ELBOW_FLEXION_DEG = 20.0
 FIRST_CONTACT_OF_STRIDE = 0.1   # the left heel first lands 0.1 stride after the start
-TURN_RADIUS_M = 0.6
 WALK_DIRECTIONS = ("forward", "backward")
 WALK_HEADINGS = {"+x": 1.0, "-x": -1.0}
 
@@ -83,17 +86,22 @@ class _Gait:
     first_contact_s: dict  # side -> time of its first initial contact (may be negative)
     contact_ahead_m: float
     segments: BodySegments
+    progress: Progression  # how far the body has come at a body time (steps may shorten)
+    contact_pitch_deg: float = FOOT_PITCH_AT_CONTACT_DEG
+    swing_lift_m: float = SWING_LIFT_M
 
 
 def _foot(g: _Gait, side: str, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Heel position along the facing direction, heel height and foot pitch (rad, toe up +)."""
     s, T, v, L = g.stance, g.stride_s, g.speed_m_s, g.segments.foot_m
     ff, ho = FOOT_FLAT_OF_STANCE * s, HEEL_OFF_OF_STANCE * s
-    p_hs, p_to = math.radians(FOOT_PITCH_AT_CONTACT_DEG), math.radians(FOOT_PITCH_AT_TOE_OFF_DEG)
+    p_hs, p_to = math.radians(g.contact_pitch_deg), math.radians(FOOT_PITCH_AT_TOE_OFF_DEG)
     x = (t - g.first_contact_s[side]) / T
     k = np.floor(x)
     phi = x - k
-    contact = v * (g.first_contact_s[side] + k * T) + g.contact_ahead_m  # heel's landing spot
+    t_contact = g.first_contact_s[side] + k * T
+    # heel's landing spot: where the body is then, plus the step's share ahead of it
+    contact = g.progress.distance(t_contact) + g.contact_ahead_m * g.progress.ratio(t_contact)
     along = np.array(contact, dtype=float)
     height = np.zeros_like(phi)
     pitch = np.zeros_like(phi)
@@ -114,13 +122,14 @@ def _foot(g: _Gait, side: str, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     h0 = L * math.sin(p_to)
     da0 = L * math.sin(-p_to) * rate_p0
     dh0 = -L * math.cos(p_to) * rate_p0
-    a1 = contact[m] + v * T
-    da1 = HEEL_CONTACT_SPEED_RATIO * v * T
+    t_next = t_contact[m] + T
+    a1 = g.progress.distance(t_next) + g.contact_ahead_m * g.progress.ratio(t_next)  # the next landing spot
+    da1 = HEEL_CONTACT_SPEED_RATIO * v * g.progress.ratio(t_next) * T
     dh1 = -HEEL_CONTACT_DOWN_SPEED_M_S * T
     rate_p1 = 0.0
     w = 1.0 - s  # d(phase)/d(tau)
     along[m] = _hermite(tau, a0, a1, da0 * w, da1 * w)
-    height[m] = _hermite(tau, h0, 0.0, dh0 * w, dh1 * w) + SWING_LIFT_M * 16.0 * tau ** 2 * (1.0 - tau) ** 2
+    height[m] = _hermite(tau, h0, 0.0, dh0 * w, dh1 * w) + g.swing_lift_m * 16.0 * tau ** 2 * (1.0 - tau) ** 2
     pitch[m] = _hermite(tau, -p_to, p_hs, rate_p0 * w, rate_p1 * w)
     return along, height, pitch
 
@@ -148,7 +157,7 @@ def _pelvis_height(g: _Gait) -> float:
     best = math.inf
     for side, sign in (("left", -1.0), ("right", 1.0)):
         a, h = _ankle(*_foot(g, side, t), g.segments)
-        d_along = a - g.speed_m_s * t
+        d_along = a - g.progress.distance(t)
         d_side = sign * (FOOT_LATERAL_M - g.segments.hip_half_width_m) - lateral
         room = reach ** 2 - d_along ** 2 - d_side ** 2
         if np.any(room <= 0):
@@ -178,7 +187,7 @@ def _body_points(g: _Gait, t: np.ndarray) -> dict[str, np.ndarray]:
     seg = g.segments
     n = len(t)
     vertical, lateral = _pelvis_offsets(g, t)
-    pelvis = np.stack([g.speed_m_s * t, lateral, _pelvis_height(g) + vertical], axis=1)
+    pelvis = np.stack([g.progress.distance(t), lateral, _pelvis_height(g) + vertical], axis=1)
     ahead, right, up = np.eye(3)
     pts: dict[str, np.ndarray] = {}
     for side, sign in (("left", -1.0), ("right", 1.0)):
@@ -222,41 +231,6 @@ def _body_points(g: _Gait, t: np.ndarray) -> dict[str, np.ndarray]:
     return pts
 
 
-def _path(sigma: np.ndarray, lateral: np.ndarray, travel: np.ndarray, turn_sigma: float | None):
-    """World floor position of a point ``sigma`` metres along the path and ``lateral`` to the
-    right of travel: straight along ``travel``, or with a half circle from ``turn_sigma``."""
-    up = np.asarray(MEDIAPIPE_WORLD_UP, dtype=float)
-    right0 = np.cross(travel, up)
-    if turn_sigma is None:
-        return sigma[:, None] * travel + lateral[:, None] * right0
-    theta = np.clip((sigma - turn_sigma) / TURN_RADIUS_M, 0.0, math.pi)[:, None]
-    start = turn_sigma * travel
-    centre = start - TURN_RADIUS_M * right0
-    right = np.cos(theta) * right0 + np.sin(theta) * travel
-    heading = np.cos(theta) * travel - np.sin(theta) * right0
-    on_path = centre + TURN_RADIUS_M * right
-    before = (sigma < turn_sigma)[:, None]
-    after = np.clip(sigma - turn_sigma - math.pi * TURN_RADIUS_M, 0.0, None)[:, None]
-    straight = np.where(before, sigma[:, None] * travel, on_path + after * heading)
-    return straight + lateral[:, None] * np.where(before, right0, right)
-
-
-def _time_warp(duration_s: float, stride_s: float, cv_pct: float, rng: np.random.Generator):
-    """Body time as a smooth monotone function of clock time: each stride lasts 1 + cv*N(0,1)."""
-    if cv_pct <= 0:
-        return lambda t: np.asarray(t, dtype=float), lambda tb: np.asarray(tb, dtype=float)
-    from scipy.interpolate import PchipInterpolator
-
-    n = int(math.ceil(duration_s / stride_s)) + 4
-    factors = np.clip(1.0 + cv_pct / 100.0 * rng.standard_normal(n), 0.7, 1.3)
-    clock = np.concatenate([[0.0], np.cumsum(factors * stride_s)]) - stride_s
-    body = np.arange(n + 1) * stride_s - stride_s
-    forward = PchipInterpolator(clock, body)
-    grid = np.linspace(clock[0], clock[-1], 20 * n * 100)
-    body_grid = forward(grid)
-    return forward, lambda tb: np.interp(tb, body_grid, grid)
-
-
 def simulate_walk(
     *,
     duration_s: float,
@@ -274,6 +248,12 @@ def simulate_walk(
     image_size: tuple[int, int] | None = None,
     px_per_m: float | None = None,
     segments: BodySegments = BodySegments(),
+    cadence_end_steps_per_min: float | None = None,
+    step_length_end_m: float | None = None,
+    freeze_at_s: float | None = None,
+    freeze_s: float = 0.0,
+    contact_pitch_deg: float = FOOT_PITCH_AT_CONTACT_DEG,
+    swing_lift_m: float = SWING_LIFT_M,
 ) -> LandmarkSeries:
     """A person walking past a side-on camera; see the comment block above for the model.
 
@@ -286,43 +266,98 @@ def simulate_walk(
     fit the image) -- and then :func:`feedback.gait.compute_gait` analyses the pixels, as it
     would a video. ``noise_m`` adds Gaussian jitter (seeded; pixels get the same in pixels).
 
+    Pathological gait (:mod:`synthetic.walk_time`): ``cadence_end_steps_per_min`` /
+    ``step_length_end_m`` ramp cadence and step length linearly over the walk (festination:
+    quicker and shorter steps); ``freeze_at_s`` / ``freeze_s`` stop the walker in double support
+    with trembling legs (freezing of gait); ``contact_pitch_deg`` near 0 lands the foot flat and
+    a small ``swing_lift_m`` drags it (shuffling).
+
     ``series.attrs``: ``true_events`` (list of ``{t_s, side, kind, landmark}``; ``kind`` is
-    ``heel_strike`` for initial contact and ``toe_off`` for final contact, as in
-    ``feedback.gait``, so walking backward the ``heel_strike`` is made by the toe),
-    ``speed_m_s``, ``stride_s``, ``step_time_left_s`` / ``step_time_right_s``, ``px_per_m``.
+    ``heel_strike`` for initial contact and ``toe_off`` for final contact, as in gait.json,
+    so walking backward the ``heel_strike`` is made by the toe), ``speed_m_s`` (at the start),
+    ``stride_s``, ``step_time_left_s`` / ``step_time_right_s``, ``px_per_m``, ``freeze_s``
+    (clock start and end of a freeze, or None).
     """
-    if direction not in WALK_DIRECTIONS:
-        raise InputError(f"Expected direction 'forward' or 'backward', but got {direction!r}.")
-    if heading not in WALK_HEADINGS:
-        raise InputError(f"Expected heading '+x' or '-x', but got {heading!r}.")
-    checks = (
-        (duration_s > 0 and rate_hz > 0, f"a positive duration_s and rate_hz, but got {duration_s} and {rate_hz}"),
-        (40.0 <= cadence_steps_per_min <= 160.0,
-         f"cadence_steps_per_min within 40-160, but got {cadence_steps_per_min}"),
-        (0.1 <= step_length_m <= 1.0, f"step_length_m within 0.1-1.0, but got {step_length_m}"),
-        (50.0 <= stance_pct <= 75.0, f"stance_pct within 50-75, but got {stance_pct}"),
-        (0.0 <= asymmetry <= 0.5, f"asymmetry within 0-0.5, but got {asymmetry}"),
-        (0.0 <= stride_time_cv_pct <= 10.0, f"stride_time_cv_pct within 0-10, but got {stride_time_cv_pct}"),
-        (noise_m >= 0.0, f"noise_m >= 0, but got {noise_m}"),
-        (turn_at_s is None or 0.0 < turn_at_s < duration_s, f"turn_at_s inside the walk, but got {turn_at_s}"),
-    )
-    for ok, what in checks:
-        if not ok:
-            raise InputError(f"Expected {what}; change that argument.")
+    cadence_end = cadence_end_steps_per_min or cadence_steps_per_min
+    step_end = step_length_end_m or step_length_m
+    _check(duration_s=duration_s, rate_hz=rate_hz, cadence=cadence_steps_per_min, cadence_end=cadence_end,
+           step_m=step_length_m, step_end=step_end, direction=direction, heading=heading, stance_pct=stance_pct,
+           asymmetry=asymmetry, cv_pct=stride_time_cv_pct, noise_m=noise_m, turn_at_s=turn_at_s,
+           freeze_at_s=freeze_at_s, freeze_s=freeze_s, pitch=contact_pitch_deg, lift=swing_lift_m)
     rng = np.random.default_rng(seed)
     stride_s = 120.0 / cadence_steps_per_min
     speed = step_length_m * cadence_steps_per_min / 60.0
     first_left = FIRST_CONTACT_OF_STRIDE * stride_s
     right_step_s = stride_s / 2.0 * (1.0 - asymmetry / 2.0)
-    g = _Gait(stride_s, speed, stance_pct / 100.0, {"left": first_left, "right": first_left + right_step_s},
-              CONTACT_AHEAD_OF_STEP * step_length_m, segments)
-    height = _pelvis_height(g)
-
+    first = {"left": first_left, "right": first_left + right_step_s}
+    warp = cadence_ramp_warp(duration_s, cadence_end / cadence_steps_per_min).then(
+        variability_warp(duration_s, stride_s, stride_time_cv_pct, rng))
+    progress = Progression(speed, step_end / step_length_m, max(float(warp.to_body(np.asarray(duration_s))), 1e-9))
+    freeze = None
+    if freeze_at_s is not None and freeze_s > 0:
+        contacts = np.concatenate([first[s] + np.arange(-2, int(duration_s / stride_s) + 3) * stride_s for s in SIDES])
+        begin = freeze_start(freeze_at_s, contacts, stride_s, warp)
+        warp, freeze = freeze_warp(begin, freeze_s).then(warp), (begin, begin + freeze_s)
+    g = _Gait(stride_s, speed, stance_pct / 100.0, first, CONTACT_AHEAD_OF_STEP * step_length_m, segments,
+              progress, contact_pitch_deg, swing_lift_m)
     t_s = np.arange(int(round(duration_s * rate_hz))) / rate_hz
     backward = direction == "backward"
-    to_body, to_clock = _time_warp(duration_s, stride_s, stride_time_cv_pct, rng)
-    body_t = to_body(duration_s - t_s if backward else t_s)
+    world = _world(g, warp.to_body(duration_s - t_s if backward else t_s), t_s, heading=heading,
+                   backward=backward, turn_at_s=turn_at_s)
+    if freeze is not None:
+        shake = tremble(duration_s - t_s if backward else t_s, freeze[0], freeze_s) * WALK_HEADINGS[heading]
+        for side, sign in (("left", 1.0), ("right", -1.0)):
+            for part in ("heel", "foot_index", "ankle"):
+                world[:, LANDMARK_INDEX[f"{side}_{part}"], 0] += sign * shake
+    world += noise_m * rng.standard_normal(world.shape)
+    pixel, scale = side_view(world, image_size, px_per_m)
+    series = LandmarkSeries(t_s=t_s, world_m=world, visibility=np.ones((len(t_s), N_LANDMARKS)),
+                            pixel_px=pixel, up=tuple(float(u) for u in MEDIAPIPE_WORLD_UP), image_size=image_size,
+                            source="simulated_walk")
+    if backward and freeze is not None:
+        freeze = (duration_s - freeze[1], duration_s - freeze[0])
+    series.attrs.update({
+        "true_events": _true_events(g, warp, duration_s, t_s[-1], backward), "speed_m_s": speed,
+        "stride_s": stride_s, "step_time_right_s": right_step_s, "step_time_left_s": stride_s - right_step_s,
+        "px_per_m": scale, "direction": direction, "heading": heading, "freeze_s": freeze,
+    })
+    return series
+
+
+def _check(**a) -> None:
+    """One clear line for the first argument out of range."""
+    if a["direction"] not in WALK_DIRECTIONS:
+        raise InputError(f"Expected direction 'forward' or 'backward', but got {a['direction']!r}.")
+    if a["heading"] not in WALK_HEADINGS:
+        raise InputError(f"Expected heading '+x' or '-x', but got {a['heading']!r}.")
+    checks = (
+        (a["duration_s"] > 0 and a["rate_hz"] > 0,
+         f"a positive duration_s and rate_hz, but got {a['duration_s']} and {a['rate_hz']}"),
+        (40.0 <= a["cadence"] <= 160.0, f"cadence_steps_per_min within 40-160, but got {a['cadence']}"),
+        (40.0 <= a["cadence_end"] <= 200.0, f"cadence_end_steps_per_min within 40-200, but got {a['cadence_end']}"),
+        (0.1 <= a["step_m"] <= 1.0, f"step_length_m within 0.1-1.0, but got {a['step_m']}"),
+        (0.05 <= a["step_end"] <= a["step_m"], f"step_length_end_m within 0.05-step_length_m, but got {a['step_end']}"),
+        (50.0 <= a["stance_pct"] <= 75.0, f"stance_pct within 50-75, but got {a['stance_pct']}"),
+        (0.0 <= a["asymmetry"] <= 0.5, f"asymmetry within 0-0.5, but got {a['asymmetry']}"),
+        (0.0 <= a["cv_pct"] <= 10.0, f"stride_time_cv_pct within 0-10, but got {a['cv_pct']}"),
+        (a["noise_m"] >= 0.0, f"noise_m >= 0, but got {a['noise_m']}"),
+        (a["turn_at_s"] is None or 0.0 < a["turn_at_s"] < a["duration_s"],
+         f"turn_at_s inside the walk, but got {a['turn_at_s']}"),
+        (a["freeze_at_s"] is None or (0.0 < a["freeze_at_s"] < a["duration_s"] and a["freeze_s"] >= 0.0),
+         f"freeze_at_s inside the walk and freeze_s >= 0, but got {a['freeze_at_s']} and {a['freeze_s']}"),
+        (0.0 <= a["pitch"] <= 30.0, f"contact_pitch_deg within 0-30, but got {a['pitch']}"),
+        (0.0 <= a["lift"] <= 0.1, f"swing_lift_m within 0-0.1, but got {a['lift']}"),
+    )
+    for ok, what in checks:
+        if not ok:
+            raise InputError(f"Expected {what}; change that argument.")
+
+
+def _world(g: _Gait, body_t: np.ndarray, t_s: np.ndarray, *, heading: str, backward: bool,
+           turn_at_s: float | None) -> np.ndarray:
+    """(T, 33, 3) world metres of the body at ``body_t``, laid on the walking path."""
     pts = _body_points(g, body_t)
+    height = _pelvis_height(g)
     travel = np.array([WALK_HEADINGS[heading], 0.0, 0.0])
     sign = -1.0 if backward else 1.0  # body "ahead" and "right" against travel's
     start = sign * pts["left_hip"][0, 0] / 2 + sign * pts["right_hip"][0, 0] / 2
@@ -333,46 +368,24 @@ def simulate_walk(
     up = np.asarray(MEDIAPIPE_WORLD_UP, dtype=float)
     world = np.full((len(t_s), N_LANDMARKS, 3), np.nan)
     for name, p in pts.items():
-        floor = _path(sign * p[:, 0] - start, sign * p[:, 1], travel, turn_sigma)
+        floor = lay_on_path(sign * p[:, 0] - start, sign * p[:, 1], travel, turn_sigma)
         world[:, LANDMARK_INDEX[name]] = floor + (p[:, 2] - height)[:, None] * up
-    world += noise_m * rng.standard_normal(world.shape)
+    return world
 
-    pixel = None
-    scale = None
-    if image_size is not None:
-        width_px, height_px = image_size
-        x = world[..., 0]
-        x_mid = float((np.nanmax(x) + np.nanmin(x)) / 2)
-        span = float(np.nanmax(x) - np.nanmin(x)) + 0.4
-        scale = px_per_m if px_per_m is not None else min(0.8 * height_px / BODY_HEIGHT_M, 0.95 * width_px / span)
-        ground_y = float(np.nanmax(world[..., 1]))
-        top_y = float(np.nanmin(world[..., 1]))
-        y_mid = (ground_y + top_y) / 2
-        pixel = np.stack([width_px / 2.0 + scale * (world[..., 0] - x_mid),
-                          height_px / 2.0 + scale * (world[..., 1] - y_mid)], axis=-1)
 
+def _true_events(g: _Gait, warp: TimeWarp, duration_s: float, last_s: float, backward: bool) -> list[dict]:
     events = []
+    n = int(duration_s / g.stride_s * 3) + 6  # enough strides for a walk that speeds up
     for side in SIDES:
-        k = np.arange(-2, int(duration_s / stride_s) + 3)
-        contacts = g.first_contact_s[side] + k * stride_s
-        for body_times, kind in ((contacts, "heel_strike"), (contacts + g.stance * stride_s, "toe_off")):
-            clock = to_clock(body_times)
+        contacts = g.first_contact_s[side] + np.arange(-2, n) * g.stride_s
+        for body_times, kind in ((contacts, "heel_strike"), (contacts + g.stance * g.stride_s, "toe_off")):
+            clock = warp.to_clock(body_times)
             if backward:  # played in reverse: initial contact is the reversed toe off, by the toe
                 clock = duration_s - clock
                 kind = "toe_off" if kind == "heel_strike" else "heel_strike"
             part = ("foot_index" if kind == "heel_strike" else "heel") if backward else \
                 ("heel" if kind == "heel_strike" else "foot_index")
             for c in clock:
-                if 0.0 <= c <= t_s[-1]:
+                if 0.0 <= c <= last_s:
                     events.append({"t_s": float(c), "side": side, "kind": kind, "landmark": f"{side}_{part}"})
-    events.sort(key=lambda e: (e["t_s"], e["side"], e["kind"]))
-    series = LandmarkSeries(t_s=t_s, world_m=world, visibility=np.ones((len(t_s), N_LANDMARKS)),
-                            pixel_px=pixel, up=tuple(float(u) for u in up), image_size=image_size,
-                            source="simulated_walk")
-    series.attrs.update({
-        "true_events": events, "speed_m_s": speed, "stride_s": stride_s,
-        "step_time_right_s": right_step_s, "step_time_left_s": stride_s - right_step_s,
-        "px_per_m": scale, "direction": direction, "heading": heading,
-    })
-    return series
-
+    return sorted(events, key=lambda e: (e["t_s"], e["side"], e["kind"]))

@@ -184,8 +184,8 @@ def _check_gait(store, admin):
         walk = db.get(Session, int(row.session_id)).summary["simulated_walk"]
     series = simulate_walk(**{**walk, "image_size": tuple(walk["image_size"])})
     report = compute_gait(series, scale_m_per_px=1.0 / series.attrs["px_per_m"])
-    assert row.cadence_steps_per_min == pytest.approx(report.parameters["cadence_steps_per_min"], abs=1.0)
-    assert row.gait_speed_m_s == pytest.approx(report.parameters["gait_speed_m_s"], abs=0.01)
+    assert row.cadence_steps_per_min == pytest.approx(report.parameters.cadence_steps_per_min, abs=1.0)
+    assert row.gait_speed_m_s == pytest.approx(report.parameters.gait_speed_m_s, abs=0.01)
     # ... and it is the cadence the simulated person walked at (stride-to-stride variability aside)
     assert row.cadence_steps_per_min == pytest.approx(walk["cadence_steps_per_min"], abs=4.0)
 

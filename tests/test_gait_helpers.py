@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from feedback import gait
+from feedback.gait import frames, passes
 from sensing.landmarks import LANDMARK_INDEX, N_LANDMARKS, LandmarkSeries
 
 RATE_HZ = 100.0
@@ -28,8 +28,8 @@ def spinning_feet(duration_s: float, turn_deg_s: float, *, unknown_after_s: floa
 
 def test_facing_turn_rate_is_measured_and_unknown_where_the_feet_are():
     series = spinning_feet(6.0, 60.0, unknown_after_s=4.0)
-    fr = gait._floor_frame(series)
-    rate = gait._facing_turn_rate(series, fr, slice(0, len(series)))
+    fr = frames.compute_floor_frame(series)
+    rate = passes.compute_facing_turn_rate(fr, slice(0, len(series)))
     known = series.t_s <= 4.0
     assert np.nanmedian(rate[(series.t_s > 0.5) & (series.t_s < 3.5)]) == pytest.approx(60.0, rel=0.02)
     # unknown facing is unknown (NaN), never "not turning" (0)
@@ -39,8 +39,8 @@ def test_facing_turn_rate_is_measured_and_unknown_where_the_feet_are():
 
 def test_no_feet_at_all_is_unknown_not_zero():
     series = spinning_feet(2.0, 60.0, unknown_after_s=-1.0)
-    fr = gait._floor_frame(series)
-    assert np.isnan(gait._facing_turn_rate(series, fr, slice(0, len(series)))).all()
+    fr = frames.compute_floor_frame(series)
+    assert np.isnan(passes.compute_facing_turn_rate(fr, slice(0, len(series)))).all()
 
 
 def test_lowpass_is_the_shared_butterworth_and_leaves_edges_unknown():
@@ -50,12 +50,12 @@ def test_lowpass_is_the_shared_butterworth_and_leaves_edges_unknown():
     x = np.sin(2 * np.pi * 1.0 * t) + 0.1 * np.sin(2 * np.pi * 30.0 * t)
     x[:20] = np.nan
     x[200:210] = np.nan  # an interior gap is interpolated first
-    filled = gait._fill(t, x)
+    filled = frames.fill(t, x)
     assert np.isnan(filled[:20]).all() and np.isfinite(filled[20:]).all()  # no invented edges
-    out = gait._lowpass(t, filled, 6.0)
-    assert np.array_equal(out, smooth_butterworth(t, filled, cutoff_hz=6.0, order=gait.LOWPASS_ORDER),
+    out = frames.lowpass(t, filled, 6.0)
+    assert np.array_equal(out, smooth_butterworth(t, filled, cutoff_hz=6.0, order=frames.LOWPASS_ORDER),
                           equal_nan=True)
     clean = np.r_[40:180, 230:460]  # away from the edges and the interpolated gap
     assert np.max(np.abs(out[clean] - np.sin(2 * np.pi * t[clean]))) < 0.02  # 30 Hz gone
-    assert gait._lowpass(t, filled, 60.0) is not filled  # above Nyquist: a copy, unfiltered
-    assert np.array_equal(gait._lowpass(t, filled, 60.0), filled, equal_nan=True)
+    assert frames.lowpass(t, filled, 60.0) is not filled  # above Nyquist: a copy, unfiltered
+    assert np.array_equal(frames.lowpass(t, filled, 60.0), filled, equal_nan=True)

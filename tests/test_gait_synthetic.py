@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from feedback.gait import compute_gait, detect_walking, save_gait_outputs
+from feedback.gait import EVENT_NAMES, INITIAL_CONTACT, compute_gait, detect_walking, save_gait_outputs
 from sensing.landmarks import LANDMARK_INDEX, N_LANDMARKS, LandmarkSeries
 
 RATE_HZ = 100.0
@@ -78,7 +78,7 @@ def _turn(t0: float, x: np.ndarray, last: dict, dur_s: float) -> tuple:
 
 
 def _errors(report, truth, kind):
-    det = {side: np.array([e.t_s for e in report.events if e.side == side and e.kind == kind])
+    det = {side: np.array([e.t_s for e in report.events if e.side == side and EVENT_NAMES[e.kind] == kind])
            for side in ("left", "right")}
     return np.array([np.min(np.abs(det[s] - tc)) if det[s].size else np.inf for s, tc in truth])
 
@@ -91,13 +91,13 @@ def test_forward_walk_events_and_cadence():
     to = _errors(report, lifts, "toe_off")
     assert np.all(hs <= TOL_S), hs
     assert np.all(to <= TOL_S), to
-    assert abs(report.parameters["cadence_steps_per_min"] - 120 / STRIDE_S) < 1.0
-    assert abs(report.parameters["stride_time_s"] - STRIDE_S) < 0.02
-    assert abs(report.parameters["gait_speed_m_s"] - SPEED_M_S) < 0.1
-    assert abs(report.parameters["step_length_m"] - SPEED_M_S * STRIDE_S / 2) < 0.1
-    assert 55 <= report.parameters["stance_pct"] <= 72
-    assert report.parameters["step_time_symmetry_index_pct"] < 5
-    assert "few_strides" not in report.quality["flags"]
+    assert abs(report.parameters.cadence_steps_per_min - 120 / STRIDE_S) < 1.0
+    assert abs(report.parameters.stride_time_s - STRIDE_S) < 0.02
+    assert abs(report.parameters.gait_speed_m_s - SPEED_M_S) < 0.1
+    assert abs(report.parameters.step_length_m - SPEED_M_S * STRIDE_S / 2) < 0.1
+    assert 55 <= report.parameters.stance_pct <= 72
+    assert report.parameters.step_time_symmetry_index_pct < 5
+    assert "few_strides" not in report.quality.flags
     assert detect_walking(_series([(t, pos, contacts, lifts)]))
 
 
@@ -109,8 +109,12 @@ def test_backward_walk_is_recognised_and_events_not_swapped():
     assert np.all(hs <= TOL_S), hs  # initial contacts at the true contacts, not at lift-off
     to = _errors(report, lifts, "toe_off")
     assert np.all(to <= TOL_S), to
-    assert {e.landmark.split("_", 1)[1] for e in report.events if e.kind == "heel_strike"} == {"foot_index"}
-    assert abs(report.parameters["cadence_steps_per_min"] - 120 / STRIDE_S) < 1.0
+    assert {e.landmark.split("_", 1)[1] for e in report.events if e.kind == INITIAL_CONTACT} == {"foot_index"}
+    # a backward pass is reported under its own heading, never in the headline
+    assert report.parameters.cadence_steps_per_min is None
+    assert "backward_pass" in report.quality.flags
+    backward = report.parameters_by_direction["backward"]
+    assert abs(backward.cadence_steps_per_min - 120 / STRIDE_S) < 1.0
 
 
 def test_turn_is_excluded_and_both_passes_analysed():
@@ -132,15 +136,15 @@ def test_turn_is_excluded_and_both_passes_analysed():
     assert not [e for e in report.events if turn[0][0] + 0.2 < e.t_s < turn[0][-1] - 0.2]
     hs = _errors(report, a[2] + b[2], "heel_strike")
     assert np.mean(hs <= TOL_S) >= 0.9
-    assert abs(report.parameters["cadence_steps_per_min"] - 120 / STRIDE_S) < 1.0
+    assert abs(report.parameters.cadence_steps_per_min - 120 / STRIDE_S) < 1.0
 
 
 def test_few_strides_are_flagged(tmp_path):
     t, pos, contacts, lifts = _walk(3, heading=0.0, backward=False, t0=0.0, x0=np.zeros(3))
     report = compute_gait(_series([(t, pos, contacts, lifts)]))
-    assert 0 < report.quality["n_strides"] < 4
-    assert "few_strides" in report.quality["flags"]
-    assert report.quality["trust"]["cadence_steps_per_min"] in ("moderate", "low")
+    assert 0 < report.quality.n_strides < 4
+    assert "few_strides" in report.quality.flags
+    assert report.quality.trust["cadence_steps_per_min"] in ("moderate", "low")
     paths = save_gait_outputs(report, tmp_path)
     data = json.loads(paths[0].read_text())
     assert {"t_s", "side", "kind"} <= set(data["events"][0])
@@ -150,7 +154,7 @@ def test_few_strides_are_flagged(tmp_path):
     assert data["direction"] == "forward"
     rows = paths[1].read_text().splitlines()
     assert rows[0].startswith("cycle,side,t_start_s,t_end_s,cycle_pct")
-    assert len(rows) - 1 == 101 * report.quality["n_strides"]
+    assert len(rows) - 1 == 101 * report.quality.n_strides
 
 
 def test_standing_still_is_not_walking():
@@ -164,5 +168,5 @@ def test_standing_still_is_not_walking():
     series = LandmarkSeries(t_s=t, world_m=world, visibility=vis, up=(0.0, 0.0, 1.0))
     assert not detect_walking(series)
     report = compute_gait(series)
-    assert "no_walking_found" in report.quality["flags"]
-    assert report.parameters["cadence_steps_per_min"] is None
+    assert "no_walking_found" in report.quality.flags
+    assert report.parameters.cadence_steps_per_min is None

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from feedback.angles import compute_joint_angles
-from feedback.gait import compute_gait
+from feedback.gait import EVENT_NAMES, INITIAL_CONTACT, compute_gait
 from synthetic import BodySegments, simulate_walk
 from core.errors import InputError
 
@@ -20,7 +20,7 @@ def _errors(series, report, kind: str) -> np.ndarray:
     for e in series.attrs["true_events"]:
         if e["kind"] != kind or not any(p.t_start_s <= e["t_s"] <= p.t_end_s for p in report.passes):
             continue
-        found = [d.t_s for d in report.events if d.kind == kind and d.side == e["side"]]
+        found = [d.t_s for d in report.events if EVENT_NAMES[d.kind] == kind and d.side == e["side"]]
         out.append(min(found, key=lambda t: abs(t - e["t_s"])) - e["t_s"] if found else np.inf)
     return np.asarray(out)
 
@@ -39,18 +39,18 @@ def test_forward_walk_heel_strikes_cadence_and_speed():
     assert np.median(np.abs(hs)) <= HS_MEDIAN_TOL_S
     assert np.median(np.abs(_errors(series, report, "toe_off"))) <= 0.05
     p = report.parameters
-    assert p["cadence_steps_per_min"] == pytest.approx(105.0, abs=1.0)
-    assert p["gait_speed_m_s"] == pytest.approx(0.6 * 105.0 / 60.0, rel=0.05)
-    assert p["step_length_m"] == pytest.approx(0.6, abs=0.05)
-    assert p["stance_pct"] == pytest.approx(60.0, abs=6.0)
-    assert p["step_time_symmetry_index_pct"] < 3.0
-    assert report.quality["flags"] == []
+    assert p.cadence_steps_per_min == pytest.approx(105.0, abs=1.0)
+    assert p.gait_speed_m_s == pytest.approx(0.6 * 105.0 / 60.0, rel=0.05)
+    assert p.step_length_m == pytest.approx(0.6, abs=0.05)
+    assert p.stance_pct == pytest.approx(60.0, abs=6.0)
+    assert p.step_time_symmetry_index_pct < 3.0
+    assert report.quality.flags == ()
 
 
 @pytest.mark.parametrize("cadence, step_m", [(80.0, 0.4), (125.0, 0.75)])
 def test_cadence_follows_the_request(cadence, step_m):
     report = compute_gait(simulate_walk(duration_s=14.0, cadence_steps_per_min=cadence, step_length_m=step_m))
-    assert report.parameters["cadence_steps_per_min"] == pytest.approx(cadence, abs=1.0)
+    assert report.parameters.cadence_steps_per_min == pytest.approx(cadence, abs=1.0)
 
 
 def test_side_on_video_pixels_with_jitter():
@@ -59,12 +59,12 @@ def test_side_on_video_pixels_with_jitter():
     x, y = series.pixel_px[..., 0], series.pixel_px[..., 1]
     assert x.min() >= 0 and x.max() < 1280 and y.min() >= 0 and y.max() < 720
     report = compute_gait(series, scale_m_per_px=1.0 / series.attrs["px_per_m"])
-    assert report.coordinates == "pixel_px" and report.quality["side_on"] is True
+    assert report.coordinates == "pixel_px" and report.quality.side_on is True
     assert report.direction == "forward"
     hs = _errors(series, report, "heel_strike")
     assert np.median(np.abs(hs)) <= HS_MEDIAN_TOL_S
-    assert report.parameters["cadence_steps_per_min"] == pytest.approx(105.0, abs=1.0)
-    assert report.parameters["gait_speed_m_s"] == pytest.approx(1.05, rel=0.08)
+    assert report.parameters.cadence_steps_per_min == pytest.approx(105.0, abs=1.0)
+    assert report.parameters.gait_speed_m_s == pytest.approx(1.05, rel=0.08)
 
 
 @pytest.mark.parametrize("heading", ["+x", "-x"])
@@ -78,11 +78,12 @@ def test_backward_walk_is_recognised(heading):
     report = compute_gait(series)
     assert report.direction == "backward"
     # initial contact is made by the toe, and found at the true time
-    assert {e.landmark.split("_", 1)[1] for e in report.events if e.kind == "heel_strike"} == {"foot_index"}
+    assert {e.landmark.split("_", 1)[1] for e in report.events if e.kind == INITIAL_CONTACT} == {"foot_index"}
     assert {e["landmark"].split("_", 1)[1] for e in series.attrs["true_events"] if e["kind"] == "heel_strike"} \
         == {"foot_index"}
     assert np.median(np.abs(_errors(series, report, "heel_strike"))) <= HS_MEDIAN_TOL_S
-    assert report.parameters["cadence_steps_per_min"] == pytest.approx(105.0, abs=1.0)
+    assert report.parameters.cadence_steps_per_min is None  # the headline is forward walking only
+    assert report.parameters_by_direction["backward"].cadence_steps_per_min == pytest.approx(105.0, abs=1.0)
 
 
 def test_forward_walker_faces_where_it_goes():
@@ -100,17 +101,17 @@ def test_forward_walker_faces_where_it_goes():
 def test_step_time_symmetry_reflects_the_requested_asymmetry(asymmetry):
     series = simulate_walk(duration_s=14.0, asymmetry=asymmetry)
     p = compute_gait(series).parameters
-    assert p["step_time_symmetry_index_pct"] == pytest.approx(100.0 * asymmetry, abs=3.0)
+    assert p.step_time_symmetry_index_pct == pytest.approx(100.0 * asymmetry, abs=3.0)
     if asymmetry:
-        assert p["step_time_right_s"] < p["step_time_left_s"]
-    assert p["cadence_steps_per_min"] == pytest.approx(105.0, abs=1.0)  # the stride is unchanged
+        assert p.step_time_right_s < p.step_time_left_s
+    assert p.cadence_steps_per_min == pytest.approx(105.0, abs=1.0)  # the stride is unchanged
 
 
 def test_stride_time_variability_is_measured():
-    steady = compute_gait(simulate_walk(duration_s=20.0)).parameters["stride_time_cv_pct"]
+    steady = compute_gait(simulate_walk(duration_s=20.0)).parameters.stride_time_cv_pct
     varied = compute_gait(simulate_walk(duration_s=20.0, stride_time_cv_pct=4.0, seed=2)).parameters
     assert steady < 2.0  # only the 33 ms frame grid
-    assert 2.5 <= varied["stride_time_cv_pct"] <= 7.0
+    assert 2.5 <= varied.stride_time_cv_pct <= 7.0
 
 
 def test_contacts_are_analytic_and_standing_feet_do_not_slide():
@@ -178,6 +179,8 @@ def test_turn_is_excluded_and_both_passes_walk_forward():
 @pytest.mark.parametrize("kwargs", [
     {"direction": "sideways"}, {"heading": "+y"}, {"cadence_steps_per_min": 0.0},
     {"asymmetry": -0.1}, {"turn_at_s": 50.0}, {"stance_pct": 90.0},
+    {"step_length_end_m": 0.9}, {"cadence_end_steps_per_min": 300.0}, {"freeze_at_s": 50.0, "freeze_s": 2.0},
+    {"contact_pitch_deg": 45.0}, {"swing_lift_m": -0.01},
 ])
 def test_bad_arguments_say_what_was_expected(kwargs):
     with pytest.raises(InputError, match="Expected"):
@@ -194,11 +197,15 @@ def test_video_finds_every_contact_of_a_slow_limping_walk():
     assert np.all(np.abs(hs) <= MATCH_TOL_S), hs
     assert np.median(np.abs(hs)) <= HS_MEDIAN_TOL_S
     p = report.parameters
-    assert p["step_time_right_s"] < p["step_time_left_s"]
-    assert p["step_time_symmetry_index_pct"] == pytest.approx(16.0, abs=3.0)
+    assert p.step_time_right_s < p.step_time_left_s
+    assert p.step_time_symmetry_index_pct == pytest.approx(16.0, abs=3.0)
 
 
-VIDEO_HS_SIDE_MEDIAN_TOL_S = 0.020  # per side: an unequal step must not bias one side's contacts
+# Per side: an unequal step must not bias one side's contacts. The walker's heel lands still
+# moving at 70 % of the walking speed and stops dead, so video contacts (placed at the Zeni
+# extreme, which on hand-labelled real video lies within a third of a frame of the contact
+# seen: tests/test_gait_video_labels.py) come about 24 ms before its contacts, on both sides alike.
+VIDEO_HS_SIDE_BIAS_TOL_S = 0.010
 
 
 @pytest.mark.parametrize("noise_m", [0.0, 0.004])
@@ -210,17 +217,20 @@ def test_video_step_time_asymmetry_is_read_in_full(asymmetry, noise_m):
                            noise_m=noise_m, seed=3)
     report = compute_gait(series, scale_m_per_px=1.0 / series.attrs["px_per_m"])
     p = report.parameters
-    assert p["step_time_symmetry_index_pct"] == pytest.approx(100.0 * asymmetry, abs=3.0)
-    assert p["step_time_right_s"] < p["step_time_left_s"]
+    assert p.step_time_symmetry_index_pct == pytest.approx(100.0 * asymmetry, abs=3.0)
+    assert p.step_time_right_s < p.step_time_left_s
+    medians = {}
     for side in ("left", "right"):
         errors = _side_errors(series, report, side)
         assert len(errors) >= 9, side
-        assert np.median(np.abs(errors)) <= VIDEO_HS_SIDE_MEDIAN_TOL_S, (side, errors)
+        assert np.median(np.abs(errors)) <= HS_MEDIAN_TOL_S, (side, errors)
+        medians[side] = float(np.median(errors))
+    assert abs(medians["left"] - medians["right"]) <= VIDEO_HS_SIDE_BIAS_TOL_S, medians
 
 
 def _side_errors(series, report, side: str) -> list[float]:
     """Signed error (nearest detected - true) of one side's heel strikes inside the passes."""
-    found = [d.t_s for d in report.events if d.kind == "heel_strike" and d.side == side]
+    found = [d.t_s for d in report.events if d.kind == INITIAL_CONTACT and d.side == side]
     out = []
     for e in series.attrs["true_events"]:
         if e["kind"] == "heel_strike" and e["side"] == side and found \

@@ -75,6 +75,9 @@ def analyze(
     roi: Optional[str] = typer.Option(None, "--roi", help="X,Y,W,H walkway region in pixels (gait)."),
     scale_m_per_px: Optional[float] = typer.Option(None, "--scale-m-per-px",
                                                    help="Metres per pixel on the walkway plane (gait)."),
+    treadmill_speed: Optional[float] = typer.Option(None, "--treadmill-speed", metavar="M_S",
+                                                    help="Belt speed in m/s when walking on a treadmill "
+                                                         "(gait speed and step length)."),
     markers: Optional[Path] = typer.Option(None, "--markers", help="Marker map (.toml) for motion capture input."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Frame rate of an image folder (default 30)."),
 ) -> None:
@@ -94,6 +97,7 @@ def analyze(
         summary = analyze_input(input_path, out, pose_model=pose_model, overlay=overlay,
                                 cutoff_hz=cutoff_hz, visibility_threshold=visibility_threshold,
                                 task=task, roi=_parse_roi(roi), scale_m_per_px=scale_m_per_px,
+                                treadmill_speed_m_s=treadmill_speed,
                                 marker_map=markers, rate_hz=rate_hz, progress=progress_fn)
     finally:
         if bar is not None:
