@@ -46,7 +46,7 @@ def _all_poses(video: Path, data_dir: Path):
 
     from sensing.pose import offline_task_bundle
 
-    options = PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(offline_task_bundle(data_dir=data_dir))),
+    options = PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(offline_task_bundle(data_dir))),
                                     running_mode=RunningMode.VIDEO, num_poses=3)
     px, world, vis = [], [], []
     cap = cv2.VideoCapture(str(video))
