@@ -118,3 +118,14 @@ def test_breathe_and_calibrate_check_the_catalogue_first(own_messages, capsys, a
             assert db.scalar(select(func.count(Session.id))) == 0
     finally:
         store.dispose()
+
+
+def test_a_broken_clinic_exercise_is_reported_when_another_is_chosen(tmp_path, monkeypatch, caplog, capsys):
+    (tmp_path / "wobbly_arms.toml").write_text('title = "Wobbly arms"\nposition = "floating"\n')
+    monkeypatch.setenv("MINDMOVE_EXERCISES_DIR", str(tmp_path))
+    # a shipped exercise is chosen; camera 7 does not exist, so the command stops there
+    assert main(["practice", "--patient", "P001", "--exercise", "elbow_flexion", "--camera", "7", "--no-window"]) == 2
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("'wobbly_arms' cannot be used until its file is fixed" in w and "wobbly_arms.toml" in w
+               for w in warned), warned
+    assert "camera" in capsys.readouterr().err.lower()

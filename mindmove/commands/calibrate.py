@@ -85,12 +85,14 @@ def _decide(motion: str, proposal, refusal: MindMoveError | None, *, accept: boo
 MAX_CAPTURE_S = 600.0  # ten minutes: a capture is three slow repetitions or a moment of stillness
 
 
-def _check_before_capture(motions, *, set_range, duration_s, camera: int, no_window: bool) -> None:
+def _check_before_capture(patient: str, motions, *, set_range, duration_s, camera: int, no_window: bool) -> None:
     """Everything that can be refused without the camera, refused before it opens."""
     from calibration.limits import check_range
+    from core.patients import check_patient_code
     from feedback.messages import load_catalogue
     from mindmove.inputs import check_number
 
+    check_patient_code(patient)
     if set_range is not None:
         check_range(motions[0], *set_range)  # --set 500 -5: refused now, not after the capture
     check_number(duration_s, option="--duration", low=0.0, low_open=True, high=MAX_CAPTURE_S, unit="s")
@@ -138,7 +140,7 @@ def calibrate(
     if not 0.0 <= margin_deg <= MAX_CAUTION_MARGIN_DEG:
         raise InputError(f"Expected --margin between 0 and {MAX_CAUTION_MARGIN_DEG:g} deg, but got {margin_deg:g}. "
                          "Choose a margin in that range.")
-    _check_before_capture(motions, set_range=set_range, duration_s=duration_s, camera=camera, no_window=no_window)
+    _check_before_capture(patient, motions, set_range=set_range, duration_s=duration_s, camera=camera, no_window=no_window)
 
     _quiet_opencv()
     from calibration.guided import run_neutral_capture, run_range_capture

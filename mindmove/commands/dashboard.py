@@ -100,6 +100,7 @@ def register(app: typer.Typer) -> None:
         """Start the clinicians' dashboard (sign-in required)."""
         from mindmove.store import open_store
 
+        check_address(address, port)  # before anything is made
         open_store().dispose()  # create or upgrade the schema once, before the app's processes
         raise typer.Exit(_run_dashboard(port, address))
 
