@@ -2,9 +2,10 @@
 
 :func:`render_progress_report` reads everything through :mod:`dashboard.queries` (so the
 care team is checked and each read is audited), writes one ``prepare_report`` audit entry
-(the download itself is audited as ``export_pdf``), and returns the PDF as bytes: a summary page (sessions, days with data, latest range of
-motion per motion against the safe range, pain and breath figures) and plots of range of
-motion with the safe band, pain before and after, and breath rate. Plots are drawn on
+(the download itself is audited as ``export_pdf``), and returns the PDF as bytes: a summary
+page (sessions, days with data, latest range of motion per motion against the safe range,
+pain and breath figures) and plots of range of motion with the safe band, pain before and
+after, and breath rate. Plots are drawn on
 matplotlib ``Figure`` objects with the Agg canvas: no pyplot state, no window.
 
 fpdf2's built-in Helvetica covers Latin-1 only, so text is reduced to Latin-1

@@ -154,7 +154,6 @@ def breathe_command(
     from mindmove.store.db import open_store
     from mindmove.store.models import BreathResult
     from mindmove.store.recording import SessionRecorder
-
     from feedback.breath import POLARITIES
     from feedback.messages import load_catalogue
     from mindmove.inputs import check_number

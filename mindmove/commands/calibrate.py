@@ -140,7 +140,8 @@ def calibrate(
     if not 0.0 <= margin_deg <= MAX_CAUTION_MARGIN_DEG:
         raise InputError(f"Expected --margin between 0 and {MAX_CAUTION_MARGIN_DEG:g} deg, but got {margin_deg:g}. "
                          "Choose a margin in that range.")
-    _check_before_capture(patient, motions, set_range=set_range, duration_s=duration_s, camera=camera, no_window=no_window)
+    _check_before_capture(patient, motions, set_range=set_range, duration_s=duration_s, camera=camera,
+                          no_window=no_window)
 
     _quiet_opencv()
     from calibration.guided import run_neutral_capture, run_range_capture

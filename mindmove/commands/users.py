@@ -73,8 +73,8 @@ def register(app: typer.Typer) -> None:
     @user_app.command("unlock")
     def user_unlock(
         username: str = typer.Argument("", help="The user whose sign-in is paused."),
-        client: str = typer.Option("", "--client",
-                                   help="Instead, lift the pause of a client address ('local': this computer or its proxy)."),
+        client: str = typer.Option("", "--client", help="Instead, lift the pause of a client address "
+                                                        "('local': this computer or its proxy)."),
     ) -> None:
         """Lift a sign-in pause after repeated wrong passwords (audited)."""
         from core.errors import InputError
