@@ -252,7 +252,7 @@ async def serve_download(request):
 
 class DeviceCookieMiddleware:
     """ASGI middleware: every browser gets a random ``mindmove_device`` cookie (256 bits,
-    ``HttpOnly``, ``SameSite=Strict``, ``Secure`` over HTTPS) on its first page load.
+    ``HttpOnly``, ``SameSite=Strict``, ``Secure`` over HTTPS) with the first page it loads.
 
     It names the browser, never the person: sign-in remembers the browsers a user signed in
     on (known devices, :mod:`mindmove.auth`) and downloads are bound to it.
@@ -269,11 +269,17 @@ class DeviceCookieMiddleware:
                   "HttpOnly; SameSite=Strict" + ("; Secure" if scope.get("scheme") == "https" else ""))
 
         async def send_with_cookie(message) -> None:
-            if message["type"] == "http.response.start":
+            # on the page itself only: its scripts and styles, fetched alongside, must not each
+            # hand the browser a different cookie
+            if message["type"] == "http.response.start" and _is_html(message.get("headers", [])):
                 message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie.encode())]}
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+
+def _is_html(headers) -> bool:
+    return any(name.lower() == b"content-type" and value.lower().startswith(b"text/html") for name, value in headers)
 
 
 def _has_device_cookie(scope) -> bool:

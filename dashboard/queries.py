@@ -8,9 +8,10 @@ draw these as they are: no metric is computed in a page.
 
 Times are UTC (``started_at`` is a timezone-aware pandas timestamp); "days" are UTC days.
 Counts of sessions and days (remote therapeutic monitoring's days with data, attendance,
-active patients) take only sessions that recorded something (:func:`session_has_data`: a
-sample, a per-angle metric, a gait or a breath result): a session started and ended with
-nothing measured (refused at the start, killed at once) is a record, listed, but not practice.
+active patients) take only sessions that recorded something (:func:`session_has_data`; the
+recorder notes ``sessions.recorded_nothing`` when a session closes without a sample, a
+per-angle metric, a gait or a breath result): a session started and ended with nothing
+measured (refused at the start, killed at once) is a record, listed, but not practice.
 All SQL is built with SQLAlchemy Core, so every value from a user is a bound parameter.
 
 Column reference (see each function for the full list):
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
-from sqlalchemy import Float, Integer, and_, case, cast, distinct, exists, func, or_, select, true
+from sqlalchemy import Float, Integer, and_, case, cast, distinct, func, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -131,10 +132,9 @@ def _motion(name: str) -> str:
 
 
 def session_has_data():
-    """A WHERE clause on ``sessions``: the session recorded something (a sample, a per-angle
-    metric, a gait or a breath result)."""
-    return or_(*(exists().where(table.session_id == Session.id)
-                 for table in (Sample, SessionMetric, GaitResult, BreathResult)))
+    """A WHERE clause on ``sessions``: the session is not one that closed having recorded
+    nothing (running sessions, and rows made outside the recorder, count)."""
+    return Session.recorded_nothing.is_not(True)
 
 
 def _since_clause(since: datetime | None):

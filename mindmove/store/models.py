@@ -108,6 +108,10 @@ class Session(Base):
     # (seconds since the epoch, as psutil reports it) tells a reused process id apart.
     owner_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     owner_start_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Set when the session closes (completed or interrupted): True when it recorded no sample,
+    # per-angle metric, gait or breath result. Such a session is not counted as practice (RTM
+    # days, attendance). NULL while running, and for rows made outside the recorder.
+    recorded_nothing: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     active_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
 

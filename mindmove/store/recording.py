@@ -8,8 +8,10 @@ station). A process killed mid-session leaves the row ``running``; the next star
 station calls :func:`mark_interrupted_sessions`, which marks it ``interrupted`` (ending when it
 was last written, never before it started) once its process is gone, and keeps every sample
 already written. A session whose process still runs (a second session on the same computer)
-is left alone. A commit the store refuses (busy, unreachable) is logged and
-retried by the next flush or :meth:`~SessionRecorder.finish`: nothing buffered is dropped.
+is left alone. Closing a session (either way) notes whether it recorded anything
+(``recorded_nothing``): one that did not is not counted as practice by the dashboard. A
+commit the store refuses (busy, unreachable) is logged and retried by the next flush or
+:meth:`~SessionRecorder.finish`: nothing buffered is dropped.
 
 No image or video is ever written here.
 """
@@ -24,12 +26,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, exists, or_, select, update
 
 from core.errors import StoreError, ValidationError
 from mindmove.store.db import Store
 from mindmove.store.models import (
-    CheckIn, CueEvent, Patient, Repetition, Sample, Session, SessionMetric, utcnow,
+    BreathResult, CheckIn, CueEvent, GaitResult, Patient, Repetition, Sample, Session, SessionMetric, utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,13 @@ def is_process_alive(pid: int | None, start_s: float | None, /) -> bool:
     return start_s is None or abs(started - float(start_s)) <= PROCESS_START_TOLERANCE_S
 
 
+def recorded_something(session_id):
+    """A SQL expression: session ``session_id`` (an id or a column) has a sample, a per-angle
+    metric, a gait or a breath result."""
+    return or_(*(exists().where(table.session_id == session_id)
+                 for table in (Sample, SessionMetric, GaitResult, BreathResult)))
+
+
 def mark_interrupted_sessions(store: Store, /, *, station: str | None = None) -> list[int]:
     """Mark this station's ``running`` sessions whose process is gone as ``interrupted``;
     returns their ids.
@@ -102,7 +111,7 @@ def mark_interrupted_sessions(store: Store, /, *, station: str | None = None) ->
         if ids:
             last = Session.last_write_at
             db.execute(update(Session).where(Session.id.in_(ids)).values(
-                status="interrupted",
+                status="interrupted", recorded_nothing=~recorded_something(Session.id),
                 ended_at=case((last.is_not(None) & (last > Session.started_at), last), else_=Session.started_at)))
             log.warning("marked %d interrupted session(s): %s", len(ids), ids)
     return ids
@@ -279,11 +288,13 @@ class SessionRecorder:
                 counts = self._write_buffered(db)
                 for m in metrics:
                     db.add(SessionMetric(session_id=sid, **m))
+                db.flush()
                 s = db.get(Session, sid)
                 s.summary = dict(summary)
                 s.active_s = active_s
                 s.status = status
                 s.last_write_at = s.ended_at = utcnow()
+                s.recorded_nothing = not db.scalar(select(recorded_something(sid)))
         except StoreError as exc:
             log.warning("session %d: not closed, %d rows not saved: %s", sid, self.pending, exc)
             return False

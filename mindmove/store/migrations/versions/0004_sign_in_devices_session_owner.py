@@ -1,5 +1,5 @@
-"""known browsers for sign-in, the process that owns a session; interrupted sessions that
-ended before they started are repaired
+"""known browsers for sign-in, the process that owns a session, sessions that recorded
+nothing; interrupted sessions that ended before they started are repaired
 
 Revision ID: 0004
 Revises: 0003
@@ -28,6 +28,14 @@ def upgrade() -> None:
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('owner_pid', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('owner_start_s', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('recorded_nothing', sa.Boolean(), nullable=True))
+    # Closed sessions already in the store: did they record anything?
+    op.execute("UPDATE sessions SET recorded_nothing = NOT ("
+               "EXISTS (SELECT 1 FROM samples WHERE samples.session_id = sessions.id) "
+               "OR EXISTS (SELECT 1 FROM session_metrics WHERE session_metrics.session_id = sessions.id) "
+               "OR EXISTS (SELECT 1 FROM gait_results WHERE gait_results.session_id = sessions.id) "
+               "OR EXISTS (SELECT 1 FROM breath_results WHERE breath_results.session_id = sessions.id)) "
+               "WHERE status <> 'running'")
     # An interrupted session was given its last write as its end, which could fall a moment
     # before its start (the two clocks were read separately): it ends when it started.
     op.execute("UPDATE sessions SET ended_at = started_at WHERE ended_at < started_at")
@@ -35,6 +43,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('sessions', schema=None) as batch_op:
+        batch_op.drop_column('recorded_nothing')
         batch_op.drop_column('owner_start_s')
         batch_op.drop_column('owner_pid')
     op.drop_table('known_devices')
