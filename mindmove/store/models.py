@@ -92,7 +92,8 @@ class CameraSetup(Base):
 
 class Session(Base):
     __tablename__ = "sessions"
-    __table_args__ = (Index("ix_sessions_patient_started", "patient_id", "started_at"),)
+    # the dashboard's counts read patient, start and recorded_nothing from this index alone
+    __table_args__ = (Index("ix_sessions_patient_started_data", "patient_id", "started_at", "recorded_nothing"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20), default="practice")  # practice | breathe | gait | calibrate

@@ -29,6 +29,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('owner_pid', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('owner_start_s', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('recorded_nothing', sa.Boolean(), nullable=True))
+        batch_op.drop_index('ix_sessions_patient_started')
+        batch_op.create_index('ix_sessions_patient_started_data', ['patient_id', 'started_at', 'recorded_nothing'],
+                              unique=False)
     # Closed sessions already in the store: did they record anything?
     op.execute("UPDATE sessions SET recorded_nothing = NOT ("
                "EXISTS (SELECT 1 FROM samples WHERE samples.session_id = sessions.id) "
@@ -43,6 +46,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('sessions', schema=None) as batch_op:
+        batch_op.drop_index('ix_sessions_patient_started_data')
+        batch_op.create_index('ix_sessions_patient_started', ['patient_id', 'started_at'], unique=False)
         batch_op.drop_column('recorded_nothing')
         batch_op.drop_column('owner_start_s')
         batch_op.drop_column('owner_pid')
