@@ -1,4 +1,4 @@
-"""MindMove's clinician dashboard (``mindmove dashboard``, or ``streamlit run dashboard/app.py``).
+"""MindMove's clinician dashboard: the pages (``mindmove dashboard`` serves them through ``dashboard/server.py``).
 
 Signed out, the only page is the sign-in form: no query touches patient data. Signed in,
 the pages the user's role may use are listed with ``st.navigation``; the user is kept in

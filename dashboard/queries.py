@@ -7,6 +7,11 @@ one audit entry (``view_*``, refused attempts with ``success=False``) and return
 draw these as they are: no metric is computed in a page.
 
 Times are UTC (``started_at`` is a timezone-aware pandas timestamp); "days" are UTC days.
+Counts of sessions and days (remote therapeutic monitoring's days with data, attendance,
+active patients) take only sessions that recorded something (:func:`session_has_data`; the
+recorder notes ``sessions.recorded_nothing`` when a session closes without a sample, a
+per-angle metric, a gait or a breath result): a session started and ended with nothing
+measured (refused at the start, killed at once) is a record, listed, but not practice.
 All SQL is built with SQLAlchemy Core, so every value from a user is a bound parameter.
 
 Column reference (see each function for the full list):
@@ -126,6 +131,12 @@ def _motion(name: str) -> str:
     return name.removesuffix("_deg")
 
 
+def session_has_data():
+    """A WHERE clause on ``sessions``: the session is not one that closed having recorded
+    nothing (running sessions, and rows made outside the recorder, count)."""
+    return Session.recorded_nothing.is_not(True)
+
+
 def _since_clause(since: datetime | None):
     return Session.started_at >= _now(since) if since is not None else true()
 
@@ -166,8 +177,9 @@ def list_patients(store: Store, user: SignedInUser, /, *, now: datetime | None =
 
     visible = select(Patient.id).where(visible_patients(user))
 
+    with_data = session_has_data()
     last = (select(Session.patient_id, func.max(Session.started_at).label("last_at"))
-            .where(Session.patient_id.in_(visible))
+            .where(Session.patient_id.in_(visible), with_data)
             .group_by(Session.patient_id).subquery("last"))
     in_window = Session.started_at >= window_start
     counts = (select(
@@ -177,7 +189,7 @@ def list_patients(store: Store, user: SignedInUser, /, *, now: datetime | None =
         func.count(case((Session.started_at >= recent_start, Session.id))).label("n_recent"),
         func.count(case((and_(Session.started_at >= earlier_start, Session.started_at < recent_start),
                          Session.id))).label("n_earlier"),
-    ).where(Session.patient_id.in_(visible), in_window).group_by(Session.patient_id).subquery("counts"))
+    ).where(Session.patient_id.in_(visible), in_window, with_data).group_by(Session.patient_id).subquery("counts"))
     pain = (select(
         Session.patient_id,
         func.avg(case((Session.started_at >= recent_start, cast(CheckIn.pain, Float)))).label("pain_recent"),
@@ -363,24 +375,28 @@ def compute_checkins(store: Store, user: SignedInUser, patient_code: str, /, *,
 # --- sessions ----------------------------------------------------------------------------
 
 SESSION_COLUMNS = ["session_id", "started_at", "ended_at", "kind", "exercise", "status", "active_s",
-                   "station", "cues", "profile_version"]
+                   "station", "cues", "profile_version", "has_data"]
 
 
 def list_sessions(store: Store, user: SignedInUser, patient_code: str, /, *,
                   since: datetime | None = None) -> pd.DataFrame:
-    """The patient's sessions, newest first (columns: :data:`SESSION_COLUMNS`)."""
+    """The patient's sessions, newest first (columns: :data:`SESSION_COLUMNS`; ``has_data`` is
+    False for a session that recorded nothing, see :func:`session_has_data`)."""
     patient_id = require_patient(store, user, patient_code, action="view_sessions")
     cues = (select(CueEvent.session_id, func.count(CueEvent.id).label("n")).group_by(CueEvent.session_id)
             .subquery("n_cues"))
     stmt = (select(Session.id, Session.started_at, Session.ended_at, Session.kind, Session.exercise, Session.status,
-                   Session.active_s, Session.station, func.coalesce(cues.c.n, 0), ProfileVersion.version)
+                   Session.active_s, Session.station, func.coalesce(cues.c.n, 0), ProfileVersion.version,
+                   case((session_has_data(), True), else_=False))
             .outerjoin(cues, cues.c.session_id == Session.id)
             .outerjoin(ProfileVersion, ProfileVersion.id == Session.profile_version_id)
             .where(Session.patient_id == patient_id, _since_clause(since))
             .order_by(Session.started_at.desc()))
     with store.session() as db:
         rows = db.execute(stmt).all()
-    return _frame(rows, SESSION_COLUMNS, times=("started_at", "ended_at"))
+    df = _frame(rows, SESSION_COLUMNS, times=("started_at", "ended_at"))
+    df["has_data"] = df["has_data"].astype(bool)
+    return df
 
 
 @dataclass(frozen=True)
@@ -494,12 +510,13 @@ def compute_programme_evaluation(store: Store, user: SignedInUser, /, *, now: da
     where_since = _since_clause(since)
     with store.session() as db:
         patients_total = db.scalar(select(func.count(Patient.id))) or 0
+        with_data = session_has_data()
         active = db.scalar(select(func.count(distinct(Session.patient_id)))
-                           .where(Session.started_at >= now - timedelta(days=ACTIVE_DAYS))) or 0
-        sessions_total = db.scalar(select(func.count(Session.id)).where(where_since)) or 0
+                           .where(Session.started_at >= now - timedelta(days=ACTIVE_DAYS), with_data)) or 0
+        sessions_total = db.scalar(select(func.count(Session.id)).where(where_since, with_data)) or 0
         week = utc_week(Session.started_at)
         attendance = db.execute(select(week, func.count(Session.id), func.count(distinct(Session.patient_id)))
-                                .where(where_since).group_by(week).order_by(week)).all()
+                                .where(where_since, with_data).group_by(week).order_by(week)).all()
 
         pain_base = (select(Session.patient_id, Session.started_at, cast(CheckIn.pain, Float).label("pain"))
                      .join(CheckIn, CheckIn.session_id == Session.id)

@@ -1,10 +1,11 @@
 """A PDF progress report for one patient, for the medical record (fpdf2 + matplotlib).
 
 :func:`render_progress_report` reads everything through :mod:`dashboard.queries` (so the
-care team is checked and each read is audited), writes one ``export_report`` audit entry,
-and returns the PDF as bytes: a summary page (sessions, days with data, latest range of
-motion per motion against the safe range, pain and breath figures) and plots of range of
-motion with the safe band, pain before and after, and breath rate. Plots are drawn on
+care team is checked and each read is audited), writes one ``prepare_report`` audit entry
+(the download itself is audited as ``export_pdf``), and returns the PDF as bytes: a summary
+page (sessions, days with data, latest range of motion per motion against the safe range,
+pain and breath figures) and plots of range of motion with the safe band, pain before and
+after, and breath rate. Plots are drawn on
 matplotlib ``Figure`` objects with the Agg canvas: no pyplot state, no window.
 
 fpdf2's built-in Helvetica covers Latin-1 only, so text is reduced to Latin-1
@@ -16,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -146,7 +148,7 @@ def render_breath_plot(breath: pd.DataFrame, /) -> bytes:
 
 def compute_report_summary(data: ReportData, /) -> list[tuple[str, str]]:
     """The summary lines (label, value) of the report, from the queried tables as they are."""
-    s = data.sessions
+    s = data.sessions[data.sessions["has_data"]]  # a session that recorded nothing is not practice
     lines = [
         ("Patient code", data.patient_code),
         ("Report generated (UTC)", pd.Timestamp(data.generated_at).strftime("%Y-%m-%d %H:%M")),
@@ -180,12 +182,31 @@ def compute_report_summary(data: ReportData, /) -> list[tuple[str, str]]:
     return lines
 
 
+# OWASP "CSV injection": a spreadsheet runs a cell starting with one of these as a formula
+# (=HYPERLINK(...) in an audit log's username, typed at the sign-in form). The full-width forms
+# are read as formulas by some spreadsheets in East Asian locales.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")  # text such as "-3.5" is data
+
+
+def neutralise_cell(value: object, /) -> object:
+    """A text cell a spreadsheet would run as a formula, prefixed with ``'`` so it is shown as
+    text; numbers (negative ones too) and every other cell unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
 def render_csv(table: pd.DataFrame, /) -> bytes:
-    """``table`` as UTF-8 CSV for export; dict and list cells (e.g. gait quality) as JSON text."""
+    """``table`` as UTF-8 CSV for export: dict and list cells (e.g. gait quality) as JSON text,
+    and every text cell neutralised against formula injection (:func:`neutralise_cell`)."""
     out = table.copy()
     for col in out.columns:
-        if out[col].dtype == object and any(isinstance(v, (dict, list)) for v in out[col]):
+        kind = out[col].dtype
+        if pd.api.types.is_object_dtype(kind) or pd.api.types.is_string_dtype(kind):  # text (numbers stay numbers)
             out[col] = out[col].map(lambda v: json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v)
+            out[col] = out[col].map(neutralise_cell)
+    out.columns = [neutralise_cell(str(c)) for c in out.columns]
     return out.to_csv(index=False).encode("utf-8")
 
 
@@ -236,6 +257,6 @@ def render_progress_report(store: Store, user: SignedInUser, patient_code: str, 
         pdf.set_font("Helvetica", "I", 10)
         pdf.cell(0, 6, "No sessions with measurements recorded yet.", new_x="LMARGIN", new_y="NEXT")
     out = bytes(pdf.output())
-    audit(store, user.username, "export_report", patient_code=data.patient_code, client=user.client,
+    audit(store, user.username, "prepare_report", patient_code=data.patient_code, client=user.client,
           detail=f"pages={pdf.page_no()} plots={len(plots)}")
     return out

@@ -7,8 +7,10 @@ deactivated since signing in is signed out, a user given another role sees the p
 new role, and :data:`IDLE_TIMEOUT_S` without any interaction signs the user out. A patient is
 chosen from a selectbox of the user's own patients; ``?patient=CODE`` in the URL preselects
 one, and a code outside the user's care team is refused with a calm message and audited (by
-:func:`mindmove.auth.require_patient`). Pages load through :func:`load_or_stop`, which turns
-any :class:`~core.errors.MindMoveError` into a calm message instead of a traceback.
+:func:`mindmove.auth.require_patient`). URL parameters are checked for type and range before
+any query (:func:`requested_patient`, :func:`requested_session`); a malformed one is refused
+and audited the same way. Pages load through :func:`load_or_stop`, which turns any
+:class:`~core.errors.MindMoveError` into a calm message instead of a traceback.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import streamlit as st
 from dashboard import queries
 from dashboard.report import FLAG_TEXT
 from mindmove.auth import (
-    ACCOUNT_CHANGED, SignedInUser, audit, authenticate, refresh_user, require_patient, sign_out,
+    ACCOUNT_CHANGED, PATIENT_REFUSED, SignedInUser, audit, authenticate, clean_input, parse_session_id, refresh_user,
+    require_patient, sign_out,
 )
 from core.errors import AccessDenied, InputError, MindMoveError, ValidationError
+from core.patients import check_patient_code
 from mindmove.settings import load_settings
 from mindmove.store import open_store
 from mindmove.store.db import Store
@@ -74,6 +78,17 @@ def client_address() -> str:
     return address if isinstance(address, str) and address.strip() else LOCAL_CLIENT
 
 
+def device_cookie() -> str:
+    """The browser's ``mindmove_device`` cookie (set by ``dashboard/server.py``), or ``""``."""
+    from dashboard.downloads import DEVICE_COOKIE
+
+    try:
+        value = st.context.cookies.get(DEVICE_COOKIE)
+    except (AttributeError, RuntimeError):
+        value = None
+    return value if isinstance(value, str) else ""
+
+
 def current_user() -> SignedInUser | None:
     """Who the session says is signed in (not checked against the database: see
     :func:`check_signed_in_user`)."""
@@ -105,6 +120,11 @@ def load_or_stop(fn, /, *args, **kwargs):
 
 
 def _end_session_state(notice: str) -> None:
+    from dashboard.downloads import GRANTS
+
+    user = current_user()
+    if user is not None:
+        GRANTS.revoke(user)  # the user's download links in this browser stop working now
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.session_state[NOTICE_KEY] = notice
@@ -172,7 +192,7 @@ def render_sign_in() -> None:
     if not submitted:
         return
     try:
-        user = authenticate(get_store(), username, password, client=client_address())
+        user = authenticate(get_store(), username, password, client=client_address(), device=device_cookie())
     except MindMoveError as exc:  # refused, paused after failures, or the store unreachable
         st.error(problem_text(exc))
         return
@@ -187,6 +207,9 @@ def render_sign_out(user: SignedInUser) -> None:
     with st.sidebar:
         st.caption(f"Signed in as **{user.display_name or user.username}** ({user.role})")
         if st.button("Sign out", key="sign_out"):
+            from dashboard.downloads import GRANTS
+
+            GRANTS.revoke(user)
             load_or_stop(sign_out, get_store(), user)
             for key in list(st.session_state.keys()):
                 del st.session_state[key]
@@ -205,7 +228,10 @@ def choose_patient(store: Store, user: SignedInUser, /) -> str | None:
     Returns ``None`` (after a calm message) when the user has no patients, or when the URL
     names a patient outside their care team (refused and audited).
     """
-    requested = st.query_params.get(PATIENT_PARAM)
+    requested = requested_patient(store, user)
+    if requested is False:  # not a patient code at all: refused and audited before any query
+        _offer_to_clear(PATIENT_PARAM, "clear_patient_param")
+        return None
     # the chooser is not a view of the list's figures: the page audits what it shows
     patients = load_or_stop(queries.list_patients, store, user, audit_view=False)
     codes = list(patients["patient_code"])
@@ -214,9 +240,7 @@ def choose_patient(store: Store, user: SignedInUser, /) -> str | None:
             require_patient(store, user, requested, action="open_patient_url")
         except MindMoveError as exc:
             show_refusal(exc)
-            if st.button("Show my patients instead", key="clear_patient_param"):
-                del st.query_params[PATIENT_PARAM]
-                st.rerun()
+            _offer_to_clear(PATIENT_PARAM, "clear_patient_param")
             return None
     if not codes:
         st.info("No patients are in your care team's list yet.")
@@ -236,6 +260,44 @@ def choose_patient(store: Store, user: SignedInUser, /) -> str | None:
     if st.query_params.get(PATIENT_PARAM) != code:
         st.query_params[PATIENT_PARAM] = code
     return code
+
+
+def requested_patient(store: Store, user: SignedInUser, /) -> str | None | bool:
+    """``?patient=`` from the URL: ``None`` when absent, the code when it is one (whether the
+    user may see it is checked by the caller), ``False`` after refusing (shown, audited) a
+    value that is not a patient code, without any query."""
+    raw = st.query_params.get(PATIENT_PARAM)
+    if raw is None:
+        return None
+    try:
+        return check_patient_code(raw)
+    except ValidationError:
+        load_or_stop(audit, store, user.username, "open_patient_url", patient_code=clean_input(raw)[:64],
+                     success=False, client=user.client, detail="refused: not a patient code")
+        show_refusal(AccessDenied(PATIENT_REFUSED))
+        return False
+
+
+def requested_session(store: Store, user: SignedInUser, /) -> int | None | bool:
+    """``?session=`` from the URL: ``None`` when absent, the id when it is a whole number in the
+    store's range, ``False`` after refusing (shown, audited) anything else, without any query."""
+    raw = st.query_params.get(SESSION_PARAM)
+    if raw is None:
+        return None
+    sid = parse_session_id(raw)
+    if sid is not None:
+        return sid
+    load_or_stop(audit, store, user.username, "view_session", success=False, client=user.client,
+                 detail=f"session={clean_input(raw)} refused: not a session id")
+    st.warning("This session is not one of your care team's, or does not exist. "
+               "Choose a session from the patient's list.")
+    return False
+
+
+def _offer_to_clear(param: str, key: str) -> None:
+    if st.button("Show my patients instead" if param == PATIENT_PARAM else "Show the newest session", key=key):
+        del st.query_params[param]
+        st.rerun()
 
 
 def _remember_choice() -> None:

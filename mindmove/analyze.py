@@ -215,11 +215,26 @@ def _prepare_out_dir(out_dir: str | Path) -> Path:
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"Expected --out to be a folder, but {out} is a file; choose another path.")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"Expected --out to be a folder MindMove can create, but {out} cannot be made "
+                         f"({exc.strerror or exc.__class__.__name__}). Choose another place.") from exc
     return out
 
 
-def _validate_options(options: AnalysisOptions) -> None:
+# A pixel on the walkway plane covers millimetres; a metre per pixel (or more) is a slip.
+MAX_SCALE_M_PER_PX = 1.0
+MAX_IMAGE_RATE_HZ = 1000.0  # an image folder's frame rate: high-speed cameras reach hundreds
+
+
+def _validate_options(options: AnalysisOptions, *, rate_hz: float | None = None) -> None:
+    from mindmove.inputs import check_number
+
+    check_number(options.cutoff_hz, option="--cutoff-hz", low=0.0, low_open=True, unit="Hz")
+    check_number(options.scale_m_per_px, option="--scale-m-per-px", low=0.0, low_open=True,
+                 high=MAX_SCALE_M_PER_PX, unit="m per pixel")
+    check_number(rate_hz, option="--rate-hz", low=0.0, low_open=True, high=MAX_IMAGE_RATE_HZ, unit="Hz")
     if options.task not in TASKS:
         raise InputError(f"Expected --task to be one of {', '.join(TASKS)}, but got '{options.task}'.")
     if not (options.cutoff_hz > 0):
@@ -254,10 +269,13 @@ def analyze_input(path: str | Path, out_dir: str | Path, /, *,
     options = AnalysisOptions(cutoff_hz=cutoff_hz, visibility_threshold=visibility_threshold,
                               task=task, roi=roi, scale_m_per_px=scale_m_per_px,
                               treadmill_speed_m_s=treadmill_speed_m_s)
-    _validate_options(options)
+    _validate_options(options, rate_hz=rate_hz)
     path = Path(path)
     if not path.exists():
         raise InputError(f"Input not found: {path}. Check the path and try again.")
+    from mindmove.inputs import check_output_dir
+
+    check_output_dir(out_dir, option="--out")  # before minutes of work, not after
     suffix = path.suffix.lower()
     notes: list[str] = []
     # a .csv given with --markers is a marker table (e.g. gaitmap's), not a landmark CSV

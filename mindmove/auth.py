@@ -2,11 +2,21 @@
 
 - Passwords are hashed with Argon2id (argon2-cffi's defaults); the hash string carries its
   own parameters, so stronger settings later re-hash on the next successful sign-in.
-- Sign-in is rate-limited per username and per client (address or station): after
-  :data:`MAX_FAILURES` failures in a row the key is locked for :data:`BASE_LOCK_S`, doubling
-  with each further failure up to :data:`MAX_LOCK_S`. The counts live in the database
-  (``login_throttle``), so several dashboard processes share them. A locked key is refused
-  even with the right password; a success clears the count.
+- Sign-in is throttled per account and per browser, with a ceiling per client address
+  (OWASP ASVS 4.0.3 V2.2.1; the design and its reasons are in ``docs/store.md``). Each
+  dashboard browser carries a random ``mindmove_device`` cookie; a browser a user has signed
+  in on before is one of their *known devices* (``known_devices``). Failures are counted on
+  keys: ``user:NAME`` for attempts on an account from browsers it does not know,
+  ``device:NAME:HASH`` for attempts from one of its known browsers, ``client:ADDR`` for every
+  attempt from unknown browsers at one address. After :data:`MAX_FAILURES` failures in a row
+  (:data:`MAX_CLIENT_FAILURES` for an address) the key is locked for :data:`BASE_LOCK_S`,
+  doubling with each further failure up to :data:`MAX_LOCK_S`. An attempt from a known
+  browser is judged on its own key only: however many wrong passwords other people type
+  for the account or at the address, the user signs in from their own browser with the right
+  password. Every lock is audited (``sign_in_lock``); an administrator lifts one with
+  :func:`unlock_user` / :func:`unlock_client` (``mindmove user unlock``). The counts live in
+  the database (``login_throttle``), so several dashboard processes share them. A locked key
+  is refused even with the right password; a success clears the account's count.
 - Roles: ``clinician`` and ``therapist`` see the patients of their care teams; ``admin``
   sees every patient and the programme evaluation.
 - Every sign-in attempt, every view of a patient and every change goes to ``audit_log``
@@ -19,6 +29,7 @@ the user's teams and a patient that does not exist are refused with the same mes
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass, replace
@@ -27,25 +38,31 @@ from typing import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, delete, exists, select, true
+from sqlalchemy import ColumnElement, delete, exists, or_, select, true
 
 from core.errors import AccessDenied, ValidationError
 from core.patients import check_patient_code
 from mindmove.store.db import Store
 from mindmove.store.models import (
-    AuditEntry, CareTeam, CareTeamMember, LoginThrottle, Patient, Session, User, as_utc, utcnow,
+    AuditEntry, CareTeam, CareTeamMember, KnownDevice, LoginThrottle, Patient, Session, User, as_utc, utcnow,
 )
 
 log = logging.getLogger(__name__)
 
 ROLES = ("clinician", "therapist", "admin")
-MAX_FAILURES = 5            # failures in a row before a key is locked
+MAX_FAILURES = 5            # failures in a row before an account (or one of its known browsers) is locked
+# An address (a proxy, or every browser on the dashboard's own computer) carries many users'
+# mistakes: its ceiling is four accounts' worth, so one user's mistyping never reaches it,
+# while a machine trying many usernames is still slowed down.
+MAX_CLIENT_FAILURES = 4 * MAX_FAILURES
 BASE_LOCK_S = 30.0          # first lock; doubles with each further failure
 MAX_LOCK_S = 3600.0         # longest lock
 FORGET_FAILURES_AFTER_S = 3600.0  # a quiet hour since the last failure starts the count again
 MIN_PASSWORD_LENGTH = 10
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,79}$")
 MAX_FIELD_CHARS = 200       # longer sign-in input is cut before it reaches a key or the log
+DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")  # the browser cookie's random value (urlsafe base64)
+MAX_SESSION_ID = 2**31 - 1  # sessions.id is a 32-bit integer on PostgreSQL
 
 SIGN_IN_REFUSED = ("Sign-in refused: the username or password is not right. "
                    "Check both and try again, or ask an administrator to reset the password.")
@@ -59,7 +76,7 @@ _DUMMY_HASH = _hasher.hash("not a password: equalises the time of unknown-user r
 
 
 class SignInLocked(AccessDenied):
-    """Too many failed sign-ins for this username or client; ``retry_after_s`` says how long."""
+    """Too many failed sign-ins for this account, browser or address; ``retry_after_s`` says how long."""
 
     def __init__(self, message: str, *, retry_after_s: float) -> None:
         super().__init__(message)
@@ -75,6 +92,7 @@ class SignedInUser:
     role: str
     display_name: str = ""
     client: str = ""
+    device: str = ""  # the hash of the browser's device cookie ("" without one): exports are bound to it
 
     @property
     def is_admin(self) -> bool:
@@ -82,8 +100,18 @@ class SignedInUser:
 
 
 def clean_input(text: str) -> str:
-    """Sign-in, search and URL input cut to a sane length; NUL (refused by PostgreSQL) replaced."""
-    return str(text)[:MAX_FIELD_CHARS].replace("\x00", "\ufffd")
+    """Sign-in, search and URL input cut to a sane length; NUL (refused by PostgreSQL) and lone
+    surrogates (text that was not UTF-8) replaced."""
+    text = str(text)[:MAX_FIELD_CHARS].replace("\x00", "\ufffd")
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def hash_device(device_id: str, /) -> str:
+    """The stored form of a browser's device cookie: its SHA-256 (hex), ``""`` for a missing or
+    malformed one (which then counts as an unknown browser)."""
+    if not isinstance(device_id, str) or not DEVICE_ID_PATTERN.match(device_id):
+        return ""
+    return hashlib.sha256(device_id.encode("ascii")).hexdigest()
 
 
 # --- audit -------------------------------------------------------------------------------
@@ -179,7 +207,7 @@ def add_team_member(store: Store, team: str, username: str, /, *, by: str) -> No
 
 
 def set_password(store: Store, username: str, password: str, /, *, by: str) -> None:
-    """Replace a user's password (and clear their sign-in lock)."""
+    """Replace a user's password (and clear their sign-in locks)."""
     _check_new_password(password)
     name = username.strip().lower()
     with store.session() as db:
@@ -187,7 +215,7 @@ def set_password(store: Store, username: str, password: str, /, *, by: str) -> N
         if user is None:
             raise ValidationError(f"Expected an existing user, but there is no user {name!r}.")
         user.password_hash = hash_password(password)
-        db.execute(delete(LoginThrottle).where(LoginThrottle.key == f"user:{name}"))
+        db.execute(delete(LoginThrottle).where(_account_keys(name)))
     audit(store, by, "password_set", detail=f"user={name}")
 
 
@@ -210,13 +238,29 @@ def create_patient(store: Store, code: str, /, *, team: str, by: str, display_na
     return patient_id
 
 
-# --- sign-in -----------------------------------------------------------------------------
+# --- sign-in ----------------------------------------------------------------------------
 
-def _throttle_keys(username: str, client: str) -> list[str]:
-    keys = [f"user:{clean_input(username.strip().lower())}"]
-    if client:
-        keys.append(f"client:{clean_input(client)}")
-    return keys
+def _user_key(name: str) -> str:
+    return f"user:{name}"
+
+
+def _device_key(name: str, device_hash: str) -> str:
+    return f"device:{name}:{device_hash[:16]}"
+
+
+def _client_key(client: str) -> str:
+    return f"client:{clean_input(client)}"
+
+
+def _account_keys(name: str) -> ColumnElement[bool]:
+    """The throttle keys of account ``name``: its own and those of its known browsers."""
+    escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(LoginThrottle.key == _user_key(name),
+               LoginThrottle.key.like(f"device:{escaped}:%", escape="\\"))
+
+
+def _threshold(key: str) -> int:
+    return MAX_CLIENT_FAILURES if key.startswith("client:") else MAX_FAILURES
 
 
 def _lock_remaining_s(rows: list[LoginThrottle], now: datetime) -> float:
@@ -224,11 +268,11 @@ def _lock_remaining_s(rows: list[LoginThrottle], now: datetime) -> float:
     return max([0.0, *remaining])
 
 
-def compute_lock_s(failures: int, /) -> float:
-    """How long a key is locked after ``failures`` failures in a row (0 below the threshold)."""
-    if failures < MAX_FAILURES:
+def compute_lock_s(failures: int, /, *, threshold: int = MAX_FAILURES) -> float:
+    """How long a key is locked after ``failures`` failures in a row (0 below ``threshold``)."""
+    if failures < threshold:
         return 0.0
-    return min(BASE_LOCK_S * 2 ** (failures - MAX_FAILURES), MAX_LOCK_S)
+    return min(BASE_LOCK_S * 2 ** (failures - threshold), MAX_LOCK_S)
 
 
 def _claim_throttle_rows(db, keys: list[str]) -> list[LoginThrottle]:
@@ -257,70 +301,127 @@ def _claim_throttle_rows(db, keys: list[str]) -> list[LoginThrottle]:
                            .order_by(LoginThrottle.key).with_for_update()))
 
 
-def _record_failure(rows: list[LoginThrottle], now: datetime) -> None:
+def _record_failure(rows: list[LoginThrottle], now: datetime) -> list[tuple[str, int, float]]:
+    """Count a failure on every row; returns ``(key, failures, lock_s)`` of the keys it locks."""
+    locked = []
     for row in rows:
         last = as_utc(row.last_failure_at)
         if last is not None and (now - last).total_seconds() > FORGET_FAILURES_AFTER_S:
             row.failures = 0
         row.failures = (row.failures or 0) + 1
         row.last_failure_at = now
-        lock_s = compute_lock_s(row.failures)
+        lock_s = compute_lock_s(row.failures, threshold=_threshold(row.key))
         row.locked_until = now + timedelta(seconds=lock_s) if lock_s else None
+        if lock_s:
+            locked.append((row.key, row.failures, lock_s))
+    return locked
 
 
-def authenticate(store: Store, username: str, password: str, /, *, client: str = "",
+def _is_known_device(db, user: User | None, device_hash: str) -> bool:
+    if user is None or not device_hash:
+        return False
+    return db.get(KnownDevice, (user.id, device_hash)) is not None
+
+
+def _remember_device(db, user_id: int, device_hash: str, now: datetime) -> None:
+    if not device_hash:
+        return
+    known = db.get(KnownDevice, (user_id, device_hash))
+    if known is None:
+        db.add(KnownDevice(user_id=user_id, device_hash=device_hash, first_seen_at=now, last_seen_at=now))
+    else:
+        known.last_seen_at = now
+
+
+def authenticate(store: Store, username: str, password: str, /, *, client: str = "", device: str = "",
                  now: datetime | None = None) -> SignedInUser:
     """Check a sign-in; returns the user or raises :class:`AccessDenied` / :class:`SignInLocked`.
 
     ``client`` identifies where the attempt comes from (the browser's address, or the station
-    name) for per-client rate limiting; ``""`` counts per username only. ``now`` is for tests.
+    name; ``""`` for none) and ``device`` is the browser's device cookie (``""`` for none): see
+    the module docstring for how they are throttled. ``now`` is for tests.
 
     The password is verified first, outside any transaction (Argon2 is deliberately slow);
     then one transaction locks the throttle rows, checks the lock and records the failure
-    or clears the username's count, so parallel attempts cannot slip past the limit.
+    or clears the account's count, so parallel attempts cannot slip past the limit.
     """
     now = now or utcnow()
     name = clean_input(str(username).strip().lower())
-    keys = _throttle_keys(name, client)
+    device_hash = hash_device(device)
     with store.session() as db:
         user = db.scalar(select(User).where(User.username == name))
+        known_device = _is_known_device(db, user, device_hash)
+    if known_device:  # the user's own browser: judged on its own count only
+        keys = [_device_key(name, device_hash)]
+    else:
+        keys = [_user_key(name)] + ([_client_key(client)] if client else [])
     known = user is not None and user.active
     try:
         ok = _hasher.verify(user.password_hash if known else _DUMMY_HASH, str(password)) and known
     except (VerificationError, InvalidHashError):
         ok = False
-    signed_in = None
+    signed_in, new_locks = None, []
     with store.session() as db:
         rows = _claim_throttle_rows(db, keys)
         wait_s = _lock_remaining_s(rows, now)
         if wait_s > 0:
             pass  # refused whatever the password: nothing changes until the lock ends
         elif not ok:
-            _record_failure(rows, now)
+            new_locks = _record_failure(rows, now)
         else:
-            # only the user's count: one valid account must not wipe a client's failures
+            # only the account's count: one valid account must not wipe an address's failures
             for row in rows:
                 if row.key == keys[0]:
                     row.failures = 0
             account = db.get(User, user.id)
             if _hasher.check_needs_rehash(account.password_hash):
                 account.password_hash = hash_password(password)
+            _remember_device(db, account.id, device_hash, now)
             signed_in = SignedInUser(id=account.id, username=account.username, role=account.role,
-                                     display_name=account.display_name, client=client)
+                                     display_name=account.display_name, client=client, device=device_hash)
         for row in rows:  # a key without failures keeps no row
             if not row.failures:
                 db.delete(row)
+    where = "known browser" if known_device else ("unknown browser" if device_hash else "no browser cookie")
+    for key, failures, lock_s in new_locks:
+        audit(store, name, "sign_in_lock", success=False, client=client,
+              detail=f"key={key} failures={failures} lock_s={lock_s:.0f}")
     if wait_s > 0:
-        audit(store, name, "sign_in_locked", success=False, client=client, detail=f"retry_after_s={wait_s:.0f}")
+        audit(store, name, "sign_in_locked", success=False, client=client,
+              detail=f"retry_after_s={wait_s:.0f} from={where}")
         raise SignInLocked(f"Sign-in is paused after several unsuccessful attempts: try again in "
-                           f"{wait_s:.0f} s, or ask an administrator to reset the password.",
-                           retry_after_s=wait_s)
+                           f"{wait_s:.0f} s, or ask an administrator to lift the pause "
+                           f"(mindmove user unlock NAME).", retry_after_s=wait_s)
     if signed_in is None:
         reason = "unknown user" if user is None else ("inactive user" if not user.active else "wrong password")
         audit(store, name, "sign_in_failed", success=False, client=client, detail=reason)
         raise AccessDenied(SIGN_IN_REFUSED)
-    audit(store, name, "sign_in", client=client)
+    audit(store, name, "sign_in", client=client, detail=f"from={where}")
     return signed_in
+
+
+def unlock_user(store: Store, username: str, /, *, by: str) -> int:
+    """Lift every sign-in pause of account ``username`` (its own and its known browsers'); audited.
+    Returns how many keys had failures counted."""
+    name = str(username).strip().lower()
+    with store.session() as db:
+        if db.scalar(select(User.id).where(User.username == name)) is None:
+            raise ValidationError(f"Expected an existing user, but there is no user {name!r}. "
+                                  "Check the name with the person who cannot sign in.")
+        cleared = list(db.scalars(select(LoginThrottle.key).where(_account_keys(name))))
+        db.execute(delete(LoginThrottle).where(_account_keys(name)))
+    audit(store, by, "sign_in_unlock", detail=f"user={name} keys={len(cleared)}")
+    return len(cleared)
+
+
+def unlock_client(store: Store, client: str, /, *, by: str) -> int:
+    """Lift the sign-in pause of client address ``client`` (``local``: the dashboard's own
+    computer or its proxy); audited. Returns 1 when it had failures counted, else 0."""
+    key = _client_key(str(client).strip())
+    with store.session() as db:
+        cleared = db.execute(delete(LoginThrottle).where(LoginThrottle.key == key)).rowcount or 0
+    audit(store, by, "sign_in_unlock", detail=f"{key} keys={cleared}")
+    return int(cleared)
 
 
 def sign_out(store: Store, user: SignedInUser, /) -> None:
@@ -394,16 +495,25 @@ def require_patient(store: Store, user: SignedInUser, patient_code: str, /, *, a
     return patient_id
 
 
+def parse_session_id(value: object, /) -> int | None:
+    """``value`` as a session id (a whole number 1..:data:`MAX_SESSION_ID`), else ``None``."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_SESSION_ID)):
+        return None
+    sid = int(text)
+    return sid if 1 <= sid <= MAX_SESSION_ID else None
+
+
 def require_session(store: Store, user: SignedInUser, session_id: int, /, *, action: str) -> tuple[int, str]:
-    """``(session id, patient code)`` if ``user`` may see session ``session_id``; audited."""
-    try:
-        sid = int(session_id)
-    except (TypeError, ValueError):
-        sid = -1
-    with store.session() as db:
-        allowed = _still_active(db, user)
-        code = db.scalar(select(Patient.code).join(Session, Session.patient_id == Patient.id)
-                         .where(Session.id == sid, visible_patients(user))) if allowed else None
+    """``(session id, patient code)`` if ``user`` may see session ``session_id``; audited.
+    An id that is not a whole number in the store's range is refused before any query."""
+    sid = parse_session_id(session_id)
+    code = None
+    if sid is not None:
+        with store.session() as db:
+            allowed = _still_active(db, user)
+            code = db.scalar(select(Patient.code).join(Session, Session.patient_id == Patient.id)
+                             .where(Session.id == sid, visible_patients(user))) if allowed else None
     if code is None:
         audit(store, user.username, action, success=False, client=user.client,
               detail=f"session={clean_input(str(session_id))} refused: not in care team, unknown, or user inactive")

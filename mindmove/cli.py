@@ -5,7 +5,10 @@ Each area of the product registers its own commands from ``mindmove/commands/<ar
 heavy libraries (MediaPipe, OpenCV, Streamlit, bleak) inside the command functions, so
 ``mindmove --help`` stays fast.
 
-Every :class:`~core.errors.MindMoveError` becomes one line on stderr and exit code 2.
+Every :class:`~core.errors.MindMoveError`, and every usage error (a missing option, a word
+where a number belongs), becomes one line on stderr and exit code 2. Every command's
+arguments pass :func:`mindmove.inputs.guard_command` first (finite numbers, 32-bit integers,
+UTF-8 text), before the command does anything.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typer.exceptions import TyperException
 from rich.console import Console
 
 from core.errors import MindMoveError
+from mindmove.inputs import guard_command
 
 COMMAND_MODULES = (
     "analyze", "practice", "breath", "belt", "calibrate", "profile", "dashboard", "users",
@@ -56,6 +60,24 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"mindmove.commands.{_name}").register(app)
 
 
+def _guard_all(typer_app: typer.Typer) -> None:
+    for info in typer_app.registered_commands:
+        info.callback = guard_command(info.callback)
+    for group in typer_app.registered_groups:
+        _guard_all(group.typer_instance)
+
+
+_guard_all(app)
+
+
+def _usage_line(exc: TyperException) -> str:
+    """A usage error as one line: what was wrong, and where the help is."""
+    text = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    return " ".join(f"{text}{where}".split())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning expected failures into one clear line."""
     try:
@@ -69,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print("mindmove: stopped.")
         return 130
     except TyperException as exc:  # usage errors: typer's own (vendored click) exceptions
-        exc.show()
-        return int(getattr(exc, "exit_code", 2))
+        err_console.print(f"mindmove: {_usage_line(exc)}", soft_wrap=True, markup=False)
+        return int(getattr(exc, "exit_code", 2) or 2)
     except KeyboardInterrupt:
         err_console.print("mindmove: stopped.")
         return 130

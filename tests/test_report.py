@@ -49,7 +49,7 @@ def test_report_has_pages_the_patient_code_summary_and_plot_images(clinic, tmp_p
     for img in images:
         assert img.image.width >= 800 and img.image.height >= 300
     with store.session() as db:
-        entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "export_report")
+        entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "prepare_report")
                            .order_by(AuditEntry.id.desc())).first()
     assert entry.patient_code == "N1" and entry.username == "thera" and "plots=4" in entry.detail
 

@@ -81,3 +81,28 @@ def test_opening_twice_is_harmless(store_url):
         store = open_store(store_url)
         assert current_revision(store.engine) == _head()
         store.dispose()
+
+
+def test_0004_marks_closed_sessions_that_recorded_nothing_and_repairs_their_end(store_url):
+    engine = create_engine(store_url)
+    upgrade_schema(engine, revision="0003")
+    t0 = datetime(2026, 5, 2, 8, 0, tzinfo=timezone.utc)
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO patients (id, code, display_name, created_at) VALUES (1, 'P001', '', :t)"),
+                  {"t": t0})
+        for sid, status, ended in ((1, 'completed', t0), (2, 'interrupted', datetime(2026, 5, 2, 7, 59, 59, 999000,
+                                                                                      tzinfo=timezone.utc)),
+                                   (3, 'running', None)):
+            c.execute(text("INSERT INTO sessions (id, patient_id, kind, started_at, ended_at, status, station, summary) "
+                           "VALUES (:id, 1, 'practice', :t, :e, :s, 'st1', '{}')"),
+                      {"id": sid, "t": t0, "e": ended, "s": status})
+        c.execute(text("INSERT INTO session_metrics (session_id, name, rom_deg, range_exceeded) "
+                       "VALUES (1, 'right_knee_flexion_deg', 40.0, false)"))
+    engine.dispose()
+    store = open_store(store_url)
+    try:
+        with store.engine.connect() as c:
+            rows = c.execute(text("SELECT id, recorded_nothing, ended_at >= started_at FROM sessions ORDER BY id")).all()
+        assert [(r[0], r[1], r[2]) for r in rows] == [(1, False, True), (2, True, True), (3, None, None)]
+    finally:
+        store.dispose()

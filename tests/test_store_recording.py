@@ -3,6 +3,7 @@ attempt; interrupted sessions get their end time from their last write."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
@@ -147,3 +148,65 @@ def test_background_writer_keeps_adding_while_the_database_is_locked(store, db_p
     assert rec._writer is None  # finish stopped the writer thread
     with store.session() as db:
         assert db.get(Session, sid).status == "completed"
+
+
+HOLD_A_SESSION = """
+import sys
+from mindmove.store import open_store
+from mindmove.store.recording import SessionRecorder
+rec = SessionRecorder(open_store(sys.argv[1]), "P010", station="st-shared")
+print(rec.start(), flush=True)
+sys.stdin.readline()  # held open until the test kills this process
+"""
+
+
+def test_a_live_session_of_another_process_is_left_running_until_its_process_dies(store, db_path):
+    """Two sessions on one computer: the second start leaves the first (its process alive)
+    running; once that process is killed, the next start marks it interrupted."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_A_SESSION, f"sqlite:///{db_path}"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env={**os.environ})
+    try:
+        first = int(holder.stdout.readline())
+        second = SessionRecorder(store, "P011", station="st-shared").start()
+        assert status_of(store, first) == "running"  # a live session is nobody's leftover
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+        SessionRecorder(store, "P012", station="st-shared").start()
+        assert status_of(store, first) == "interrupted"
+        assert status_of(store, second) == "running"  # this process is alive
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+
+
+def status_of(store, sid: int) -> str:
+    with store.session() as db:
+        return db.get(Session, sid).status
+
+
+def test_an_empty_interrupted_session_never_ends_before_it_started(store):
+    t0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+    with store.session() as db:
+        patient = Patient(code="P003")
+        db.add(patient)
+        db.flush()
+        row = Session(patient_id=patient.id, station="st9", status="running", started_at=t0,
+                      last_write_at=t0 - timedelta(microseconds=40), owner_pid=2**22 + 12345, owner_start_s=1.0)
+        db.add(row)
+        db.flush()
+        sid = row.id
+    assert mark_interrupted_sessions(store, station="st9") == [sid]
+    with store.session() as db:
+        s = db.get(Session, sid)
+        assert s.ended_at.replace(tzinfo=timezone.utc) == t0
+    fresh = SessionRecorder(store, "P003", station="st9")
+    fresh.start()
+    with store.session() as db:
+        s = db.get(Session, fresh.session_id)
+        assert s.started_at == s.last_write_at and s.owner_pid == os.getpid()

@@ -2,18 +2,23 @@
 
 Nothing is read until the user asks: each group of tables is read (and its views audited)
 when its "Prepare" button is clicked, then kept in the session, so a rerun or a download
-click reads nothing again. Each download writes one ``export_csv`` audit entry.
+click reads nothing again. Downloads are links to the dashboard's own download route
+(:mod:`dashboard.downloads`), never Streamlit's ``/media/`` URLs: each works once, in this
+browser, while this user is signed in, for two minutes (a fresh link is drawn on each click),
+and each fetch writes one ``export_csv`` / ``export_pdf`` audit entry. Every text cell of a
+CSV is neutralised against spreadsheet formulas (:func:`dashboard.report.render_csv`).
 """
 
 from __future__ import annotations
 
-import pandas as pd
+import hashlib
+
 import streamlit as st
 
-from dashboard import queries, report, ui
-from mindmove.auth import audit
+from dashboard import downloads, queries, report, ui
 
 PREPARED_KEY = "exports_prepared"  # section -> (patient code or None, {key: (label, table)})
+LINKS_KEY = "exports_links"        # download key -> (token, digest of the file it serves)
 PATIENT_TABLES = {
     "sessions": ("Sessions", queries.list_sessions),
     "mobility": ("Mobility (range of motion per session)", queries.compute_mobility),
@@ -22,19 +27,36 @@ PATIENT_TABLES = {
     "breath": ("Breath", queries.compute_breath_trends),
     "checkins": ("Check-ins", queries.compute_checkins),
 }
+# a link drawn with less than this left is drawn anew, so a click always finds it working
+MIN_LINK_LEFT_S = downloads.LINK_TTL_S / 2
 
 store, user = ui.require_user()
 st.title("Exports")
-st.caption("Prepare the tables you need, then download them. Each download is written to the audit log. "
-           "Times are UTC.")
+st.caption("Prepare the tables you need, then download them. Each download link works once, in this browser, "
+           "for two minutes, and each download is written to the audit log. Times are UTC.")
+if not user.device:
+    st.info("Downloads need the dashboard started with `mindmove dashboard` (dashboard/server.py), which "
+            "recognises this browser. Tables can still be prepared and viewed on the other pages.")
 prepared: dict = st.session_state.setdefault(PREPARED_KEY, {})
+links: dict = st.session_state.setdefault(LINKS_KEY, {})
 
 
-def offer(label: str, df: pd.DataFrame, file_name: str, key: str, patient_code: str | None = None) -> None:
-    if st.download_button(f"{label} (CSV, {len(df)} rows)", report.render_csv(df), file_name=file_name,
-                          mime="text/csv", key=key):
-        ui.load_or_stop(audit, store, user.username, "export_csv", patient_code=patient_code, client=user.client,
-                        detail=f"table={key} rows={len(df)}")
+def _used(key: str) -> None:
+    """The link of ``key`` was clicked: the next run draws a new one (this one is spent)."""
+    links.pop(key, None)
+
+
+def offer(label: str, data: bytes, *, key: str, file_name: str, mime: str, action: str,
+          patient_code: str | None, detail: str) -> None:
+    """A download link for ``data`` (a fresh grant when the last one is spent, stale or for other data)."""
+    digest = hashlib.sha256(data).hexdigest()
+    token, for_digest = links.get(key, (None, None))
+    if token is None or for_digest != digest or downloads.GRANTS.remaining_s(token) < MIN_LINK_LEFT_S:
+        token = downloads.GRANTS.issue(user, data, file_name=file_name, mime=mime, action=action,
+                                       patient_code=patient_code, detail=detail)
+        links[key] = (token, digest)
+    st.link_button(label, downloads.download_url(token), key=f"download_{key}", on_click=_used, args=(key,),
+                   disabled=not user.device)
 
 
 def offer_prepared(section: str, code: str | None, file_prefix: str) -> None:
@@ -42,7 +64,8 @@ def offer_prepared(section: str, code: str | None, file_prefix: str) -> None:
     if ready is None or ready[0] != code:
         return
     for key, (label, df) in ready[1].items():
-        offer(label, df, f"{file_prefix}{key}.csv", key, patient_code=code)
+        offer(f"{label} (CSV, {len(df)} rows)", report.render_csv(df), key=key, file_name=f"{file_prefix}{key}.csv",
+              mime="text/csv", action="export_csv", patient_code=code, detail=f"table={key} rows={len(df)}")
 
 
 st.subheader("Your patients")
@@ -62,8 +85,8 @@ if code is not None:
         st.session_state["report_pdf"] = (code, ui.load_or_stop(report.render_progress_report, store, user, code))
     pdf = st.session_state.get("report_pdf")
     if pdf is not None and pdf[0] == code:
-        st.download_button("Download the PDF progress report", pdf[1], file_name=f"{code}_progress_report.pdf",
-                           mime="application/pdf", key="report_download")
+        offer("Download the PDF progress report", pdf[1], key="report_pdf", file_name=f"{code}_progress_report.pdf",
+              mime="application/pdf", action="export_pdf", patient_code=code, detail=f"bytes={len(pdf[1])}")
 
 if user.is_admin:
     st.subheader("Programme (admin)")

@@ -10,6 +10,9 @@ from feedback.messages import load_catalogue
 
 store, user = ui.require_user()
 st.title("Session detail")
+requested = ui.requested_session(store, user)  # checked (whole number, in range) before any query
+if requested is False:
+    st.stop()
 code = ui.choose_patient(store, user)
 if code is None:
     st.stop()
@@ -21,11 +24,10 @@ if sessions.empty:
 ids = [int(i) for i in sessions["session_id"]]
 labels = {int(r.session_id): f"{ui.date_text(r.started_at)}  {r.kind}{ui.optional_text(r.exercise, prefix=' - ')}"
                               f"  ({r.cues} cues)" for r in sessions.itertuples()}
-requested = st.query_params.get(ui.SESSION_PARAM)
-if requested is not None and requested not in {str(i) for i in ids}:
+if requested is not None and requested not in ids:
     # another patient's session, or a made-up id: refused and audited, nothing shown
     ui.load_or_stop(queries.load_session_detail, store, user, requested)
-index = ids.index(int(requested)) if requested is not None and requested in {str(i) for i in ids} else 0
+index = ids.index(requested) if requested in ids else 0
 session_id = st.selectbox("Session (newest first)", ids, index=index, format_func=labels.get, key=f"session_{code}")
 st.query_params[ui.SESSION_PARAM] = str(session_id)
 detail = ui.load_or_stop(queries.load_session_detail, store, user, session_id)

@@ -25,10 +25,14 @@ An exercise file names:
   it: ``pacer_rate_bpm`` (6) and ``pacer_ratio`` (inhale:exhale, ``"1:2"``).
 
 A malformed file raises :class:`~core.errors.ValidationError` naming the file and field.
+:func:`load_exercise` reads only the chosen exercise, and logs a warning for each other file
+of the clinic's directory that is malformed, so a broken file is reported before the day it
+is chosen.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -38,6 +42,8 @@ from typing import Any
 
 from feedback.engines import POSTURE_CHECKS
 from core.errors import InputError, ValidationError
+
+log = logging.getLogger(__name__)
 
 POSITIONS = ("seated", "standing")
 DIRECTIONS = ("increase", "decrease", "both")
@@ -349,4 +355,20 @@ def load_exercise(name: str, /, *, directory: Path | None = None) -> Exercise:
         raise InputError(f"Unknown exercise {name!r}: expected one of {', '.join(sorted(files))}. "
                          f"Run 'mindmove exercises' to see them.")
     text, origin, path = files[name]
-    return parse_exercise(text, name=name, origin=origin, path=path)
+    exercise = parse_exercise(text, name=name, origin=origin, path=path)
+    for problem in check_clinic_files(directory, skip=name):
+        log.warning("%s", problem)
+    return exercise
+
+
+def check_clinic_files(directory: Path | None, /, *, skip: str = "") -> list[str]:
+    """One sentence per malformed exercise file of the clinic's ``directory`` (except ``skip``)."""
+    problems = []
+    for path in sorted(directory.glob("*.toml")) if directory is not None and directory.is_dir() else ():
+        if path.stem == skip:
+            continue
+        try:
+            parse_exercise(_read_text(path), name=path.stem, origin=str(path), path=path)
+        except (InputError, ValidationError) as exc:
+            problems.append(f"The clinic's exercise {path.stem!r} cannot be used until its file is fixed: {exc}")
+    return problems

@@ -137,7 +137,48 @@ def info() -> None:
                f"{'available' if camera else 'not available (no webcam found at index 0)'}")
     settings = load_settings()
     typer.echo(f"{'data directory':<22}{settings.data_dir}")
-    typer.echo(f"{'database':<22}{hide_password(settings.db_url)}")
+    state, problem = _database_state(settings.db_url)
+    typer.echo(f"{'database':<22}{hide_password(settings.db_url)}  {state}")
+    if problem is not None:
+        raise problem
+
+
+def _database_state(url: str):
+    """(what to show, the MindMoveError to report or None) for the database at ``url``.
+    Nothing is created or upgraded: an install check changes nothing."""
+    from core.errors import MindMoveError, StoreError
+    from mindmove.inputs import check_output_dir
+    from mindmove.store.db import first_line, open_store
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if url.startswith("sqlite:///") and url.removeprefix("sqlite:///") not in ("", ":memory:"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            try:
+                check_output_dir(path.parent, option="the database folder (MINDMOVE_DB_URL, MINDMOVE_DATA_DIR)")
+            except MindMoveError as exc:
+                return "PROBLEM", exc
+            return "not created yet (made at first use)", None
+    try:
+        store = open_store(url, create=False)
+    except StoreError as exc:
+        return "PROBLEM", exc
+    try:
+        store = open_store(url, create=False)
+    except StoreError as exc:
+        return exc
+    try:
+        with store.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        from mindmove.settings import hide_password
+
+        return "PROBLEM", StoreError(f"Cannot reach the database at {hide_password(url)}: {first_line(exc)}. "
+                                     "Check MINDMOVE_DB_URL and that the server is running.")
+    finally:
+        store.dispose()
+    return "reachable", None
 
 
 def register(app: typer.Typer) -> None:

@@ -21,6 +21,7 @@ from core.errors import InputError, SourceError
 
 BACKEND_ENV = "MINDMOVE_BELT_BACKEND"
 READ_POLL_S = 0.2
+MAX_SCAN_S = 120.0  # a belt advertises every second or so: two minutes of listening finds any
 
 belt_app = typer.Typer(help="Find and record Bluetooth breathing belts (Vernier GDX-RB, "
                             "Polar H10, or a device described by a TOML file).",
@@ -46,8 +47,10 @@ def scan(
     all_devices: bool = typer.Option(False, "--all", help="List every device seen."),
 ) -> None:
     """List nearby belts with their signal strength."""
+    from mindmove.inputs import check_number
     from sensing.belts import scan_belts
 
+    check_number(timeout, option="--timeout", low=0.0, high=MAX_SCAN_S, unit="s")
     _, scanner_backend = _backends()
     belts = scan_belts(timeout, scanner_backend=scanner_backend, all_devices=all_devices)
     if not belts:
@@ -73,9 +76,16 @@ def record(
     scan_timeout: float = typer.Option(5.0, "--scan-timeout", min=0.0),
 ) -> None:
     """Record a belt's breathing waveform to CSV; Ctrl-C stops and keeps what was written."""
+    from mindmove.inputs import check_number, check_output_file
     from sensing.belts import open_belt
     from sensing.belts.recording import BreathCsvWriter
 
+    if not device.strip():
+        raise InputError("Expected a belt's name, address or TOML file in --device, but got nothing.")
+    check_number(scan_timeout, option="--scan-timeout", low=0.0, high=MAX_SCAN_S, unit="s")
+    check_output_file(out, option="--out")  # before the belt connects, not after the recording
+    if raw_log is not None:
+        check_output_file(raw_log, option="--raw-log")
     client_backend, scanner_backend = _backends()
     t0 = time.monotonic()
     stream = open_belt(device, kind=kind, backend=client_backend,

@@ -23,6 +23,8 @@ FRAME_SIZE = (720, 1280)  # height, width of the pacer window
 BACKGROUND_BGR = (40, 40, 40)
 WINDOW_NAME = "MindMove breathing"
 FRAME_INTERVAL_S = 0.05
+MAX_SESSION_MIN = 120.0  # a guided breathing session; longer is a typing slip (inf, 1e308)
+MAX_RAMP_MIN = 60.0
 
 
 def register(app: typer.Typer) -> None:
@@ -152,11 +154,21 @@ def breathe_command(
     from mindmove.store.db import open_store
     from mindmove.store.models import BreathResult
     from mindmove.store.recording import SessionRecorder
+    from feedback.breath import POLARITIES
+    from feedback.messages import load_catalogue
+    from mindmove.inputs import check_number
 
     if belt and breath_replay:
         raise ValidationError("Use either --belt or --breath-replay, not both.")
-    if not minutes > 0:
-        raise ValidationError(f"--minutes must be above 0, but got {minutes}.")
+    check_number(minutes, option="--minutes", low=0.0, low_open=True, high=MAX_SESSION_MIN, unit="minutes")
+    check_number(ramp_min, option="--ramp-min", low=0.0, high=MAX_RAMP_MIN, unit="minutes")
+    if polarity not in POLARITIES:
+        raise ValidationError(f"--polarity is one of {', '.join(POLARITIES)}, but got {polarity!r}.")
+    load_catalogue()  # a clinic's message file is checked before anything starts
+    if not no_window:
+        from mindmove.display import check_display
+
+        check_display(window="the breathing guide")
     with open_store() as store:
         profile_breath, profile_version_id = _profile_breath(store, patient)
         plan_options = {"rate": rate, "ratio": ratio, "box": box, "ramp_min": ramp_min,

@@ -82,6 +82,29 @@ def _decide(motion: str, proposal, refusal: MindMoveError | None, *, accept: boo
     return None
 
 
+MAX_CAPTURE_S = 600.0  # ten minutes: a capture is three slow repetitions or a moment of stillness
+
+
+def _check_before_capture(patient: str, motions, *, set_range, duration_s, camera: int, no_window: bool) -> None:
+    """Everything that can be refused without the camera, refused before it opens."""
+    from calibration.limits import check_range
+    from core.patients import check_patient_code
+    from feedback.messages import load_catalogue
+    from mindmove.inputs import check_number
+
+    check_patient_code(patient)
+    if set_range is not None:
+        check_range(motions[0], *set_range)  # --set 500 -5: refused now, not after the capture
+    check_number(duration_s, option="--duration", low=0.0, low_open=True, high=MAX_CAPTURE_S, unit="s")
+    if camera < 0:
+        raise InputError(f"Expected --camera to be a camera number (0, 1, ...), but got {camera}.")
+    load_catalogue()  # the instructions shown come from the clinic's message file: checked first
+    if not no_window:
+        from mindmove.display import check_display
+
+        check_display(window="the calibration window")
+
+
 def calibrate(
     patient: str = typer.Option(..., "--patient", help="The patient's code, e.g. P001."),
     motions: list[str] = typer.Option([], "--motion", help="Motion to capture (repeatable), e.g. right_shoulder_flexion."),
@@ -156,6 +179,8 @@ def _check_options(motions, neutral, *, set_range, accept: bool, by: str, margin
     if not 0.0 <= margin_deg <= MAX_CAUTION_MARGIN_DEG:
         raise InputError(f"Expected --margin between 0 and {MAX_CAUTION_MARGIN_DEG:g} deg, but got {margin_deg:g}. "
                          "Choose a margin in that range.")
+    _check_before_capture(patient, motions, set_range=set_range, duration_s=duration_s, camera=camera,
+                          no_window=no_window)
 
 
 def _capture(spec, motions, neutral, *, window, duration_s, camera: bool, repetitions: int, margin_deg: float):

@@ -1,8 +1,12 @@
 """`mindmove dashboard` and `mindmove demo`.
 
-``dashboard`` runs ``streamlit run dashboard/app.py`` on the configured store; with no
-display (no ``DISPLAY``/``WAYLAND_DISPLAY`` on Linux) it runs headless and opens no browser.
-The browser is never shown a traceback (``--client.showErrorDetails none``).
+``dashboard`` runs ``streamlit run dashboard/server.py`` (Streamlit's own server, with the
+dashboard's browser cookie and its signed-in downloads: see ``docs/dashboard.md``) on the
+configured store; with no display (no ``DISPLAY``/``WAYLAND_DISPLAY`` on Linux) it runs
+headless and opens no browser. The browser is never shown a traceback
+(``--client.showErrorDetails none``) and tables offer no unaudited CSV download
+(``--client.disableDataExport true``). The address and port are checked before the server
+starts: one that is not this computer's, or a port in use, is one line and exit 2.
 
 ``demo`` fills the demo's OWN database, ``<data dir>/demo.db`` (``--db-url`` names another;
 ``MINDMOVE_DB_URL`` is ignored, so the demo users and their published password never reach
@@ -12,14 +16,16 @@ then starts the dashboard on that database; ``--seed-only`` stops after filling.
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import typer
 
-APP_PATH = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+APP_PATH = Path(__file__).resolve().parents[2] / "dashboard" / "server.py"
 DEFAULT_PORT = 8501
 # Patient data stays on this computer unless the clinic chooses to serve it on its network
 # (`--address 0.0.0.0`, behind an HTTPS reverse proxy).
@@ -38,7 +44,8 @@ def streamlit_command(*, port: int, address: str = DEFAULT_ADDRESS, headless: bo
     return [sys.executable, "-m", "streamlit", "run", str(APP_PATH), "--server.port", str(port),
             "--server.address", address,
             "--server.headless", "true" if headless else "false", "--browser.gatherUsageStats", "false",
-            "--client.toolbarMode", "minimal", "--client.showErrorDetails", "none"]
+            "--client.toolbarMode", "minimal", "--client.showErrorDetails", "none",
+            "--client.disableDataExport", "true"]
 
 
 def _run_dashboard(port: int, address: str = DEFAULT_ADDRESS, *, db_url: str | None = None) -> int:
@@ -47,8 +54,7 @@ def _run_dashboard(port: int, address: str = DEFAULT_ADDRESS, *, db_url: str | N
 
     if not APP_PATH.exists():
         raise InputError(f"Expected the dashboard app at {APP_PATH}, but it is missing. Reinstall MindMove.")
-    if not 0 < port < 65536:
-        raise InputError(f"A port is 1-65535, but got {port}. Choose another with --port.")
+    check_address(address, port)
     host = "localhost" if address in ("localhost", "127.0.0.1", "0.0.0.0", "::") else address
     typer.echo(f"Dashboard at http://{host}:{port} (Ctrl+C stops it).")
     try:
@@ -56,6 +62,30 @@ def _run_dashboard(port: int, address: str = DEFAULT_ADDRESS, *, db_url: str | N
         return subprocess.call(streamlit_command(port=port, address=address), env=env)
     except KeyboardInterrupt:
         return 0
+
+
+def check_address(address: str, port: int, /) -> None:
+    """Refuse (one line) an address this computer cannot serve on, or a port already in use,
+    by binding it for a moment: the server would fail the same way, after starting."""
+    from core.errors import InputError
+
+    if not 0 < port < 65536:
+        raise InputError(f"A port is 1-65535, but got {port}. Choose another with --port.")
+    try:
+        infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        raise InputError(f"Cannot serve the dashboard on {address!r}: it is not an address or a name of this network "
+                         f"({getattr(exc, 'strerror', None) or exc}). Use localhost, 0.0.0.0 or one of this computer's "
+                         "addresses with --address.") from exc
+    family, kind, proto, _, sockaddr = infos[0]
+    try:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(sockaddr)
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        hint = "choose another with --port" if exc.errno == errno.EADDRINUSE else "use one of this computer's addresses with --address"
+        raise InputError(f"Cannot serve the dashboard on {address} port {port}: {reason}; {hint}.") from exc
 
 
 def register(app: typer.Typer) -> None:
@@ -70,6 +100,7 @@ def register(app: typer.Typer) -> None:
         """Start the clinicians' dashboard (sign-in required)."""
         from mindmove.store import open_store
 
+        check_address(address, port)  # before anything is made
         open_store().dispose()  # create or upgrade the schema once, before the app's processes
         raise typer.Exit(_run_dashboard(port, address))
 

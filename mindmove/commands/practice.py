@@ -78,6 +78,7 @@ def practice(
         raise InputError("--fast runs the video faster than real time, which a live belt cannot follow; "
                          "leave out --fast, or use --breath-replay FILE.")
     load_catalogue()  # a clinic's message file is checked now, before the camera opens
+    _check_before_start(camera=camera, record_video=record_video, no_window=no_window)
     ex = load_exercise(exercise, directory=load_settings().exercises_dir)
     if side is not None:
         ex = ex.with_side(side)
@@ -99,15 +100,16 @@ def practice(
         try:
             frames = open_source(source if source is not None else (camera if camera is not None else 0))
             estimator = create_pose_estimator()
+            if not no_window:
+                sinks.append(PracticeWindow(fullscreen=not windowed))
+            if record_video is not None:
+                sinks.append(VideoFileSink(record_video, fps=frames.fps or 30.0, size=frames.size))
+            # the session exists only once everything it needs has opened
             recorder = SessionRecorder(store, patient, kind="practice", exercise=ex.name,
                                        profile_version_id=record.version_id if record else None, background=True)
             session_id = recorder.start()
             if before != (None, None):
                 recorder.add_checkin("before", pain=before[0], mood=before[1])
-            if not no_window:
-                sinks.append(PracticeWindow(fullscreen=not windowed))
-            if record_video is not None:
-                sinks.append(VideoFileSink(record_video, fps=frames.fps or 30.0, size=frames.size))
             typer.echo(f"Session {session_id}: {exercise_title(ex)}. Press q or Esc to finish.", err=True)
             result = run_practice(frames, estimator, pipeline, recorder=recorder, sinks=sinks,
                                   render=render_practice_frame if sinks else None,
@@ -152,6 +154,20 @@ def practice(
         typer.echo(f"Breath: {b['breaths']} breaths, {b['rate_bpm']:.1f} breaths/min.")
     if c is not None and c["judged"]:
         typer.echo(f"Moving with the breath: {c['coordinated']} of {c['judged']} repetitions.")
+
+
+def _check_before_start(*, camera: int | None, record_video: Path | None, no_window: bool) -> None:
+    """What can be refused before the camera, the model and the session: refused now."""
+    if camera is not None and camera < 0:
+        raise InputError(f"Expected --camera to be a camera number (0, 1, ...), but got {camera}.")
+    if record_video is not None:
+        from mindmove.inputs import check_output_file
+
+        check_output_file(record_video, option="--record-video", suffixes=(".mp4",))
+    if not no_window:
+        from mindmove.display import check_display
+
+        check_display(window="the practice window")
 
 
 def _open_breath(ex, *, belt, breath_replay, rate_hz, belt_kind, polarity, pacer):

@@ -221,6 +221,10 @@ def scale_set(
     from mindmove.store import open_store
     from mindmove.store.camera_setups import save_camera_setup
 
+    from calibration.profile import HEIGHT_LIMITS_M
+    from mindmove.inputs import check_number
+
+    check_number(height_m, option="--height-m", low=HEIGHT_LIMITS_M[0], high=HEIGHT_LIMITS_M[1], unit="m")
     if points is not None and length_m is not None and height_m is None:
         mpp = compute_scale_from_known_length(points[:2], points[2:], length_m)
         method, detail = "known_length", {"p1_px": list(points[:2]), "p2_px": list(points[2:]), "length_m": length_m}

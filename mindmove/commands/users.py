@@ -16,7 +16,15 @@ from mindmove.commands import cli_actor
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
+        from core.errors import InputError
+
+        raw = getattr(sys.stdin, "buffer", None)
+        try:
+            line = raw.readline().decode("utf-8") if raw is not None else sys.stdin.readline()
+        except UnicodeDecodeError as exc:
+            raise InputError(f"The password on standard input is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                             "type it at the prompt instead, or send it as UTF-8.") from exc
+        return line.rstrip("\r\n")
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
@@ -55,6 +63,31 @@ def register(app: typer.Typer) -> None:
         with open_store() as store:
             set_password(store, username, _read_password(password_stdin), by=cli_actor())
         typer.echo(f"Password of {username.strip().lower()} changed.")
+
+    @user_app.command("unlock")
+    def user_unlock(
+        username: str = typer.Argument("", help="The user whose sign-in is paused."),
+        client: str = typer.Option("", "--client", help="Instead, lift the pause of a client address "
+                                                        "('local': this computer or its proxy)."),
+    ) -> None:
+        """Lift a sign-in pause after repeated wrong passwords (audited)."""
+        from core.errors import InputError
+        from mindmove.auth import unlock_client, unlock_user
+        from mindmove.store import open_store
+
+        if bool(username.strip()) == bool(client.strip()):
+            raise InputError("Give either a username (mindmove user unlock NAME) or --client ADDRESS.")
+        store = open_store()
+        try:
+            if client.strip():
+                cleared = unlock_client(store, client, by=cli_actor())
+                who = f"client {client.strip()}"
+            else:
+                cleared = unlock_user(store, username, by=cli_actor())
+                who = username.strip().lower()
+        finally:
+            store.dispose()
+        typer.echo(f"Sign-in for {who} is open again." if cleared else f"Sign-in for {who} was not paused.")
 
     @team_app.command("add")
     def team_add(name: str = typer.Argument(..., help="Care team name.")) -> None:

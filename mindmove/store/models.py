@@ -92,7 +92,8 @@ class CameraSetup(Base):
 
 class Session(Base):
     __tablename__ = "sessions"
-    __table_args__ = (Index("ix_sessions_patient_started", "patient_id", "started_at"),)
+    # the dashboard's counts read patient, start and recorded_nothing from this index alone
+    __table_args__ = (Index("ix_sessions_patient_started_data", "patient_id", "started_at", "recorded_nothing"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20), default="practice")  # practice | breathe | gait | calibrate
@@ -103,6 +104,15 @@ class Session(Base):
     last_write_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="running")  # running | completed | interrupted
     station: Mapped[str] = mapped_column(String(120), default="")
+    # The recording process (on ``station``): a ``running`` session whose process is gone was
+    # interrupted; one whose process lives is someone's session in progress. The start time
+    # (seconds since the epoch, as psutil reports it) tells a reused process id apart.
+    owner_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    owner_start_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Set when the session closes (completed or interrupted): True when it recorded no sample,
+    # per-angle metric, gait or breath result. Such a session is not counted as practice (RTM
+    # days, attendance). NULL while running, and for rows made outside the recorder.
+    recorded_nothing: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     active_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
 
@@ -218,7 +228,9 @@ class AuditEntry(Base):
 
 
 class LoginThrottle(Base):
-    """Failed sign-in attempts per username (``user:NAME``) or per client (``client:ADDR``).
+    """Failed sign-in attempts per key (see :mod:`mindmove.auth`): ``user:NAME`` (an account,
+    from browsers it was never signed in on), ``device:NAME:HASH`` (an account, from one of its
+    known browsers) and ``client:ADDR`` (every attempt from unknown browsers at one address).
 
     Kept in the database so several dashboard processes share one count.
     """
@@ -228,3 +240,17 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class KnownDevice(Base):
+    """A browser a user has signed in on before (by the hash of its ``mindmove_device`` cookie).
+
+    Sign-in from a known browser is throttled on its own count, so failures elsewhere (someone
+    guessing the account's password, or a busy shared address) never lock the user out of it.
+    """
+
+    __tablename__ = "known_devices"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    device_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

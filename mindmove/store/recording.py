@@ -3,10 +3,15 @@
 A :class:`SessionRecorder` creates the session row at :meth:`~SessionRecorder.start`, buffers
 samples, cues and repetitions in memory, and commits them every ``flush_interval_s`` (1 s)
 of session time. :meth:`~SessionRecorder.finish` writes the summary and marks the session
-``completed``. A process killed mid-session leaves the row ``running``; the next start on the
-same station calls :func:`mark_interrupted_sessions`, which marks it ``interrupted`` and keeps
-every sample already written. A commit the store refuses (busy, unreachable) is logged and
-retried by the next flush or :meth:`~SessionRecorder.finish`: nothing buffered is dropped.
+``completed``. Each session records the process that owns it (id and start time, on its
+station). A process killed mid-session leaves the row ``running``; the next start on the same
+station calls :func:`mark_interrupted_sessions`, which marks it ``interrupted`` (ending when it
+was last written, never before it started) once its process is gone, and keeps every sample
+already written. A session whose process still runs (a second session on the same computer)
+is left alone. Closing a session (either way) notes whether it recorded anything
+(``recorded_nothing``): one that did not is not counted as practice by the dashboard. A
+commit the store refuses (busy, unreachable) is logged and retried by the next flush or
+:meth:`~SessionRecorder.finish`: nothing buffered is dropped.
 
 No image or video is ever written here.
 """
@@ -14,18 +19,19 @@ No image or video is ever written here.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, exists, or_, select, update
 
 from core.errors import StoreError, ValidationError
 from mindmove.store.db import Store
 from mindmove.store.models import (
-    CheckIn, CueEvent, Patient, Repetition, Sample, Session, SessionMetric, utcnow,
+    BreathResult, CheckIn, CueEvent, GaitResult, Patient, Repetition, Sample, Session, SessionMetric, utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -55,18 +61,58 @@ def get_or_create_patient(db, code: str, /) -> Patient:
     return patient
 
 
-def mark_interrupted_sessions(store: Store, /, *, station: str | None = None) -> list[int]:
-    """Mark this station's sessions still ``running`` as ``interrupted``; returns their ids.
+PROCESS_START_TOLERANCE_S = 1.0  # psutil's start times are rounded to the kernel's clock ticks
 
-    Call it before starting a new session: only one session runs per station at a time, so a
-    ``running`` one left behind belongs to a process that was killed.
+
+def owner_process() -> tuple[int, float | None]:
+    """(id, start time in seconds since the epoch) of this process, recorded with its sessions."""
+    import psutil
+
+    try:
+        return os.getpid(), psutil.Process().create_time()
+    except psutil.Error:
+        return os.getpid(), None
+
+
+def is_process_alive(pid: int | None, start_s: float | None, /) -> bool:
+    """Whether process ``pid`` still runs and is the one that started at ``start_s`` (a dead
+    process's id may be given to a new one). Unknown (``None``) counts as gone."""
+    import psutil
+
+    if pid is None:
+        return False
+    try:
+        started = psutil.Process(int(pid)).create_time()
+    except (psutil.Error, ValueError, OverflowError):
+        return False
+    return start_s is None or abs(started - float(start_s)) <= PROCESS_START_TOLERANCE_S
+
+
+def recorded_something(session_id):
+    """A SQL expression: session ``session_id`` (an id or a column) has a sample, a per-angle
+    metric, a gait or a breath result."""
+    return or_(*(exists().where(table.session_id == session_id)
+                 for table in (Sample, SessionMetric, GaitResult, BreathResult)))
+
+
+def mark_interrupted_sessions(store: Store, /, *, station: str | None = None) -> list[int]:
+    """Mark this station's ``running`` sessions whose process is gone as ``interrupted``;
+    returns their ids.
+
+    Call it before starting a new session. A session whose owning process still runs on this
+    station (another patient's session on the same computer) is left running. An interrupted
+    session ends at its last write, or when it started if that is later (never before it).
     """
     station = station if station is not None else station_name()
     with store.session() as db:
-        ids = list(db.scalars(select(Session.id).where(Session.status == "running", Session.station == station)))
+        running = db.execute(select(Session.id, Session.owner_pid, Session.owner_start_s)
+                             .where(Session.status == "running", Session.station == station)).all()
+        ids = [sid for sid, pid, start_s in running if not is_process_alive(pid, start_s)]
         if ids:
+            last = Session.last_write_at
             db.execute(update(Session).where(Session.id.in_(ids)).values(
-                status="interrupted", ended_at=func.coalesce(Session.last_write_at, Session.started_at)))
+                status="interrupted", recorded_nothing=~recorded_something(Session.id),
+                ended_at=case((last.is_not(None) & (last > Session.started_at), last), else_=Session.started_at)))
             log.warning("marked %d interrupted session(s): %s", len(ids), ids)
     return ids
 
@@ -105,11 +151,14 @@ class SessionRecorder:
 
     def start(self) -> int:
         mark_interrupted_sessions(self.store, station=self.station)
+        pid, start_s = owner_process()
+        now = utcnow()
         with self.store.session() as db:
             patient = get_or_create_patient(db, self.patient_code)
             row = Session(patient_id=patient.id, kind=self.kind, exercise=self.exercise,
                           profile_version_id=self.profile_version_id, station=self.station,
-                          status="running", last_write_at=utcnow())
+                          status="running", started_at=now, last_write_at=now,
+                          owner_pid=pid, owner_start_s=start_s)
             db.add(row)
             db.flush()
             self.session_id = row.id
@@ -239,11 +288,13 @@ class SessionRecorder:
                 counts = self._write_buffered(db)
                 for m in metrics:
                     db.add(SessionMetric(session_id=sid, **m))
+                db.flush()
                 s = db.get(Session, sid)
                 s.summary = dict(summary)
                 s.active_s = active_s
                 s.status = status
                 s.last_write_at = s.ended_at = utcnow()
+                s.recorded_nothing = not db.scalar(select(recorded_something(sid)))
         except StoreError as exc:
             log.warning("session %d: not closed, %d rows not saved: %s", sid, self.pending, exc)
             return False
