@@ -128,6 +128,8 @@ def calibrate(
     from mindmove.store.profiles import load_profile, save_profile_change
 
     _check_options(motions, neutral, set_range=set_range, accept=accept, by=by, margin_deg=margin_deg)
+    _check_before_capture(patient, motions, set_range=set_range, duration_s=duration_s, camera=camera,
+                          no_window=no_window)
     _quiet_opencv()
     window = None
     if not no_window:
@@ -179,8 +181,6 @@ def _check_options(motions, neutral, *, set_range, accept: bool, by: str, margin
     if not 0.0 <= margin_deg <= MAX_CAUTION_MARGIN_DEG:
         raise InputError(f"Expected --margin between 0 and {MAX_CAUTION_MARGIN_DEG:g} deg, but got {margin_deg:g}. "
                          "Choose a margin in that range.")
-    _check_before_capture(patient, motions, set_range=set_range, duration_s=duration_s, camera=camera,
-                          no_window=no_window)
 
 
 def _capture(spec, motions, neutral, *, window, duration_s, camera: bool, repetitions: int, margin_deg: float):
