@@ -15,7 +15,7 @@ side-on camera: :func:`synthetic.simulate_walk` makes the walking body (pixels w
 a little jitter, as a webcam would give, and a known distance scale), at the cadence, step
 length, step-time asymmetry and stride-time variability of that week's story, and
 :func:`feedback.gait.compute_gait` measures it; the walk's arguments are kept in the gait
-session's ``summary["simulated_walk"]`` so any stored figure can be measured again.
+session's ``summary["simulated_walk"]`` (``WalkSpec.to_dict()``) so any stored figure can be measured again.
 
 The story (seeded random, so every run gives the same clinic): two care teams, five patients
 over six weeks, with steady progress, a set-back with a pain flare, a patient whose practice
@@ -121,8 +121,8 @@ WALKERS = {
 }
 
 
-def demo_walk(p: DemoPatient, day: int, rng: np.random.Generator, /) -> dict:
-    """Keyword arguments of :func:`synthetic.simulate_walk` for ``p``'s walk on ``day``:
+def demo_walk(p: DemoPatient, day: int, rng: np.random.Generator, /):
+    """The :class:`synthetic.WalkSpec` of ``p``'s walk on ``day``:
     cadence and step length grow, asymmetry and stride-time variability settle over the weeks,
     and the set-back story loses some of it during the flare-up."""
     w = WALKERS[p.code]
@@ -134,22 +134,25 @@ def demo_walk(p: DemoPatient, day: int, rng: np.random.Generator, /) -> dict:
     if p.story == "setback" and 3.0 <= week < 4.5:
         cadence, step_m, asymmetry, cv_pct = cadence - 10.0, step_m - 0.08, asymmetry + 0.12, cv_pct + 2.0
     heading = w.heading if w.heading != "both" else ("+x" if int(week) % 2 == 0 else "-x")
-    return {"duration_s": WALK_SECONDS, "rate_hz": WALK_RATE_HZ, "cadence_steps_per_min": round(cadence, 2),
-            "step_length_m": round(step_m, 3), "heading": heading, "asymmetry": round(asymmetry, 3),
-            "stride_time_cv_pct": round(cv_pct, 2), "noise_m": WALK_NOISE_M, "seed": int(rng.integers(1 << 30)),
-            "image_size": list(WALK_IMAGE_SIZE)}
+    from synthetic import WalkSpec
+
+    return WalkSpec(duration_s=WALK_SECONDS, rate_hz=WALK_RATE_HZ, cadence_steps_per_min=round(cadence, 2),
+                    step_length_m=round(step_m, 3), heading=heading, asymmetry=round(asymmetry, 3),
+                    stride_time_cv_pct=round(cv_pct, 2), noise_m=WALK_NOISE_M, seed=int(rng.integers(1 << 30)),
+                    image_size=WALK_IMAGE_SIZE)
 
 
-def measure_demo_walk(walk: dict, /):
-    """The gait report of one demo walk (``walk`` as :func:`demo_walk` gives or the store keeps)."""
+def measure_demo_walk(walk, /):
+    """The gait report of one demo walk (a :class:`synthetic.WalkSpec`, as :func:`demo_walk`
+    gives it or ``WalkSpec.from_dict`` reads it back from the store)."""
     from feedback.gait import compute_gait
     from synthetic import simulate_walk
 
-    series = simulate_walk(**{**walk, "image_size": tuple(walk["image_size"])})
+    series = simulate_walk(walk)
     return compute_gait(series, scale_m_per_px=1.0 / series.attrs["px_per_m"])
 
 
-def _gait_row(session_id: int, walk: dict) -> dict:
+def _gait_row(session_id: int, walk) -> dict:
     report = measure_demo_walk(walk)
     params = report.parameters
     left, right = params["step_time_left_s"], params["step_time_right_s"]
@@ -436,7 +439,7 @@ def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) ->
                                 ended_at=s.ended_at + timedelta(minutes=15, seconds=WALK_SECONDS),
                                 last_write_at=s.ended_at + timedelta(minutes=15), status="completed",
                                 station="demo-station", active_s=WALK_SECONDS, profile_version_id=record.version_id,
-                                summary={"demo": True, "simulated_walk": walk})
+                                summary={"demo": True, "simulated_walk": walk.to_dict()})
                     db.add(g)
                     db.flush()
                     db.add(GaitResult(**_gait_row(g.id, walk)))

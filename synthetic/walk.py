@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Literal, Mapping
 
 import numpy as np
 
@@ -257,25 +258,76 @@ def _time_warp(duration_s: float, stride_s: float, cv_pct: float, rng: np.random
     return forward, lambda tb: np.interp(tb, body_grid, grid)
 
 
-def simulate_walk(
-    *,
-    duration_s: float,
-    rate_hz: float = 30.0,
-    cadence_steps_per_min: float = 105.0,
-    step_length_m: float = 0.6,
-    direction: str = "forward",
-    heading: str = "+x",
-    stance_pct: float = 60.0,
-    asymmetry: float = 0.0,
-    stride_time_cv_pct: float = 0.0,
-    noise_m: float = 0.0,
-    seed: int = 0,
-    turn_at_s: float | None = None,
-    image_size: tuple[int, int] | None = None,
-    px_per_m: float | None = None,
-    segments: BodySegments = BodySegments(),
-) -> LandmarkSeries:
-    """A person walking past a side-on camera; see the comment block above for the model.
+@dataclass(frozen=True)
+class WalkSpec:
+    """Everything :func:`simulate_walk` needs to know about one walk (checked when made).
+
+    ``duration_s`` of walking sampled at ``rate_hz``; ``cadence_steps_per_min`` and
+    ``step_length_m`` set the speed; ``direction`` is which way the body faces relative to its
+    travel, ``heading`` which way it travels past the camera; ``stance_pct`` of the stride on
+    the ground; step-time ``asymmetry`` (0.1 = a 10 % symmetry index); ``stride_time_cv_pct``
+    stride-to-stride variability; ``noise_m`` Gaussian jitter (seeded by ``seed``); a half-turn
+    at ``turn_at_s``; pixels when ``image_size`` is given (at ``px_per_m``, default: the walk
+    fits); the body's ``segments``.
+    """
+
+    duration_s: float
+    rate_hz: float = 30.0
+    cadence_steps_per_min: float = 105.0
+    step_length_m: float = 0.6
+    direction: Literal["forward", "backward"] = "forward"
+    heading: Literal["+x", "-x"] = "+x"
+    stance_pct: float = 60.0
+    asymmetry: float = 0.0
+    stride_time_cv_pct: float = 0.0
+    noise_m: float = 0.0
+    seed: int = 0
+    turn_at_s: float | None = None
+    image_size: tuple[int, int] | None = None
+    px_per_m: float | None = None
+    segments: BodySegments = BodySegments()
+
+    def __post_init__(self) -> None:
+        if self.direction not in WALK_DIRECTIONS:
+            raise InputError(f"Expected direction 'forward' or 'backward', but got {self.direction!r}.")
+        if self.heading not in WALK_HEADINGS:
+            raise InputError(f"Expected heading '+x' or '-x', but got {self.heading!r}.")
+        d, r = self.duration_s, self.rate_hz
+        checks = (
+            (d > 0 and r > 0, f"a positive duration_s and rate_hz, but got {d} and {r}"),
+            (40.0 <= self.cadence_steps_per_min <= 160.0,
+             f"cadence_steps_per_min within 40-160, but got {self.cadence_steps_per_min}"),
+            (0.1 <= self.step_length_m <= 1.0, f"step_length_m within 0.1-1.0, but got {self.step_length_m}"),
+            (50.0 <= self.stance_pct <= 75.0, f"stance_pct within 50-75, but got {self.stance_pct}"),
+            (0.0 <= self.asymmetry <= 0.5, f"asymmetry within 0-0.5, but got {self.asymmetry}"),
+            (0.0 <= self.stride_time_cv_pct <= 10.0,
+             f"stride_time_cv_pct within 0-10, but got {self.stride_time_cv_pct}"),
+            (self.noise_m >= 0.0, f"noise_m >= 0, but got {self.noise_m}"),
+            (self.turn_at_s is None or 0.0 < self.turn_at_s < d, f"turn_at_s inside the walk, but got {self.turn_at_s}"),
+        )
+        for ok, what in checks:
+            if not ok:
+                raise InputError(f"Expected {what}; change that field of the WalkSpec.")
+        if self.image_size is not None:
+            object.__setattr__(self, "image_size", tuple(self.image_size))
+
+    def to_dict(self) -> dict:
+        """A JSON-ready form (the demo stores it beside each simulated walk)."""
+        d = asdict(self)
+        d["image_size"] = None if self.image_size is None else list(self.image_size)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping, /) -> "WalkSpec":
+        """Inverse of :meth:`to_dict`; missing fields take their defaults."""
+        fields = dict(data)
+        if isinstance(fields.get("segments"), Mapping):
+            fields["segments"] = BodySegments(**fields["segments"])
+        return cls(**fields)
+
+
+def simulate_walk(spec: WalkSpec, /) -> LandmarkSeries:
+    """A person walking past a side-on camera as ``spec`` says; see the comment block above.
 
     World metres in MediaPipe's axes (x to the image's right, y DOWN, z away from the camera,
     ``up = (0, -1, 0)``), but unlike MediaPipe's hip-centred world landmarks the body travels:
@@ -291,74 +343,80 @@ def simulate_walk(
     ``feedback.gait``, so walking backward the ``heel_strike`` is made by the toe),
     ``speed_m_s``, ``stride_s``, ``step_time_left_s`` / ``step_time_right_s``, ``px_per_m``.
     """
-    if direction not in WALK_DIRECTIONS:
-        raise InputError(f"Expected direction 'forward' or 'backward', but got {direction!r}.")
-    if heading not in WALK_HEADINGS:
-        raise InputError(f"Expected heading '+x' or '-x', but got {heading!r}.")
-    checks = (
-        (duration_s > 0 and rate_hz > 0, f"a positive duration_s and rate_hz, but got {duration_s} and {rate_hz}"),
-        (40.0 <= cadence_steps_per_min <= 160.0,
-         f"cadence_steps_per_min within 40-160, but got {cadence_steps_per_min}"),
-        (0.1 <= step_length_m <= 1.0, f"step_length_m within 0.1-1.0, but got {step_length_m}"),
-        (50.0 <= stance_pct <= 75.0, f"stance_pct within 50-75, but got {stance_pct}"),
-        (0.0 <= asymmetry <= 0.5, f"asymmetry within 0-0.5, but got {asymmetry}"),
-        (0.0 <= stride_time_cv_pct <= 10.0, f"stride_time_cv_pct within 0-10, but got {stride_time_cv_pct}"),
-        (noise_m >= 0.0, f"noise_m >= 0, but got {noise_m}"),
-        (turn_at_s is None or 0.0 < turn_at_s < duration_s, f"turn_at_s inside the walk, but got {turn_at_s}"),
-    )
-    for ok, what in checks:
-        if not ok:
-            raise InputError(f"Expected {what}; change that argument.")
-    rng = np.random.default_rng(seed)
-    stride_s = 120.0 / cadence_steps_per_min
-    speed = step_length_m * cadence_steps_per_min / 60.0
+    if not isinstance(spec, WalkSpec):
+        raise InputError(f"Expected a WalkSpec, but got {type(spec).__name__}.")
+    rng = np.random.default_rng(spec.seed)
+    stride_s = 120.0 / spec.cadence_steps_per_min
+    speed = spec.step_length_m * spec.cadence_steps_per_min / 60.0
     first_left = FIRST_CONTACT_OF_STRIDE * stride_s
-    right_step_s = stride_s / 2.0 * (1.0 - asymmetry / 2.0)
-    g = _Gait(stride_s, speed, stance_pct / 100.0, {"left": first_left, "right": first_left + right_step_s},
-              CONTACT_AHEAD_OF_STEP * step_length_m, segments)
-    height = _pelvis_height(g)
+    right_step_s = stride_s / 2.0 * (1.0 - spec.asymmetry / 2.0)
+    g = _Gait(stride_s, speed, spec.stance_pct / 100.0, {"left": first_left, "right": first_left + right_step_s},
+              CONTACT_AHEAD_OF_STEP * spec.step_length_m, spec.segments)
+    t_s = np.arange(int(round(spec.duration_s * spec.rate_hz))) / spec.rate_hz
+    to_body, to_clock = _time_warp(spec.duration_s, stride_s, spec.stride_time_cv_pct, rng)
+    world = _walking_world(spec, g, t_s, to_body)
+    world += spec.noise_m * rng.standard_normal(world.shape)
+    pixel, scale = _side_view_pixels(world, spec.image_size, px_per_m=spec.px_per_m)
+    series = LandmarkSeries(t_s=t_s, world_m=world, visibility=np.ones((len(t_s), N_LANDMARKS)),
+                            pixel_px=pixel, up=tuple(float(u) for u in MEDIAPIPE_WORLD_UP),
+                            image_size=spec.image_size, source="simulated_walk")
+    series.attrs.update({
+        "true_events": _true_events(spec, g, t_s, to_clock), "speed_m_s": speed, "stride_s": stride_s,
+        "step_time_right_s": right_step_s, "step_time_left_s": stride_s - right_step_s,
+        "px_per_m": scale, "direction": spec.direction, "heading": spec.heading,
+    })
+    return series
 
-    t_s = np.arange(int(round(duration_s * rate_hz))) / rate_hz
-    backward = direction == "backward"
-    to_body, to_clock = _time_warp(duration_s, stride_s, stride_time_cv_pct, rng)
-    body_t = to_body(duration_s - t_s if backward else t_s)
+
+def _walking_world(spec: WalkSpec, g: _Gait, t_s: np.ndarray, to_body) -> np.ndarray:
+    """(T, 33, 3) world landmarks of the body walking along its path (before any noise)."""
+    backward = spec.direction == "backward"
+    body_t = to_body(spec.duration_s - t_s if backward else t_s)
     pts = _body_points(g, body_t)
-    travel = np.array([WALK_HEADINGS[heading], 0.0, 0.0])
+    height = _pelvis_height(g)
+    travel = np.array([WALK_HEADINGS[spec.heading], 0.0, 0.0])
     sign = -1.0 if backward else 1.0  # body "ahead" and "right" against travel's
     start = sign * pts["left_hip"][0, 0] / 2 + sign * pts["right_hip"][0, 0] / 2
     turn_sigma = None
-    if turn_at_s is not None:
-        i = int(np.searchsorted(t_s, turn_at_s))
+    if spec.turn_at_s is not None:
+        i = int(np.searchsorted(t_s, spec.turn_at_s))
         turn_sigma = sign * (pts["left_hip"][i, 0] + pts["right_hip"][i, 0]) / 2 - start
     up = np.asarray(MEDIAPIPE_WORLD_UP, dtype=float)
     world = np.full((len(t_s), N_LANDMARKS, 3), np.nan)
     for name, p in pts.items():
         floor = _path(sign * p[:, 0] - start, sign * p[:, 1], travel, turn_sigma)
         world[:, LANDMARK_INDEX[name]] = floor + (p[:, 2] - height)[:, None] * up
-    world += noise_m * rng.standard_normal(world.shape)
+    return world
 
-    pixel = None
-    scale = None
-    if image_size is not None:
-        width_px, height_px = image_size
-        x = world[..., 0]
-        x_mid = float((np.nanmax(x) + np.nanmin(x)) / 2)
-        span = float(np.nanmax(x) - np.nanmin(x)) + 0.4
-        scale = px_per_m if px_per_m is not None else min(0.8 * height_px / BODY_HEIGHT_M, 0.95 * width_px / span)
-        ground_y = float(np.nanmax(world[..., 1]))
-        top_y = float(np.nanmin(world[..., 1]))
-        y_mid = (ground_y + top_y) / 2
-        pixel = np.stack([width_px / 2.0 + scale * (world[..., 0] - x_mid),
-                          height_px / 2.0 + scale * (world[..., 1] - y_mid)], axis=-1)
 
+def _side_view_pixels(world: np.ndarray, image_size: tuple[int, int] | None, *, px_per_m: float | None):
+    """(pixels or None, px per m or None): an orthographic side view centred on the walk."""
+    if image_size is None:
+        return None, None
+    width_px, height_px = image_size
+    x = world[..., 0]
+    x_mid = float((np.nanmax(x) + np.nanmin(x)) / 2)
+    span = float(np.nanmax(x) - np.nanmin(x)) + 0.4
+    scale = px_per_m if px_per_m is not None else min(0.8 * height_px / BODY_HEIGHT_M, 0.95 * width_px / span)
+    ground_y = float(np.nanmax(world[..., 1]))
+    top_y = float(np.nanmin(world[..., 1]))
+    y_mid = (ground_y + top_y) / 2
+    pixel = np.stack([width_px / 2.0 + scale * (world[..., 0] - x_mid),
+                      height_px / 2.0 + scale * (world[..., 1] - y_mid)], axis=-1)
+    return pixel, scale
+
+
+def _true_events(spec: WalkSpec, g: _Gait, t_s: np.ndarray, to_clock) -> list[dict]:
+    """Every initial and final contact inside the walk, on the clock, in time order."""
+    backward = spec.direction == "backward"
     events = []
     for side in SIDES:
-        k = np.arange(-2, int(duration_s / stride_s) + 3)
-        contacts = g.first_contact_s[side] + k * stride_s
-        for body_times, kind in ((contacts, "heel_strike"), (contacts + g.stance * stride_s, "toe_off")):
+        k = np.arange(-2, int(spec.duration_s / g.stride_s) + 3)
+        contacts = g.first_contact_s[side] + k * g.stride_s
+        for body_times, kind in ((contacts, "heel_strike"), (contacts + g.stance * g.stride_s, "toe_off")):
             clock = to_clock(body_times)
             if backward:  # played in reverse: initial contact is the reversed toe off, by the toe
-                clock = duration_s - clock
+                clock = spec.duration_s - clock
                 kind = "toe_off" if kind == "heel_strike" else "heel_strike"
             part = ("foot_index" if kind == "heel_strike" else "heel") if backward else \
                 ("heel" if kind == "heel_strike" else "foot_index")
@@ -366,13 +424,4 @@ def simulate_walk(
                 if 0.0 <= c <= t_s[-1]:
                     events.append({"t_s": float(c), "side": side, "kind": kind, "landmark": f"{side}_{part}"})
     events.sort(key=lambda e: (e["t_s"], e["side"], e["kind"]))
-    series = LandmarkSeries(t_s=t_s, world_m=world, visibility=np.ones((len(t_s), N_LANDMARKS)),
-                            pixel_px=pixel, up=tuple(float(u) for u in up), image_size=image_size,
-                            source="simulated_walk")
-    series.attrs.update({
-        "true_events": events, "speed_m_s": speed, "stride_s": stride_s,
-        "step_time_right_s": right_step_s, "step_time_left_s": stride_s - right_step_s,
-        "px_per_m": scale, "direction": direction, "heading": heading,
-    })
-    return series
-
+    return events

@@ -165,7 +165,7 @@ def test_dashboard_serves_localhost_by_default(monkeypatch):
 def _check_gait(store, admin):
     """Every patient has weekly walks whose stored figures the gait analysis gives again."""
     from feedback.gait import compute_gait
-    from synthetic import simulate_walk
+    from synthetic import WalkSpec, simulate_walk
 
     for p in PATIENTS:
         gait = q.compute_gait_trends(store, admin, p.code)
@@ -182,7 +182,7 @@ def _check_gait(store, admin):
     row = d002.loc[d002.step_time_symmetry.idxmin()]
     with store.session() as db:
         walk = db.get(Session, int(row.session_id)).summary["simulated_walk"]
-    series = simulate_walk(**{**walk, "image_size": tuple(walk["image_size"])})
+    series = simulate_walk(WalkSpec.from_dict(walk))
     report = compute_gait(series, scale_m_per_px=1.0 / series.attrs["px_per_m"])
     assert row.cadence_steps_per_min == pytest.approx(report.parameters["cadence_steps_per_min"], abs=1.0)
     assert row.gait_speed_m_s == pytest.approx(report.parameters["gait_speed_m_s"], abs=0.01)
