@@ -23,7 +23,7 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import Iterable, Literal, get_args
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -38,7 +38,8 @@ from mindmove.store.models import (
 
 log = logging.getLogger(__name__)
 
-ROLES = ("clinician", "therapist", "admin")
+Role = Literal["clinician", "therapist", "admin"]
+ROLES: tuple[str, ...] = get_args(Role)
 MAX_FAILURES = 5            # failures in a row before a key is locked
 BASE_LOCK_S = 30.0          # first lock; doubles with each further failure
 MAX_LOCK_S = 3600.0         # longest lock
@@ -72,7 +73,7 @@ class SignedInUser:
 
     id: int
     username: str
-    role: str
+    role: Role
     display_name: str = ""
     client: str = ""
 

@@ -17,9 +17,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from core.errors import InputError, StoreError
+
+if TYPE_CHECKING:
+    from feedback.breath import Polarity
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ class BreathOptions:
     replay: Path | None = None        # a breath recording replayed on the session clock
     rate_hz: float | None = None      # the replay's sampling rate, when the file has no times
     belt_kind: str | None = None      # a belt kind (sensing.belts registry), for a belt or a raw log
-    polarity: str = "auto"
+    polarity: Polarity = "auto"
     pacer: bool | None = None         # None: when the exercise asks for breath coordination
 
 

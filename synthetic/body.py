@@ -33,7 +33,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from feedback.angles import MOTIONS, SIDES
+from feedback.motions import SIDES, motion_names
 from core.errors import InputError, ValidationError
 from sensing.landmarks import LANDMARK_INDEX, MEDIAPIPE_WORLD_UP, N_LANDMARKS, LandmarkSeries, PoseFrame
 
@@ -101,11 +101,11 @@ def simulate_view_up(*, view_pitch_deg: float = 0.0, view_roll_deg: float = 0.0)
 
 
 def _read_angles(angles_deg: Mapping[str, float] | None) -> dict[str, float]:
-    out = {motion: 0.0 for motion in MOTIONS}
+    out = {motion: 0.0 for motion in motion_names()}
     for key, value in (angles_deg or {}).items():
         name = key[:-4] if key.endswith("_deg") else key
         if name not in out:
-            raise InputError(f"Expected angle names among {', '.join(MOTIONS)}, but got {key!r}.")
+            raise InputError(f"Expected angle names among {', '.join(motion_names())}, but got {key!r}.")
         out[name] = float(value)
     return out
 

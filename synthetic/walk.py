@@ -9,7 +9,7 @@ from typing import Literal, Mapping
 import numpy as np
 
 from core.errors import InputError, ValidationError
-from feedback.angles import SIDES
+from feedback.motions import SIDES
 from sensing.landmarks import LANDMARK_INDEX, MEDIAPIPE_WORLD_UP, N_LANDMARKS, LandmarkSeries
 from synthetic.body import BODY_HEIGHT_M, BodySegments
 

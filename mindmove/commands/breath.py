@@ -13,6 +13,7 @@ import numpy as np
 import typer
 
 from core.errors import StoreError, ValidationError
+from sensing.belts.kinds import belt_kinds_help
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def analyze_command(
     out: Path = typer.Option(..., "--out", help="Folder for breaths.csv and breath_summary.json."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate, for files without times."),
     polarity: str = typer.Option("auto", "--polarity", help="auto | normal (rise = inhale) | inverted."),
-    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help="For a raw notification log: vernier | polar | generic."),
+    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help=f"For a raw notification log: {belt_kinds_help()}."),
 ) -> None:
     """Find every breath in a recording; write breaths.csv and breath_summary.json."""
     from feedback.breath import analyze_breath, save_breath_outputs
@@ -140,7 +141,7 @@ def breathe_command(
     belt: Optional[str] = typer.Option(None, "--belt", help="A breathing belt's name or address."),
     breath_replay: Optional[Path] = typer.Option(None, "--breath-replay", help="Replay a breath recording instead of a belt."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate of the replay file, if it has no times."),
-    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help="vernier | polar | generic (a belt, or a raw log replay)."),
+    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help=f"{belt_kinds_help()} (a belt, or a raw log replay)."),
     polarity: str = typer.Option("auto", "--polarity", help="auto | normal | inverted."),
     minutes: float = typer.Option(5.0, "--minutes", help="Session length in minutes."),
     no_window: bool = typer.Option(False, "--no-window", help="Do not open the pacer window."),

@@ -9,6 +9,8 @@ from typing import Optional
 
 import typer
 
+from sensing.belts.kinds import belt_kinds_help
+
 
 def _ask(label: str, low: int, high: int) -> int | None:
     """Ask one check-in question on the terminal; empty answer skips it."""
@@ -44,7 +46,7 @@ def practice(
     belt: Optional[str] = typer.Option(None, "--belt", help="A breathing belt's name or address (breath joins the session)."),
     breath_replay: Optional[Path] = typer.Option(None, "--breath-replay", help="Replay a breath recording on the session clock."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate of the breath replay, if it has no times."),
-    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help="vernier | polar | generic (a belt, or a raw log replay)."),
+    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help=f"{belt_kinds_help()} (a belt, or a raw log replay)."),
     polarity: str = typer.Option("auto", "--polarity", help="Breath polarity: auto | normal (rise = inhale) | inverted."),
     pacer: Optional[bool] = typer.Option(None, "--pacer/--no-pacer", help="Show the breathing guide (default: when the exercise asks for breath coordination)."),
     sound: bool = typer.Option(False, "--sound", help="Soft tones at the guide's phase changes and a quiet chime per repetition."),
