@@ -232,6 +232,30 @@ def test_breath_page_matches_results(db):
     assert values(trace(spec, "Practice rate (breaths/min)")["y"]) == [b[2] for b in N1_BREATH]
     assert values(trace(spec, "Pacer agreement (%)")["y"]) == [b[3] for b in N1_BREATH]
     assert values(trace(spec, "Exhale:inhale (ratio)")["y"]) == [b[4] for b in N1_BREATH]
+    # the table shows rates to 0.1 and percentages to whole numbers (the values stay exact)
+    assert shown_formats(at.dataframe[0]) == {
+        "Resting rate (breaths/min)": "%.1f", "Practice rate (breaths/min)": "%.1f",
+        "Pacer target (breaths/min)": "%.1f", "Pacer agreement (%)": "%.0f", "Exhale:inhale (ratio)": "%.2f"}
+    assert list(at.dataframe[0].value["Practice rate (breaths/min)"]) == [b[2] for b in N1_BREATH]
+
+
+def shown_formats(table) -> dict[str, str]:
+    """The display format of each formatted column of a table element."""
+    config = json.loads(table.proto.columns)
+    return {col: c["type_config"]["format"] for col, c in config.items() if "format" in c.get("type_config", {})}
+
+
+def test_every_table_shows_its_numbers_to_a_meaningful_precision(db):
+    at = sign_in("thera", page="pages/gait.py")
+    assert shown_formats(at.dataframe[0]) == {
+        "Cadence (steps/min)": "%.1f", "Gait speed (m/s)": "%.2f", "Step-time symmetry (ratio)": "%.2f",
+        "Stride-time variability (CV %)": "%.1f"}
+    at.switch_page("pages/session_detail.py").run()
+    formats = shown_formats(at.dataframe[0])
+    assert formats["Time within range (%)"] == "%.0f" and formats["Range of motion (deg)"] == "%.1f"
+    at.switch_page("pages/mobility.py").run()
+    formats = shown_formats(at.dataframe[0])
+    assert formats["time_in_range_pct"] == "%.0f" and formats["rom_deg"] == "%.1f"
 
 
 def test_checkins_page_matches_database(db):

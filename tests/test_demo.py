@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +21,13 @@ from mindmove.store.models import Patient, Session, User
 
 
 class StartedServer:
-    """Stands in for ``subprocess.call`` where the CLI would start the Streamlit server (the
-    one process seam; the real server is driven in tests/test_browser_e2e.py): records the
-    command line and environment it would run with."""
+    """Stands in for ``serve_until_stopped`` where the CLI would start the Streamlit server
+    (the one process seam; the real server is driven in tests/test_browser_e2e.py and
+    tests/test_dashboard_server.py): records the command line and environment it would run with."""
 
     def __init__(self, monkeypatch) -> None:
         self.calls: list[tuple[list[str], dict | None]] = []
-        monkeypatch.setattr(subprocess, "call", self)
+        monkeypatch.setattr("mindmove.commands.dashboard.serve_until_stopped", self)
 
     def __call__(self, cmd, env=None, **_kw) -> int:
         self.calls.append((list(cmd), env))

@@ -20,7 +20,7 @@ MATCH_WINDOW_S = 0.1  # a detection further than this from a ground-truth event 
 
 @pytest.fixture(scope="module")
 def gaitmap(request):
-    from tests.conftest import shared_file
+    from conftest import shared_file
 
     series = load_gaitmap_mocap(shared_file("mocap/gaitmap/mocap_sample.csv"))
     with shared_file("mocap/gaitmap/stride_events_sample.csv").open() as fh:

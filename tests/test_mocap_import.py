@@ -20,7 +20,7 @@ PYOMECA_MAP = MARKER_MAP_DIR / "pyomeca_upper_limb.toml"
 
 @pytest.fixture(scope="module")
 def pyomeca():
-    from tests.conftest import shared_file
+    from conftest import shared_file
 
     c3d = shared_file("mocap/pyomeca/markers_analogs.c3d")
     return c3d, load_mocap(c3d, marker_map=PYOMECA_MAP), shared_file("mocap/pyomeca/inverse_kin.mot")

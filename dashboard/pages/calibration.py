@@ -32,10 +32,9 @@ else:
     ranges = current.profile.ranges
     if ranges:
         st.subheader("Safe ranges")
-        st.dataframe(pd.DataFrame([
+        ui.show_table(pd.DataFrame([
             {"Motion": m.replace("_", " "), "Minimum (deg)": r.min_deg, "Maximum (deg)": r.max_deg,
-             "Caution margin (deg)": r.caution_margin_deg} for m, r in sorted(ranges.items())]),
-            hide_index=True, width="stretch", key="ranges_table")
+             "Caution margin (deg)": r.caution_margin_deg} for m, r in sorted(ranges.items())]), key="ranges_table")
     b = current.profile.breath
     if b is not None:
         st.write(f"Breath: resting {ui.number_text(b.resting_rate_bpm)} breaths/min, "

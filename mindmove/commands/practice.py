@@ -76,9 +76,10 @@ def exercises() -> None:
     from feedback.exercises import load_exercises
     from mindmove.settings import load_settings
 
+    row = "{:28s} {:9s} {:20s} {:11s} {}"
+    typer.echo(row.format("exercise (--exercise)", "position", "tracked motion", "sides", "title"))
     for name, ex in load_exercises(directory=load_settings().exercises_dir).items():
-        sides = "/".join(ex.tracking.sides) or "-"
-        typer.echo(f"{name:28s} {ex.position:9s} {ex.tracking.motion:20s} {sides:11s} {ex.title}")
+        typer.echo(row.format(name, ex.position, ex.tracking.motion, "/".join(ex.tracking.sides) or "-", ex.title))
 
 
 def register(app: typer.Typer) -> None:
