@@ -120,7 +120,28 @@ def list_patients(store: Store, user: SignedInUser, /, *, now: datetime | None =
     whose page audits what it then shows.
     """
     require_active(store, user, action="view_patient_list")
-    now = _now(now)
+    stmt = _patient_list_statement(user, now=_now(now), period_days=period_days)
+    search = clean_input(search)
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(Patient.code.like(pattern, escape="\\") | Patient.display_name.like(pattern, escape="\\"))
+    with store.session() as db:
+        rows = db.execute(stmt).all()
+    df = _frame(rows, PATIENT_LIST_COLUMNS[:11], times=("last_session_at",))
+    df["range_exceeded_last_session"] = df["range_exceeded_last_session"].astype(bool)
+    df["practice_dropping_off"] = ((df["sessions_earlier"] >= MIN_EARLIER_SESSIONS)
+                                   & (df["sessions_recent"] < DROP_OFF_RATIO * df["sessions_earlier"]))
+    rise = df["pain_before_recent"].astype(float) - df["pain_before_earlier"].astype(float)
+    df["pain_trending_up"] = (rise >= PAIN_RISE_POINTS).fillna(False).astype(bool)
+    if audit_view:
+        audit(store, user.username, "view_patient_list", client=user.client,
+              detail=f"patients={len(df)}" + (" search" if search else ""))
+    return df[PATIENT_LIST_COLUMNS]
+
+
+def _patient_list_statement(user: SignedInUser, /, *, now: datetime, period_days: int):
+    """The patient list's SELECT: one row per visible patient, the counts and pain means of
+    the windows before ``now``, labelled with PATIENT_LIST_COLUMNS' names."""
     period_start = now - timedelta(days=period_days)
     recent_start = now - timedelta(days=FLAG_WINDOW_DAYS)
     earlier_start = now - timedelta(days=2 * FLAG_WINDOW_DAYS)
@@ -167,22 +188,7 @@ def list_patients(store: Store, user: SignedInUser, /, *, now: datetime | None =
             .outerjoin(exceeded, exceeded.c.patient_id == Patient.id)
             .where(visible_patients(user))
             .order_by(Patient.code))
-    search = clean_input(search)
-    if search:
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(Patient.code.like(pattern, escape="\\") | Patient.display_name.like(pattern, escape="\\"))
-    with store.session() as db:
-        rows = db.execute(stmt).all()
-    df = _frame(rows, PATIENT_LIST_COLUMNS[:11], times=("last_session_at",))
-    df["range_exceeded_last_session"] = df["range_exceeded_last_session"].astype(bool)
-    df["practice_dropping_off"] = ((df["sessions_earlier"] >= MIN_EARLIER_SESSIONS)
-                                   & (df["sessions_recent"] < DROP_OFF_RATIO * df["sessions_earlier"]))
-    rise = df["pain_before_recent"].astype(float) - df["pain_before_earlier"].astype(float)
-    df["pain_trending_up"] = (rise >= PAIN_RISE_POINTS).fillna(False).astype(bool)
-    if audit_view:
-        audit(store, user.username, "view_patient_list", client=user.client,
-              detail=f"patients={len(df)}" + (" search" if search else ""))
-    return df[PATIENT_LIST_COLUMNS]
+    return stmt
 
 
 # --- mobility ----------------------------------------------------------------------------

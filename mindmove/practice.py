@@ -136,7 +136,7 @@ def _record_session(store, ex, options: PracticeOptions, *, before: CheckIn, on_
     from feedback.render_practice import render_practice_frame
     from feedback.session import run_practice
     from mindmove.store.profiles import load_profile
-    from mindmove.store.recording import SessionRecorder
+    from mindmove.store.recording import SessionRecorder, save_breath_result
     from sensing.pose import create_pose_estimator
     from sensing.video import open_source
 
@@ -160,7 +160,7 @@ def _record_session(store, ex, options: PracticeOptions, *, before: CheckIn, on_
         result = run_practice(frames, estimator, pipeline, recorder=recorder, sinks=sinks,
                               render=render_practice_frame if sinks else None,
                               pace=not options.fast, breath=breath, sound=player)
-        saved = _save_breath_result(store, session_id, result.breath)
+        saved = save_breath_result(store, session_id, result.breath)
         saved = recorder.finish(summary=result.summary, metrics=result.metrics, active_s=result.active_s) and saved
     finally:
         for sink in sinks:
@@ -188,21 +188,6 @@ def _open_sinks(options: PracticeOptions, frames) -> list:
     if options.record_video is not None:
         sinks.append(VideoFileSink(options.record_video, fps=frames.fps or DEFAULT_RECORDING_FPS, size=frames.size))
     return sinks
-
-
-def _save_breath_result(store, session_id: int, fields: dict | None) -> bool:
-    """Store the session's breath result (if any); False when the store refused it."""
-    if fields is None:
-        return True
-    from mindmove.store.models import BreathResult
-
-    try:
-        with store.session() as db:
-            db.add(BreathResult(session_id=session_id, **fields))
-    except StoreError as exc:
-        log.warning("session %d: breath result not saved: %s", session_id, exc)
-        return False
-    return True
 
 
 def open_practice_breath(ex, options: BreathOptions, /):

@@ -125,7 +125,7 @@ def test_pose2sim_clip_paced_at_its_own_frame_rate(shared, _isolated_data_dir):
     names = {r[0] for r in query(path, "select name from session_metrics where session_id=?", sid)}
     assert "knee_flexion_deg" in names  # the mean of both knees, tracked for this exercise
     (n,), = query(path, "select count(*) from samples where session_id=? and channel='knee_flexion_deg'", sid)
-    assert n >= 10
+    assert 1 <= n <= result.frames_processed  # at most one stored sample per processed frame
 
 
 def test_no_frames_dropped_when_not_paced(shared):
