@@ -225,8 +225,10 @@ def compute_mobility(store: Store, user: SignedInUser, patient_code: str, /, *, 
         rows = [dict(r._mapping) for r in db.execute(stmt)]
         version_ids = {r["profile_version_id"] for r in rows if r["profile_version_id"] is not None
                        and (r["safe_min_deg"] is None or r["safe_max_deg"] is None)}
-        profiles = {v.id: v.data for v in db.execute(select(ProfileVersion.id, ProfileVersion.data)
-                                                      .where(ProfileVersion.id.in_(version_ids)))} if version_ids else {}
+        profiles = {}
+        if version_ids:
+            profiles = {v.id: v.data for v in db.execute(select(ProfileVersion.id, ProfileVersion.data)
+                                                          .where(ProfileVersion.id.in_(version_ids)))}
     for r in rows:
         r["motion"] = _motion(r["motion"])
         r["range_exceeded"] = bool(r["range_exceeded"])
@@ -255,8 +257,10 @@ def compute_repetitions(store: Store, user: SignedInUser, patient_code: str, /, 
     """Repetitions per session and motion (columns: :data:`REPETITION_COLUMNS`)."""
     patient_id = require_patient(store, user, patient_code, action="view_repetitions")
     stmt = (select(Session.id.label("session_id"), Session.started_at, Repetition.angle_name.label("motion"),
-                   func.count(Repetition.id).label("repetitions"), func.avg(Repetition.peak_deg).label("mean_peak_deg"),
-                   func.max(Repetition.peak_deg).label("max_peak_deg"), func.avg(Repetition.hold_s).label("mean_hold_s"))
+                   func.count(Repetition.id).label("repetitions"),
+                   func.avg(Repetition.peak_deg).label("mean_peak_deg"),
+                   func.max(Repetition.peak_deg).label("max_peak_deg"),
+                   func.avg(Repetition.hold_s).label("mean_hold_s"))
             .join(Repetition, Repetition.session_id == Session.id)
             .where(Session.patient_id == patient_id, _since_clause(since))
             .group_by(Session.id, Session.started_at, Repetition.angle_name)
@@ -493,7 +497,8 @@ def compute_programme_evaluation(store: Store, user: SignedInUser, /, *, now: da
                     .where(SessionMetric.rom_deg.is_not(None), where_since).subquery("rb"))
         rom_per = _first_last_change([rom_base.c.patient_id, rom_base.c.name], rom_base.c.started_at,
                                      rom_base.c.rom_deg, ["patient_id", "name"]).subquery("rom_per")
-        rom_rows = db.execute(select(rom_per.c.name.label("motion"), func.avg(rom_per.c.change).label("mean_rom_change_deg"),
+        rom_rows = db.execute(select(rom_per.c.name.label("motion"),
+                                     func.avg(rom_per.c.change).label("mean_rom_change_deg"),
                                      func.count().label("patients"))
                               .group_by(rom_per.c.name).order_by(rom_per.c.name)).all()
         mean_rom = db.scalar(select(func.avg(rom_per.c.change)))

@@ -25,7 +25,8 @@ left, right = st.columns(2)
 with left:
     st.subheader("Range change per motion")
     ui.show_table(programme.rom_change, key="rom_change_table",
-                  column_config={"motion": "Motion", "mean_rom_change_deg": "Mean change (deg)", "patients": "Patients"})
+                  column_config={"motion": "Motion", "mean_rom_change_deg": "Mean change (deg)",
+                                 "patients": "Patients"})
 with right:
     st.subheader("Pain change per patient")
     ui.show_table(programme.pain_change, key="pain_change_table",
