@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from feedback.angles import ANGLE_NAMES, compute_frame_angles, compute_joint_angles  # noqa: E402
-from synthetic import simulate_landmark_series, simulate_pose_frame  # noqa: E402
+from synthetic import BodySpec, simulate_landmark_series, simulate_pose_frame  # noqa: E402
 from feedback.smoothing import OneEuroFilter, smooth_butterworth  # noqa: E402
 
 REPEATS = 5
@@ -46,7 +46,7 @@ def _best_s(fn, n_calls: int) -> float:
 def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, numpy {np.__version__}")
-    frame = simulate_pose_frame({"right_shoulder_flexion": 70, "right_elbow_flexion": 40}, yaw_deg=30)
+    frame = simulate_pose_frame({"right_shoulder_flexion": 70, "right_elbow_flexion": 40}, BodySpec(yaw_deg=30))
     per_frame = _best_s(lambda: compute_frame_angles(frame.world_m, frame.visibility), 500)
     print(f"compute_frame_angles: {per_frame * 1e3:.3f} ms per frame")
 

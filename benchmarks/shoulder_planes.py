@@ -20,7 +20,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from feedback.angles import _build_body, _dot, compute_joint_angles  # noqa: E402
+from feedback.angles import compute_joint_angles  # noqa: E402
+from feedback.body_frame import build_body_frame, dot  # noqa: E402
 from mindmove.analyze import compute_landmark_series  # noqa: E402
 from sensing.pose import create_pose_estimator  # noqa: E402
 from sensing.video import open_source  # noqa: E402
@@ -40,9 +41,9 @@ def _describe(values: np.ndarray) -> str:
 
 def _arm_elevation_and_plane(body, side: str) -> tuple[np.ndarray, np.ndarray]:
     arm = body.p(f"{side}_elbow") - body.p(f"{side}_shoulder")
-    away = _dot(arm, body.right("shoulder")) * (1.0 if side == "right" else -1.0)
-    forward = _dot(arm, body.anterior("shoulder"))
-    down = -_dot(arm, body.trunk_up)
+    away = dot(arm, body.right("shoulder")) * (1.0 if side == "right" else -1.0)
+    forward = dot(arm, body.anterior("shoulder"))
+    down = -dot(arm, body.trunk_up)
     return (np.degrees(np.arctan2(np.hypot(forward, away), down)),
             np.degrees(np.arctan2(forward, away)))
 
@@ -54,7 +55,7 @@ def main() -> None:
         with open_source(video_dir / f"{clip}.mp4") as source, create_pose_estimator() as estimator:
             series = compute_landmark_series(source.frames(), estimator, image_size=source.size, source=clip)
         angles = compute_joint_angles(series, max_gap_s=0.0)
-        body = _build_body(series, visibility_threshold=0.5, use_pixels=False)
+        body = build_body_frame(series, visibility_threshold=0.5, use_pixels=False)
         print(f"\n== {clip} ({len(series)} frames)")
         for side in ("left", "right"):
             elevation, plane = _arm_elevation_and_plane(body, side)

@@ -21,13 +21,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping, get_args
 
 from calibration.limits import DEFAULT_COMFORTABLE_RANGES, PHYSIOLOGICAL_LIMITS, check_motion, check_range
 from core.errors import ValidationError
 from core.ranges import DEFAULT_CAUTION_MARGIN_DEG, SafeRange
 
-NEUTRAL_POSTURES = ("standing", "seated")
+NeutralPosture = Literal["standing", "seated"]
+NEUTRAL_POSTURES: tuple[str, ...] = get_args(NeutralPosture)
 MAX_CAUTION_MARGIN_DEG = 45.0
 BREATH_RATE_LIMITS_BPM = (2.0, 40.0)  # any rate outside is a typing error
 IE_RATIO_LIMITS = (0.25, 4.0)  # inhale:exhale = 1:ie_ratio

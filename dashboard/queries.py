@@ -12,7 +12,10 @@ active patients) take only sessions that recorded something (:func:`session_has_
 recorder notes ``sessions.recorded_nothing`` when a session closes without a sample, a
 per-angle metric, a gait or a breath result): a session started and ended with nothing
 measured (refused at the start, killed at once) is a record, listed, but not practice.
-All SQL is built with SQLAlchemy Core, so every value from a user is a bound parameter.
+All SQL is built with SQLAlchemy Core, so every value from a user is a bound parameter; every
+selected column is labelled with the name it has in the frame, and rows are read by name.
+Nothing here writes, except the audit entry of each view: a calibration change is
+:func:`mindmove.store.profiles.save_range_change`.
 
 Column reference (see each function for the full list):
 
@@ -34,9 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
-from sqlalchemy import Float, Integer, and_, case, cast, distinct, func, select, true
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy import Float, and_, case, cast, distinct, func, select, true
 
 from mindmove.auth import (
     SignedInUser, audit, clean_input, require_active, require_patient, require_role, require_session,
@@ -47,6 +48,8 @@ from mindmove.store.models import (
     AuditEntry, BreathResult, CareTeam, CheckIn, CueEvent, GaitResult, Patient, ProfileVersion,
     Repetition, Sample, Session, SessionMetric, utcnow,
 )
+from mindmove.store.profiles import load_profile, profile_history
+from mindmove.store.sql import floor_int, utc_day, utc_week
 
 log = logging.getLogger(__name__)
 
@@ -61,57 +64,6 @@ MAX_SERIES_POINTS = 2000         # session detail: longer channels are averaged 
 AUDIT_ROWS = 500
 
 
-# --- dialect-neutral date buckets (UTC) -------------------------------------------------
-
-class utc_day(FunctionElement):
-    """The UTC calendar day of a timestamp column, as a value that groups and sorts."""
-
-    inherit_cache = True
-
-
-@compiles(utc_day)
-def _utc_day_default(element, compiler, **kw):
-    return "date(%s)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(utc_day, "postgresql")
-def _utc_day_pg(element, compiler, **kw):
-    return "CAST((%s AT TIME ZONE 'UTC') AS DATE)" % compiler.process(element.clauses, **kw)
-
-
-class utc_week(FunctionElement):
-    """The Monday (UTC) of a timestamp's week."""
-
-    inherit_cache = True
-
-
-@compiles(utc_week)
-def _utc_week_default(element, compiler, **kw):
-    return "date(%s, 'weekday 0', '-6 days')" % compiler.process(element.clauses, **kw)
-
-
-@compiles(utc_week, "postgresql")
-def _utc_week_pg(element, compiler, **kw):
-    return "CAST(date_trunc('week', %s AT TIME ZONE 'UTC') AS DATE)" % compiler.process(element.clauses, **kw)
-
-
-class floor_int(FunctionElement):
-    """floor() of a non-negative number as an integer (SQLite's CAST truncates, PostgreSQL's rounds)."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(floor_int)
-def _floor_default(element, compiler, **kw):
-    return "CAST(%s AS INTEGER)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(floor_int, "postgresql")
-def _floor_pg(element, compiler, **kw):
-    return "CAST(floor(%s) AS INTEGER)" % compiler.process(element.clauses, **kw)
-
-
 # --- helpers -----------------------------------------------------------------------------
 
 def _now(now: datetime | None) -> datetime:
@@ -119,11 +71,21 @@ def _now(now: datetime | None) -> datetime:
     return now.astimezone(timezone.utc) if now.tzinfo else now.replace(tzinfo=timezone.utc)
 
 
-def _frame(rows, columns: list[str], *, times: tuple[str, ...] = ("started_at",)) -> pd.DataFrame:
-    df = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+def _frame(rows, columns: list[str], *, times: tuple[str, ...] = ("started_at",),
+           motions: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The rows, read by their labels (result rows or dicts), as a frame with exactly
+    ``columns`` in that order; ``times`` become UTC timestamps, ``motions`` lose ``_deg``.
+
+    A column the query did not label is a KeyError here, never a shifted column.
+    """
+    records = [r if isinstance(r, dict) else dict(r._mapping) for r in rows]
+    df = pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=columns)
+    df = df[columns]
     for col in times:
         if col in df:
             df[col] = pd.to_datetime(df[col], utc=True)
+    for col in motions:
+        df[col] = df[col].map(_motion)
     return df
 
 
@@ -169,7 +131,28 @@ def list_patients(store: Store, user: SignedInUser, /, *, now: datetime | None =
     whose page audits what it then shows.
     """
     require_active(store, user, action="view_patient_list")
-    now = _now(now)
+    stmt = _patient_list_statement(user, now=_now(now), period_days=period_days)
+    search = clean_input(search)
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(Patient.code.like(pattern, escape="\\") | Patient.display_name.like(pattern, escape="\\"))
+    with store.session() as db:
+        rows = db.execute(stmt).all()
+    df = _frame(rows, PATIENT_LIST_COLUMNS[:11], times=("last_session_at",))
+    df["range_exceeded_last_session"] = df["range_exceeded_last_session"].astype(bool)
+    df["practice_dropping_off"] = ((df["sessions_earlier"] >= MIN_EARLIER_SESSIONS)
+                                   & (df["sessions_recent"] < DROP_OFF_RATIO * df["sessions_earlier"]))
+    rise = df["pain_before_recent"].astype(float) - df["pain_before_earlier"].astype(float)
+    df["pain_trending_up"] = (rise >= PAIN_RISE_POINTS).fillna(False).astype(bool)
+    if audit_view:
+        audit(store, user.username, "view_patient_list", client=user.client,
+              detail=f"patients={len(df)}" + (" search" if search else ""))
+    return df[PATIENT_LIST_COLUMNS]
+
+
+def _patient_list_statement(user: SignedInUser, /, *, now: datetime, period_days: int):
+    """The patient list's SELECT: one row per visible patient, the counts and pain means of
+    the windows before ``now``, labelled with PATIENT_LIST_COLUMNS' names."""
     period_start = now - timedelta(days=period_days)
     recent_start = now - timedelta(days=FLAG_WINDOW_DAYS)
     earlier_start = now - timedelta(days=2 * FLAG_WINDOW_DAYS)
@@ -202,10 +185,14 @@ def list_patients(store: Store, user: SignedInUser, /, *, now: datetime | None =
                 .join(SessionMetric, SessionMetric.session_id == Session.id)
                 .group_by(Session.patient_id).subquery("exceeded"))
 
-    stmt = (select(Patient.code, Patient.display_name, CareTeam.name, last.c.last_at,
-                   func.coalesce(counts.c.n_period, 0), func.coalesce(counts.c.days, 0),
-                   func.coalesce(counts.c.n_recent, 0), func.coalesce(counts.c.n_earlier, 0),
-                   pain.c.pain_recent, pain.c.pain_earlier, func.coalesce(exceeded.c.exceeded, 0))
+    stmt = (select(Patient.code.label("patient_code"), Patient.display_name.label("display_name"),
+                   CareTeam.name.label("care_team"), last.c.last_at.label("last_session_at"),
+                   func.coalesce(counts.c.n_period, 0).label("sessions_in_period"),
+                   func.coalesce(counts.c.days, 0).label("days_with_data_in_period"),
+                   func.coalesce(counts.c.n_recent, 0).label("sessions_recent"),
+                   func.coalesce(counts.c.n_earlier, 0).label("sessions_earlier"),
+                   pain.c.pain_recent.label("pain_before_recent"), pain.c.pain_earlier.label("pain_before_earlier"),
+                   func.coalesce(exceeded.c.exceeded, 0).label("range_exceeded_last_session"))
             .outerjoin(CareTeam, CareTeam.id == Patient.care_team_id)
             .outerjoin(last, last.c.patient_id == Patient.id)
             .outerjoin(counts, counts.c.patient_id == Patient.id)
@@ -213,22 +200,7 @@ def list_patients(store: Store, user: SignedInUser, /, *, now: datetime | None =
             .outerjoin(exceeded, exceeded.c.patient_id == Patient.id)
             .where(visible_patients(user))
             .order_by(Patient.code))
-    search = clean_input(search)
-    if search:
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(Patient.code.like(pattern, escape="\\") | Patient.display_name.like(pattern, escape="\\"))
-    with store.session() as db:
-        rows = db.execute(stmt).all()
-    df = _frame(rows, PATIENT_LIST_COLUMNS[:10] + ["range_exceeded_last_session"], times=("last_session_at",))
-    df["range_exceeded_last_session"] = df["range_exceeded_last_session"].astype(bool)
-    df["practice_dropping_off"] = ((df["sessions_earlier"] >= MIN_EARLIER_SESSIONS)
-                                   & (df["sessions_recent"] < DROP_OFF_RATIO * df["sessions_earlier"]))
-    rise = df["pain_before_recent"].astype(float) - df["pain_before_earlier"].astype(float)
-    df["pain_trending_up"] = (rise >= PAIN_RISE_POINTS).fillna(False).astype(bool)
-    if audit_view:
-        audit(store, user.username, "view_patient_list", client=user.client,
-              detail=f"patients={len(df)}" + (" search" if search else ""))
-    return df[PATIENT_LIST_COLUMNS]
+    return stmt
 
 
 # --- mobility ----------------------------------------------------------------------------
@@ -251,10 +223,10 @@ def compute_mobility(store: Store, user: SignedInUser, patient_code: str, /, *, 
     ``motion`` (e.g. ``right_knee_flexion``) keeps one motion.
     """
     patient_id = require_patient(store, user, patient_code, action="view_mobility")
-    stmt = (select(Session.id, Session.started_at, SessionMetric.name, SessionMetric.rom_deg,
-                   SessionMetric.min_deg, SessionMetric.max_deg, SessionMetric.safe_min_deg,
+    stmt = (select(Session.id.label("session_id"), Session.started_at, SessionMetric.name.label("motion"),
+                   SessionMetric.rom_deg, SessionMetric.min_deg, SessionMetric.max_deg, SessionMetric.safe_min_deg,
                    SessionMetric.safe_max_deg, SessionMetric.time_in_range_pct, SessionMetric.range_exceeded,
-                   ProfileVersion.version, ProfileVersion.id)
+                   ProfileVersion.version.label("profile_version"), ProfileVersion.id.label("profile_version_id"))
             .join(SessionMetric, SessionMetric.session_id == Session.id)
             .outerjoin(ProfileVersion, ProfileVersion.id == Session.profile_version_id)
             .where(Session.patient_id == patient_id, _since_clause(since))
@@ -262,19 +234,21 @@ def compute_mobility(store: Store, user: SignedInUser, patient_code: str, /, *, 
     if motion:
         stmt = stmt.where(SessionMetric.name.in_([motion, f"{motion}_deg"]))
     with store.session() as db:
-        rows = db.execute(stmt).all()
-        version_ids = {r[-1] for r in rows if r[-1] is not None and (r[6] is None or r[7] is None)}
-        profiles = dict(db.execute(select(ProfileVersion.id, ProfileVersion.data)
-                                   .where(ProfileVersion.id.in_(version_ids))).all()) if version_ids else {}
-    out = []
+        rows = [dict(r._mapping) for r in db.execute(stmt)]
+        version_ids = {r["profile_version_id"] for r in rows if r["profile_version_id"] is not None
+                       and (r["safe_min_deg"] is None or r["safe_max_deg"] is None)}
+        profiles = {}
+        if version_ids:
+            profiles = {v.id: v.data for v in db.execute(select(ProfileVersion.id, ProfileVersion.data)
+                                                          .where(ProfileVersion.id.in_(version_ids)))}
     for r in rows:
-        safe_min, safe_max = r[6], r[7]
-        if (safe_min is None or safe_max is None) and r[-1] in profiles:
-            band = _profile_band(profiles[r[-1]], _motion(r[2]))
-            safe_min = band[0] if safe_min is None else safe_min
-            safe_max = band[1] if safe_max is None else safe_max
-        out.append((r[0], r[1], _motion(r[2]), r[3], r[4], r[5], safe_min, safe_max, r[8], bool(r[9]), r[10]))
-    return _frame(out, MOBILITY_COLUMNS)
+        r["motion"] = _motion(r["motion"])
+        r["range_exceeded"] = bool(r["range_exceeded"])
+        if (r["safe_min_deg"] is None or r["safe_max_deg"] is None) and r["profile_version_id"] in profiles:
+            low, high = _profile_band(profiles[r["profile_version_id"]], r["motion"])
+            r["safe_min_deg"] = low if r["safe_min_deg"] is None else r["safe_min_deg"]
+            r["safe_max_deg"] = high if r["safe_max_deg"] is None else r["safe_max_deg"]
+    return _frame(rows, MOBILITY_COLUMNS)
 
 
 def list_motions(store: Store, user: SignedInUser, patient_code: str, /) -> list[str]:
@@ -294,15 +268,18 @@ def compute_repetitions(store: Store, user: SignedInUser, patient_code: str, /, 
                         since: datetime | None = None) -> pd.DataFrame:
     """Repetitions per session and motion (columns: :data:`REPETITION_COLUMNS`)."""
     patient_id = require_patient(store, user, patient_code, action="view_repetitions")
-    stmt = (select(Session.id, Session.started_at, Repetition.angle_name, func.count(Repetition.id),
-                   func.avg(Repetition.peak_deg), func.max(Repetition.peak_deg), func.avg(Repetition.hold_s))
+    stmt = (select(Session.id.label("session_id"), Session.started_at, Repetition.angle_name.label("motion"),
+                   func.count(Repetition.id).label("repetitions"),
+                   func.avg(Repetition.peak_deg).label("mean_peak_deg"),
+                   func.max(Repetition.peak_deg).label("max_peak_deg"),
+                   func.avg(Repetition.hold_s).label("mean_hold_s"))
             .join(Repetition, Repetition.session_id == Session.id)
             .where(Session.patient_id == patient_id, _since_clause(since))
             .group_by(Session.id, Session.started_at, Repetition.angle_name)
             .order_by(Session.started_at, Repetition.angle_name))
     with store.session() as db:
-        rows = [(r[0], r[1], _motion(r[2]), *r[3:]) for r in db.execute(stmt)]
-    return _frame(rows, REPETITION_COLUMNS)
+        rows = db.execute(stmt).all()
+    return _frame(rows, REPETITION_COLUMNS, motions=("motion",))
 
 
 # --- gait, breath, check-ins --------------------------------------------------------------
@@ -316,7 +293,7 @@ def compute_gait_trends(store: Store, user: SignedInUser, patient_code: str, /, 
     """One row per gait result, oldest first (columns: :data:`GAIT_COLUMNS`; ``quality`` is
     the analysis's own dict of flags)."""
     patient_id = require_patient(store, user, patient_code, action="view_gait")
-    stmt = (select(Session.id, Session.started_at, GaitResult.direction, GaitResult.strides,
+    stmt = (select(Session.id.label("session_id"), Session.started_at, GaitResult.direction, GaitResult.strides,
                    GaitResult.cadence_steps_per_min, GaitResult.gait_speed_m_s, GaitResult.step_time_symmetry,
                    GaitResult.stride_time_cv_pct, GaitResult.quality)
             .join(GaitResult, GaitResult.session_id == Session.id)
@@ -336,7 +313,8 @@ def compute_breath_trends(store: Store, user: SignedInUser, patient_code: str, /
     """One row per breath result (columns: :data:`BREATH_COLUMNS`): ``rate_bpm`` during the
     practice, ``resting_rate_bpm`` before it, agreement with the pacer, inhale:exhale ratio."""
     patient_id = require_patient(store, user, patient_code, action="view_breath")
-    stmt = (select(Session.id, Session.started_at, Session.kind, BreathResult.breaths, BreathResult.rate_bpm,
+    stmt = (select(Session.id.label("session_id"), Session.started_at, Session.kind, BreathResult.breaths,
+                   BreathResult.rate_bpm,
                    BreathResult.resting_rate_bpm, BreathResult.pacer_target_bpm, BreathResult.pacer_agreement_pct,
                    BreathResult.rate_difference_bpm, BreathResult.ie_ratio)
             .join(BreathResult, BreathResult.session_id == Session.id)
@@ -361,8 +339,9 @@ def compute_checkins(store: Store, user: SignedInUser, patient_code: str, /, *,
         return func.max(case((CheckIn.phase == phase, col)))
 
     pain_before, pain_after = pick("before", CheckIn.pain), pick("after", CheckIn.pain)
-    stmt = (select(Session.id, Session.started_at, pain_before, pain_after,
-                   pick("before", CheckIn.mood), pick("after", CheckIn.mood), pain_after - pain_before)
+    stmt = (select(Session.id.label("session_id"), Session.started_at, pain_before.label("pain_before"),
+                   pain_after.label("pain_after"), pick("before", CheckIn.mood).label("mood_before"),
+                   pick("after", CheckIn.mood).label("mood_after"), (pain_after - pain_before).label("pain_change"))
             .join(CheckIn, CheckIn.session_id == Session.id)
             .where(Session.patient_id == patient_id, _since_clause(since))
             .group_by(Session.id, Session.started_at)
@@ -385,9 +364,10 @@ def list_sessions(store: Store, user: SignedInUser, patient_code: str, /, *,
     patient_id = require_patient(store, user, patient_code, action="view_sessions")
     cues = (select(CueEvent.session_id, func.count(CueEvent.id).label("n")).group_by(CueEvent.session_id)
             .subquery("n_cues"))
-    stmt = (select(Session.id, Session.started_at, Session.ended_at, Session.kind, Session.exercise, Session.status,
-                   Session.active_s, Session.station, func.coalesce(cues.c.n, 0), ProfileVersion.version,
-                   case((session_has_data(), True), else_=False))
+    stmt = (select(Session.id.label("session_id"), Session.started_at, Session.ended_at, Session.kind,
+                   Session.exercise, Session.status, Session.active_s, Session.station,
+                   func.coalesce(cues.c.n, 0).label("cues"), ProfileVersion.version.label("profile_version"),
+                   case((session_has_data(), True), else_=False).label("has_data"))
             .outerjoin(cues, cues.c.session_id == Session.id)
             .outerjoin(ProfileVersion, ProfileVersion.id == Session.profile_version_id)
             .where(Session.patient_id == patient_id, _since_clause(since))
@@ -423,18 +403,20 @@ def load_session_detail(store: Store, user: SignedInUser, session_id: int, /, *,
     with store.session() as db:
         s = db.get(Session, sid)
         session = {"session_id": s.id, "started_at": pd.to_datetime(s.started_at, utc=True),
-                   "ended_at": pd.to_datetime(s.ended_at, utc=True) if s.ended_at else None, "kind": s.kind, "exercise": s.exercise, "status": s.status, "active_s": s.active_s,
+                   "ended_at": pd.to_datetime(s.ended_at, utc=True) if s.ended_at else None, "kind": s.kind,
+                   "exercise": s.exercise, "status": s.status, "active_s": s.active_s,
                    "station": s.station, "summary": dict(s.summary or {})}
-        extent = db.execute(select(func.count(Sample.id), func.min(Sample.t_s), func.max(Sample.t_s))
+        extent = db.execute(select(func.count(Sample.id).label("n"), func.min(Sample.t_s).label("t_min_s"),
+                                   func.max(Sample.t_s).label("t_max_s"))
                             .where(Sample.session_id == sid).group_by(Sample.channel)).all()
-        longest = max((n for n, _, _ in extent), default=0)
+        longest = max((e.n for e in extent), default=0)
         bucket_s = 0.0
         if longest > max_points:
-            span = max(hi - lo for _, lo, hi in extent)
+            span = max(e.t_max_s - e.t_min_s for e in extent)
             bucket_s = span / max_points if span > 0 else 0.0
         if bucket_s > 0:
             bucket = floor_int(Sample.t_s / bucket_s)
-            stmt = (select(Sample.channel, func.avg(Sample.t_s), func.avg(Sample.value))
+            stmt = (select(Sample.channel, func.avg(Sample.t_s).label("t_s"), func.avg(Sample.value).label("value"))
                     .where(Sample.session_id == sid).group_by(Sample.channel, bucket)
                     .order_by(Sample.channel, bucket))
         else:
@@ -447,7 +429,7 @@ def load_session_detail(store: Store, user: SignedInUser, session_id: int, /, *,
         reps = db.execute(select(Repetition.index, Repetition.angle_name, Repetition.t_start_s, Repetition.t_end_s,
                                  Repetition.peak_deg, Repetition.hold_s)
                           .where(Repetition.session_id == sid).order_by(Repetition.angle_name, Repetition.index)).all()
-        metrics = db.execute(select(SessionMetric.name, SessionMetric.rom_deg, SessionMetric.min_deg,
+        metrics = db.execute(select(SessionMetric.name.label("motion"), SessionMetric.rom_deg, SessionMetric.min_deg,
                                     SessionMetric.max_deg, SessionMetric.safe_min_deg, SessionMetric.safe_max_deg,
                                     SessionMetric.time_in_range_pct, SessionMetric.range_exceeded)
                              .where(SessionMetric.session_id == sid).order_by(SessionMetric.name)).all()
@@ -456,9 +438,8 @@ def load_session_detail(store: Store, user: SignedInUser, session_id: int, /, *,
         samples=_frame(samples, ["channel", "t_s", "value"]),
         cues=_frame(cues, ["t_s", "kind", "message_key", "value", "limit", "priority"]),
         repetitions=_frame(reps, ["index", "angle_name", "t_start_s", "t_end_s", "peak_deg", "hold_s"]),
-        metrics=_frame([(_motion(m[0]), *m[1:]) for m in metrics],
-                       ["motion", "rom_deg", "min_deg", "max_deg", "safe_min_deg", "safe_max_deg",
-                        "time_in_range_pct", "range_exceeded"]),
+        metrics=_frame(metrics, ["motion", "rom_deg", "min_deg", "max_deg", "safe_min_deg", "safe_max_deg",
+                                 "time_in_range_pct", "range_exceeded"], motions=("motion",)),
     )
 
 
@@ -515,7 +496,8 @@ def compute_programme_evaluation(store: Store, user: SignedInUser, /, *, now: da
                            .where(Session.started_at >= now - timedelta(days=ACTIVE_DAYS), with_data)) or 0
         sessions_total = db.scalar(select(func.count(Session.id)).where(where_since, with_data)) or 0
         week = utc_week(Session.started_at)
-        attendance = db.execute(select(week, func.count(Session.id), func.count(distinct(Session.patient_id)))
+        attendance = db.execute(select(week.label("week_start"), func.count(Session.id).label("sessions"),
+                                       func.count(distinct(Session.patient_id)).label("patients"))
                                 .where(where_since, with_data).group_by(week).order_by(week)).all()
 
         pain_base = (select(Session.patient_id, Session.started_at, cast(CheckIn.pain, Float).label("pain"))
@@ -523,7 +505,8 @@ def compute_programme_evaluation(store: Store, user: SignedInUser, /, *, now: da
                      .where(CheckIn.phase == "before", CheckIn.pain.is_not(None), where_since).subquery("pb"))
         pain_per = _first_last_change([pain_base.c.patient_id], pain_base.c.started_at, pain_base.c.pain,
                                       ["patient_id"]).subquery("pain_per")
-        pain_rows = db.execute(select(Patient.code, pain_per.c.change, pain_per.c.n_all)
+        pain_rows = db.execute(select(Patient.code.label("patient_code"), pain_per.c.change.label("pain_change"),
+                                      pain_per.c.n_all.label("checkins"))
                                .join(pain_per, pain_per.c.patient_id == Patient.id).order_by(Patient.code)).all()
 
         rom_base = (select(Session.patient_id, SessionMetric.name, Session.started_at, SessionMetric.rom_deg)
@@ -531,15 +514,16 @@ def compute_programme_evaluation(store: Store, user: SignedInUser, /, *, now: da
                     .where(SessionMetric.rom_deg.is_not(None), where_since).subquery("rb"))
         rom_per = _first_last_change([rom_base.c.patient_id, rom_base.c.name], rom_base.c.started_at,
                                      rom_base.c.rom_deg, ["patient_id", "name"]).subquery("rom_per")
-        rom_rows = db.execute(select(rom_per.c.name, func.avg(rom_per.c.change), func.count())
+        rom_rows = db.execute(select(rom_per.c.name.label("motion"),
+                                     func.avg(rom_per.c.change).label("mean_rom_change_deg"),
+                                     func.count().label("patients"))
                               .group_by(rom_per.c.name).order_by(rom_per.c.name)).all()
         mean_rom = db.scalar(select(func.avg(rom_per.c.change)))
-    attendance_df = pd.DataFrame([tuple(r) for r in attendance], columns=["week_start", "sessions", "patients"])
+    attendance_df = _frame(attendance, ["week_start", "sessions", "patients"], times=())
     attendance_df["week_start"] = pd.to_datetime(attendance_df["week_start"])
     attendance_df["sessions_per_patient"] = attendance_df["sessions"] / attendance_df["patients"]
-    pain_df = pd.DataFrame([tuple(r) for r in pain_rows], columns=["patient_code", "pain_change", "checkins"])
-    rom_df = pd.DataFrame([(_motion(r[0]), r[1], r[2]) for r in rom_rows],
-                          columns=["motion", "mean_rom_change_deg", "patients"])
+    pain_df = _frame(pain_rows, ["patient_code", "pain_change", "checkins"], times=())
+    rom_df = _frame(rom_rows, ["motion", "mean_rom_change_deg", "patients"], times=(), motions=("motion",))
     audit(store, user.username, "view_programme", client=user.client)
     return ProgrammeSummary(
         patients_total=int(patients_total), active_patients=int(active), sessions_total=int(sessions_total),
@@ -569,9 +553,7 @@ def load_audit_log(store: Store, user: SignedInUser, /, *, patient_code: str | N
 
 
 # --- calibration (therapist) ---------------------------------------------------------------
-
-CALIBRATION_EDIT_ROLES = ("therapist",)
-
+# Changing a range is mindmove.store.profiles.save_range_change; this module only reads.
 
 @dataclass(frozen=True)
 class CalibrationView:
@@ -585,39 +567,6 @@ class CalibrationView:
 
 def load_calibration(store: Store, user: SignedInUser, patient_code: str, /) -> CalibrationView:
     """The profile and its history, for a patient ``user`` may see (audited ``view_calibration``)."""
-    from mindmove.store.profiles import load_profile, profile_history
-
     require_patient(store, user, patient_code, action="view_calibration")
     code = str(patient_code)
     return CalibrationView(patient_code=code, current=load_profile(store, code), history=profile_history(store, code))
-
-
-def save_calibration_range(store: Store, user: SignedInUser, patient_code: str, /, *, motion: str,
-                           min_deg: float, max_deg: float, caution_margin_deg: float, reason: str):
-    """Store a new profile version with ``motion``'s safe range changed (therapist role only).
-
-    The same validation as ``mindmove profile set`` (:func:`mindmove.store.profiles.save_profile`,
-    which checks every range with :func:`calibration.limits.check_range`); a refused change is
-    audited (``edit_calibration``, ``success=False``) and re-raised. Returns the new
-    :class:`~calibration.profile.ProfileRecord`.
-    """
-    from calibration.profile import Profile, compute_profile_changes
-    from mindmove.store.profiles import load_profile, save_profile
-    from core.ranges import SafeRange
-    from core.errors import ValidationError
-
-    require_role(store, user, *CALIBRATION_EDIT_ROLES, action="edit_calibration")
-    require_patient(store, user, patient_code, action="open_calibration_edit")
-    code = str(patient_code)
-    current = load_profile(store, code)
-    old = current.profile if current is not None else Profile()
-    try:
-        new = old.with_range(str(motion), SafeRange(min_deg, max_deg, caution_margin_deg))
-        record = save_profile(store, code, new, by=user.username, reason=reason)
-    except ValidationError as exc:
-        audit(store, user.username, "edit_calibration", patient_code=code, success=False, client=user.client,
-              detail=f"refused: {exc}")
-        raise
-    audit(store, user.username, "edit_calibration", patient_code=code, client=user.client,
-          detail=f"version={record.version}; " + "; ".join(compute_profile_changes(old, new)))
-    return record

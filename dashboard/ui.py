@@ -316,6 +316,44 @@ def date_text(value) -> str:
     return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
 
 
+# Shown precision by unit, the precision a clinician can act on: rates to 0.1, percentages
+# of time or agreement to whole numbers (a coefficient of variation, a few percent, to 0.1),
+# angles to 0.1 deg (a goniometer reads to 1-2 deg), speeds and ratios to 0.01. Matched on
+# the end of a column's label ("Practice rate (breaths/min)") or name ("rom_deg").
+NUMBER_FORMATS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("(CV %)", "_cv_pct"), "%.1f"),
+    (("(%)", "_pct"), "%.0f"),
+    (("(breaths/min)", "_bpm", "(steps/min)", "_steps_per_min"), "%.1f"),
+    (("(deg)", "_deg"), "%.1f"),
+    (("(m/s)", "_m_s", "(ratio)", "_ratio", "symmetry"), "%.2f"),
+    (("(points)", "_change", "(s)", "_s", "(min)"), "%.1f"),
+)
+
+
+def number_format(column: str, /) -> str | None:
+    """The display format of a numeric column, from its unit (None: as it is)."""
+    for suffixes, fmt in NUMBER_FORMATS:
+        if column.endswith(suffixes):
+            return fmt
+    return None
+
+
+def show_table(table: pd.DataFrame, /, *, key: str, column_config: dict | None = None) -> None:
+    """``st.dataframe`` with every numeric column shown to the precision of its unit
+    (:data:`NUMBER_FORMATS`); the values themselves stay exact (sorting, copying)."""
+    config = {}
+    for column in table.columns:
+        fmt = number_format(str(column))
+        if fmt is not None and pd.api.types.is_numeric_dtype(table[column]):
+            config[column] = st.column_config.NumberColumn(format=fmt)
+    for column, given in (column_config or {}).items():
+        if isinstance(given, str) and column in config:  # a label for a formatted column keeps its format
+            config[column] = st.column_config.NumberColumn(given, format=number_format(str(column)))
+        else:
+            config[column] = given
+    st.dataframe(table, hide_index=True, width="stretch", key=key, column_config=config)
+
+
 def number_text(value, /, *, digits: int = 1) -> str:
     """``value`` with ``digits`` decimals, or '-' when missing."""
     if value is None or pd.isna(value):

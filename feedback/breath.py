@@ -66,6 +66,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 from scipy import signal
@@ -74,7 +75,8 @@ from core.errors import InputError, ValidationError
 
 log = logging.getLogger(__name__)
 
-POLARITIES = ("auto", "normal", "inverted")
+Polarity = Literal["auto", "normal", "inverted"]  # normal: a rise is an inhalation
+POLARITIES: tuple[str, ...] = get_args(Polarity)
 PHASES = ("inhale", "exhale", "pause", "unknown")
 MIDLINE_TAU_RANGE_S = (3.0, 15.0)
 INITIAL_CYCLE_S = 5.0

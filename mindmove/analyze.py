@@ -23,7 +23,7 @@ import math
 import platform
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Literal, get_args
 
 import numpy as np
 
@@ -32,7 +32,8 @@ from sensing.landmarks import N_LANDMARKS, LandmarkSeries, PoseFrame, save_landm
 
 log = logging.getLogger(__name__)
 
-TASKS = ("auto", "angles", "gait")
+Task = Literal["auto", "angles", "gait"]  # gait when the person walks, joint angles only, or gait
+TASKS: tuple[str, ...] = get_args(Task)
 LANDMARK_CSV_SUFFIXES = (".csv",)
 MOCAP_SUFFIXES = (".c3d", ".trc")
 DEFAULT_CUTOFF_HZ = 6.0
@@ -52,7 +53,7 @@ class AnalysisOptions:
 
     cutoff_hz: float = DEFAULT_CUTOFF_HZ
     visibility_threshold: float = DEFAULT_VISIBILITY_THRESHOLD
-    task: str = "auto"
+    task: Task = "auto"
     roi: tuple[int, int, int, int] | None = None
     scale_m_per_px: float | None = None
     treadmill_speed_m_s: float | None = None

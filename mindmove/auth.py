@@ -34,7 +34,7 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import Iterable, Literal, get_args
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -49,7 +49,8 @@ from mindmove.store.models import (
 
 log = logging.getLogger(__name__)
 
-ROLES = ("clinician", "therapist", "admin")
+Role = Literal["clinician", "therapist", "admin"]
+ROLES: tuple[str, ...] = get_args(Role)
 MAX_FAILURES = 5            # failures in a row before an account (or one of its known browsers) is locked
 # An address (a proxy, or every browser on the dashboard's own computer) carries many users'
 # mistakes: its ceiling is four accounts' worth, so one user's mistyping never reaches it,
@@ -89,7 +90,7 @@ class SignedInUser:
 
     id: int
     username: str
-    role: str
+    role: Role
     display_name: str = ""
     client: str = ""
     device: str = ""  # the hash of the browser's device cookie ("" without one): exports are bound to it

@@ -23,6 +23,7 @@ from rich.console import Console
 
 from core.errors import MindMoveError
 from mindmove.inputs import guard_command
+from mindmove.console import quiet_native_logs
 
 COMMAND_MODULES = (
     "analyze", "practice", "breath", "belt", "calibrate", "profile", "dashboard", "users",
@@ -50,7 +51,8 @@ def _version_callback(value: bool) -> None:
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
                                  help="Print the version and exit."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details to stderr."),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="Log details to stderr, the pose model's own log lines included."),
 ) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -76,10 +78,25 @@ def _usage_line(exc: TyperException) -> str:
     ctx = getattr(exc, "ctx", None)
     where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
     return " ".join(f"{text}{where}".split())
+def _verbose(argv: list[str]) -> bool:
+    """``--verbose`` / ``-v`` among the options before the command name."""
+    for arg in argv:
+        if arg in ("--verbose", "-v"):
+            return True
+        if not arg.startswith("-"):
+            return False
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app, turning expected failures into one clear line."""
+    """Entry point: run the app, turning expected failures into one clear line. The C++
+    libraries' own log lines are kept off the console unless ``--verbose``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    with quiet_native_logs(enabled=not _verbose(args)):
+        return _run(args)
+
+
+def _run(argv: list[str]) -> int:
     try:
         app(args=argv, standalone_mode=False)
     except MindMoveError as exc:

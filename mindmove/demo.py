@@ -15,7 +15,7 @@ side-on camera: :func:`synthetic.simulate_walk` makes the walking body (pixels w
 a little jitter, as a webcam would give, and a known distance scale), at the cadence, step
 length, step-time asymmetry and stride-time variability of that week's story, and
 :func:`feedback.gait.compute_gait` measures it; the walk's arguments are kept in the gait
-session's ``summary["simulated_walk"]`` so any stored figure can be measured again.
+session's ``summary["simulated_walk"]`` (``WalkSpec.to_dict()``) so any stored figure can be measured again.
 
 The story (seeded random, so every run gives the same clinic): two care teams, five patients
 over six weeks, with steady progress, a set-back with a pain flare, a patient whose practice
@@ -121,8 +121,8 @@ WALKERS = {
 }
 
 
-def demo_walk(p: DemoPatient, day: int, rng: np.random.Generator, /) -> dict:
-    """Keyword arguments of :func:`synthetic.simulate_walk` for ``p``'s walk on ``day``:
+def demo_walk(p: DemoPatient, day: int, rng: np.random.Generator, /):
+    """The :class:`synthetic.WalkSpec` of ``p``'s walk on ``day``:
     cadence and step length grow, asymmetry and stride-time variability settle over the weeks,
     and the set-back story loses some of it during the flare-up."""
     w = WALKERS[p.code]
@@ -134,22 +134,25 @@ def demo_walk(p: DemoPatient, day: int, rng: np.random.Generator, /) -> dict:
     if p.story == "setback" and 3.0 <= week < 4.5:
         cadence, step_m, asymmetry, cv_pct = cadence - 10.0, step_m - 0.08, asymmetry + 0.12, cv_pct + 2.0
     heading = w.heading if w.heading != "both" else ("+x" if int(week) % 2 == 0 else "-x")
-    return {"duration_s": WALK_SECONDS, "rate_hz": WALK_RATE_HZ, "cadence_steps_per_min": round(cadence, 2),
-            "step_length_m": round(step_m, 3), "heading": heading, "asymmetry": round(asymmetry, 3),
-            "stride_time_cv_pct": round(cv_pct, 2), "noise_m": WALK_NOISE_M, "seed": int(rng.integers(1 << 30)),
-            "image_size": list(WALK_IMAGE_SIZE)}
+    from synthetic import WalkSpec
+
+    return WalkSpec(duration_s=WALK_SECONDS, rate_hz=WALK_RATE_HZ, cadence_steps_per_min=round(cadence, 2),
+                    step_length_m=round(step_m, 3), heading=heading, asymmetry=round(asymmetry, 3),
+                    stride_time_cv_pct=round(cv_pct, 2), noise_m=WALK_NOISE_M, seed=int(rng.integers(1 << 30)),
+                    image_size=WALK_IMAGE_SIZE)
 
 
-def measure_demo_walk(walk: dict, /):
-    """The gait report of one demo walk (``walk`` as :func:`demo_walk` gives or the store keeps)."""
+def measure_demo_walk(walk, /):
+    """The gait report of one demo walk (a :class:`synthetic.WalkSpec`, as :func:`demo_walk`
+    gives it or ``WalkSpec.from_dict`` reads it back from the store)."""
     from feedback.gait import compute_gait
     from synthetic import simulate_walk
 
-    series = simulate_walk(**{**walk, "image_size": tuple(walk["image_size"])})
+    series = simulate_walk(walk)
     return compute_gait(series, scale_m_per_px=1.0 / series.attrs["px_per_m"])
 
 
-def _gait_row(session_id: int, walk: dict) -> dict:
+def _gait_row(session_id: int, walk) -> dict:
     report = measure_demo_walk(walk)
     params = report.parameters.to_dict()
     left, right = params["step_time_left_s"], params["step_time_right_s"]
@@ -354,10 +357,6 @@ def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) ->
     """Fill ``store`` with the demo clinic; returns counts (``{"already_seeded": True}`` when
     it is complete already). Refuses a database with users or patients the demo did not make;
     clears and redoes an interrupted seed."""
-    from calibration.profile import BreathTarget, Profile
-    from mindmove.store.profiles import save_profile
-    from core.ranges import SafeRange
-
     now = (now or utcnow()).astimezone(timezone.utc)
     state = _demo_state(store)
     if state == "seeded":
@@ -373,75 +372,101 @@ def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) ->
     start = (now - timedelta(days=WEEKS * 7)).replace(hour=9, minute=0, second=0, microsecond=0)
     counts = {"patients": 0, "sessions": 0, "samples": 0, "walks": 0}
     for number, p in enumerate(PATIENTS):
-        walk_rng = np.random.default_rng([seed, number])  # its own stream: the other figures stay as they were
-        walked_weeks: set[int] = set()
-        create_patient(store, p.code, team=p.team, by="demo")
-        profile = Profile(ranges={p.motion: SafeRange(p.safe_min_deg, p.safe_max_deg)},
-                          breath=BreathTarget(resting_rate_bpm=14.0, target_rate_bpm=PACER_TARGET_BPM,
-                                                  ie_ratio=PACER_IE_RATIO))
-        record = save_profile(store, p.code, profile, by="demo therapist", reason="first calibration (demo)")
-        counts["patients"] += 1
-        with store.session() as db:
-            patient_id = db.query(Patient.id).filter(Patient.code == p.code).scalar()
-            days = _practice_days(p, rng)
-            for day in days:
-                started = start + timedelta(days=day, minutes=int(rng.integers(0, 480)))
-                if started > now:
-                    continue
-                peak = _session_peak(p, day, rng, last=day == days[-1])
-                measured = simulate_exercise(p, peak)
-                metric, reps, cues = _measure(p, measured)
-                active_s = float(measured.t_s[-1] - measured.t_s[0])
-                s = Session(patient_id=patient_id, kind="practice", exercise=p.motion, started_at=started,
-                            ended_at=started + timedelta(seconds=active_s + 120), last_write_at=started,
-                            status="completed", station="demo-station", active_s=active_s,
-                            profile_version_id=record.version_id,
-                            summary={"repetitions": len(reps), "demo": True})
-                db.add(s)
-                db.flush()
-                db.add(SessionMetric(session_id=s.id, **metric))
-                db.add_all(Repetition(session_id=s.id, index=r.index, angle_name=r.angle_name,
-                                      t_start_s=r.t_start_s, t_end_s=r.t_end_s, peak_deg=r.peak_deg,
-                                      hold_s=r.hold_s) for r in reps)
-                db.add_all(CueEvent(session_id=s.id, **c) for c in cues)
-                column = measured.column(p.motion)
-                rows = [{"session_id": s.id, "channel": f"{p.motion}_deg", "t_s": float(t),
-                         "value": None if not np.isfinite(v) else float(v)}
-                        for t, v in zip(measured.t_s[::DETAIL_SAMPLE_STEP], column[::DETAIL_SAMPLE_STEP])]
-                db.execute(Sample.__table__.insert(), rows)
-                pain = _pain(p, day, rng)
-                db.add(CheckIn(session_id=s.id, phase="before", pain=pain, mood=int(np.clip(3 + rng.integers(-1, 2), 1, 5)),
-                               recorded_at=started))
-                db.add(CheckIn(session_id=s.id, phase="after", pain=max(0, pain - int(rng.integers(0, 3))),
-                               mood=int(np.clip(4 + rng.integers(-1, 2), 1, 5)), recorded_at=s.ended_at))
-                counts["sessions"] += 1
-                counts["samples"] += len(rows)
-                if p.story == "breath" or day % 7 == 0:
-                    b_start = s.ended_at + timedelta(minutes=5)
-                    b_end = b_start + timedelta(seconds=BREATH_SECONDS)
-                    b = Session(patient_id=patient_id, kind="breathe", started_at=b_start, ended_at=b_end,
-                                last_write_at=b_end, status="completed", station="demo-station",
-                                active_s=BREATH_SECONDS, profile_version_id=record.version_id, summary={"demo": True})
-                    db.add(b)
-                    db.flush()
-                    # the paced rate settles towards the 6 breaths/min target over the weeks
-                    rate = PACER_TARGET_BPM + 3.0 * math.exp(-day / 14.0) + abs(rng.normal(0.0, 0.3))
-                    db.add(BreathResult(**_breath_row(b.id, rate, 14.0 + rng.normal(0.0, 1.0),
-                                                      seed=seed * 1000 + day)))
-                    counts["sessions"] += 1
-                if day // 7 not in walked_weeks:  # a walk on the first practice day of the week
-                    walked_weeks.add(day // 7)
-                    walk = demo_walk(p, day, walk_rng)
-                    g = Session(patient_id=patient_id, kind="gait", started_at=s.ended_at + timedelta(minutes=15),
-                                ended_at=s.ended_at + timedelta(minutes=15, seconds=WALK_SECONDS),
-                                last_write_at=s.ended_at + timedelta(minutes=15), status="completed",
-                                station="demo-station", active_s=WALK_SECONDS, profile_version_id=record.version_id,
-                                summary={"demo": True, "simulated_walk": walk})
-                    db.add(g)
-                    db.flush()
-                    db.add(GaitResult(**_gait_row(g.id, walk)))
-                    counts["sessions"] += 1
-                    counts["walks"] += 1
+        _seed_patient(store, p, start=start, now=now, rng=rng, seed=seed,
+                      walk_rng=np.random.default_rng([seed, number]),  # its own stream: the rest stays as it was
+                      counts=counts)
     audit(store, "demo", SEEDED_ACTION, detail=", ".join(f"{k}={v}" for k, v in counts.items()))
     log.info("demo clinic seeded: %s", counts)
     return counts
+
+
+def _seed_patient(store: Store, p: DemoPatient, /, *, start: datetime, now: datetime, rng, seed: int, walk_rng,
+                  counts: dict) -> None:
+    """One demo patient: the profile, then each practice day's session, with a paced-breath
+    session on some days and a walk on the first practice day of each week."""
+    from calibration.profile import BreathTarget, Profile
+    from core.ranges import SafeRange
+    from mindmove.store.profiles import save_profile
+
+    walked_weeks: set[int] = set()
+    create_patient(store, p.code, team=p.team, by="demo")
+    profile = Profile(ranges={p.motion: SafeRange(p.safe_min_deg, p.safe_max_deg)},
+                      breath=BreathTarget(resting_rate_bpm=14.0, target_rate_bpm=PACER_TARGET_BPM,
+                                          ie_ratio=PACER_IE_RATIO))
+    version_id = save_profile(store, p.code, profile, by="demo therapist",
+                              reason="first calibration (demo)").version_id
+    counts["patients"] += 1
+    with store.session() as db:
+        patient_id = db.query(Patient.id).filter(Patient.code == p.code).scalar()
+        days = _practice_days(p, rng)
+        for day in days:
+            started = start + timedelta(days=day, minutes=int(rng.integers(0, 480)))
+            if started > now:
+                continue
+            peak = _session_peak(p, day, rng, last=day == days[-1])
+            s, n_samples = _add_practice(db, p, patient_id=patient_id, version_id=version_id, started=started,
+                                         day=day, peak=peak, rng=rng)
+            counts["sessions"] += 1
+            counts["samples"] += n_samples
+            if p.story == "breath" or day % 7 == 0:
+                _add_breathe(db, patient_id=patient_id, version_id=version_id, start=s.ended_at + timedelta(minutes=5),
+                             day=day, rng=rng, seed=seed)
+                counts["sessions"] += 1
+            if day // 7 not in walked_weeks:  # a walk on the first practice day of the week
+                walked_weeks.add(day // 7)
+                _add_walk(db, patient_id=patient_id, version_id=version_id, start=s.ended_at + timedelta(minutes=15),
+                          walk=demo_walk(p, day, walk_rng))
+                counts["sessions"] += 1
+                counts["walks"] += 1
+
+
+def _add_practice(db, p: DemoPatient, /, *, patient_id: int, version_id: int, started: datetime, day: int,
+                  peak: float, rng) -> tuple[Session, int]:
+    """A practice session measured from a simulated body reaching ``peak``, with its
+    repetitions, cues, angle samples and check-ins; returns it and its number of samples."""
+    measured = simulate_exercise(p, peak)
+    metric, reps, cues = _measure(p, measured)
+    active_s = float(measured.t_s[-1] - measured.t_s[0])
+    s = Session(patient_id=patient_id, kind="practice", exercise=p.motion, started_at=started,
+                ended_at=started + timedelta(seconds=active_s + 120), last_write_at=started,
+                status="completed", station="demo-station", active_s=active_s, profile_version_id=version_id,
+                summary={"repetitions": len(reps), "demo": True})
+    db.add(s)
+    db.flush()
+    db.add(SessionMetric(session_id=s.id, **metric))
+    db.add_all(Repetition(session_id=s.id, index=r.index, angle_name=r.angle_name, t_start_s=r.t_start_s,
+                          t_end_s=r.t_end_s, peak_deg=r.peak_deg, hold_s=r.hold_s) for r in reps)
+    db.add_all(CueEvent(session_id=s.id, **c) for c in cues)
+    column = measured.column(p.motion)
+    rows = [{"session_id": s.id, "channel": f"{p.motion}_deg", "t_s": float(t),
+             "value": None if not np.isfinite(v) else float(v)}
+            for t, v in zip(measured.t_s[::DETAIL_SAMPLE_STEP], column[::DETAIL_SAMPLE_STEP])]
+    db.execute(Sample.__table__.insert(), rows)
+    pain = _pain(p, day, rng)
+    db.add(CheckIn(session_id=s.id, phase="before", pain=pain, mood=int(np.clip(3 + rng.integers(-1, 2), 1, 5)),
+                   recorded_at=started))
+    db.add(CheckIn(session_id=s.id, phase="after", pain=max(0, pain - int(rng.integers(0, 3))),
+                   mood=int(np.clip(4 + rng.integers(-1, 2), 1, 5)), recorded_at=s.ended_at))
+    return s, len(rows)
+
+
+def _add_breathe(db, /, *, patient_id: int, version_id: int, start: datetime, day: int, rng, seed: int) -> None:
+    """A paced-breath session whose rate settles towards the 6 breaths/min target over the weeks."""
+    end = start + timedelta(seconds=BREATH_SECONDS)
+    b = Session(patient_id=patient_id, kind="breathe", started_at=start, ended_at=end, last_write_at=end,
+                status="completed", station="demo-station", active_s=BREATH_SECONDS, profile_version_id=version_id,
+                summary={"demo": True})
+    db.add(b)
+    db.flush()
+    rate = PACER_TARGET_BPM + 3.0 * math.exp(-day / 14.0) + abs(rng.normal(0.0, 0.3))
+    db.add(BreathResult(**_breath_row(b.id, rate, 14.0 + rng.normal(0.0, 1.0), seed=seed * 1000 + day)))
+
+
+def _add_walk(db, /, *, patient_id: int, version_id: int, start: datetime, walk) -> None:
+    """A walk past the camera, measured by the gait analysis; its WalkSpec is kept in the summary."""
+    g = Session(patient_id=patient_id, kind="gait", started_at=start, ended_at=start + timedelta(seconds=WALK_SECONDS),
+                last_write_at=start, status="completed", station="demo-station", active_s=WALK_SECONDS,
+                profile_version_id=version_id, summary={"demo": True, "simulated_walk": walk.to_dict()})
+    db.add(g)
+    db.flush()
+    db.add(GaitResult(**_gait_row(g.id, walk)))

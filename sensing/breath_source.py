@@ -8,7 +8,7 @@ Accepted files:
   ``# Sampling Rate (Hz):= 1000.00`` header line gives the rate, otherwise ``--rate-hz``;
 - ``.npy``, a one-dimensional array, with ``--rate-hz``;
 - a raw belt notification log (``t_monotonic,char_uuid,hex``, from ``mindmove belt record
-  --raw-log``), decoded by the belt's own decoder (``belt_kind``: vernier, polar, generic).
+  --raw-log``), decoded by the belt's own decoder (``belt_kind``: a name of the :mod:`sensing.belts.kinds` registry).
 
 A :class:`BreathSource` yields ``(t_s, values)`` numpy chunks on the session clock (seconds
 from the start). :class:`ReplayBreathSource` paces them in real time unless ``realtime=False``
@@ -93,10 +93,12 @@ def load_breath_file(path, /, *, rate_hz: float | None = None,
 
 
 def _load_notification_log(path: Path, rate_hz: float | None, belt_kind: str | None):
+    from sensing.belts.kinds import belt_kinds_help
+    from sensing.belts.replay import replay_notification_log
+
     if belt_kind is None:
         raise InputError(f"{path.name} is a raw belt notification log; say which belt recorded it "
-                         "with --belt-kind vernier|polar|generic.")
-    from sensing.belts.replay import replay_notification_log
+                         f"with --belt-kind {belt_kinds_help('|')}.")
 
     samples = replay_notification_log(path, belt_kind)
     if len(samples) < 2:

@@ -22,7 +22,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol, runtime_checkable
+from typing import Callable, Iterator, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -152,16 +152,19 @@ OPENCV_LOG_LEVEL_SILENT = 0  # cv2.utils.logging.LOG_LEVEL_SILENT, not exposed b
 
 
 class CameraSource(_ClosingMixin):
-    """Frames of a webcam, timed by ``time.monotonic()`` at capture. ``live``: the picture
-    read when the camera opened is handed out only if it is at most
+    """Frames of a webcam, timed by ``clock`` (``time.monotonic()``) at capture. ``live``: the
+    picture read when the camera opened is handed out only if it is at most
     ``CAMERA_FIRST_FRAME_MAX_AGE_S`` old when :meth:`frames` starts (a fresh one is read
-    otherwise), so the session never starts from a stale picture."""
+    otherwise), so the session never starts from a stale picture. ``capture_factory`` and
+    ``clock`` are the seams for tests without a camera (a fake capture on a simulated clock)."""
 
     live = True
 
     def __init__(self, index: int, /, *, capture_factory=None,
-                 first_frame_max_age_s: float = CAMERA_FIRST_FRAME_MAX_AGE_S) -> None:
+                 first_frame_max_age_s: float = CAMERA_FIRST_FRAME_MAX_AGE_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         cv2 = _cv2()
+        self.clock = clock
         self.first_frame_max_age_s = first_frame_max_age_s
         self.index = int(index)
         # capture_factory is the hardware seam: tests may inject a fake VideoCapture.
@@ -194,7 +197,7 @@ class CameraSource(_ClosingMixin):
                 f"or used by another program, then try again."
             )
         self._first = image
-        self._first_t_s = time.monotonic()
+        self._first_t_s = self.clock()
         self.size = (int(image.shape[1]), int(image.shape[0]))
         fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps: float | None = fps if fps > 0 else None
@@ -204,13 +207,13 @@ class CameraSource(_ClosingMixin):
         if self._first is not None:
             first, self._first = self._first, None
             index = 1
-            if time.monotonic() - self._first_t_s <= self.first_frame_max_age_s:
+            if self.clock() - self._first_t_s <= self.first_frame_max_age_s:
                 yield Frame(first, self._first_t_s, 0)
             else:
                 log.debug("camera %d: the picture read at opening is stale; starting from a fresh one", self.index)
         while True:
             ok, image = self._cap.read()
-            t_s = time.monotonic()
+            t_s = self.clock()
             if not ok or image is None:
                 log.warning("camera %d stopped delivering frames after %d", self.index, index)
                 break

@@ -4,6 +4,8 @@
 angles are exactly the ones asked for, in the convention of :mod:`feedback.angles` (so
 ``compute_frame_angles`` gives them back), seen by a camera from any direction:
 
+How the camera sees the body is a :class:`BodySpec`:
+
 - world metres with MediaPipe's axes: x to the image's right, y DOWN, z away from the
   camera; origin at the mid-hip (as MediaPipe's world landmarks);
 - ``yaw_deg`` turns the person about the vertical: 0 faces the camera, +90 faces the
@@ -31,7 +33,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from feedback.angles import MOTIONS, SIDES
+from feedback.motions import SIDES, motion_names
 from core.errors import InputError, ValidationError
 from sensing.landmarks import LANDMARK_INDEX, MEDIAPIPE_WORLD_UP, N_LANDMARKS, LandmarkSeries, PoseFrame
 
@@ -99,11 +101,11 @@ def simulate_view_up(*, view_pitch_deg: float = 0.0, view_roll_deg: float = 0.0)
 
 
 def _read_angles(angles_deg: Mapping[str, float] | None) -> dict[str, float]:
-    out = {motion: 0.0 for motion in MOTIONS}
+    out = {motion: 0.0 for motion in motion_names()}
     for key, value in (angles_deg or {}).items():
         name = key[:-4] if key.endswith("_deg") else key
         if name not in out:
-            raise InputError(f"Expected angle names among {', '.join(MOTIONS)}, but got {key!r}.")
+            raise InputError(f"Expected angle names among {', '.join(motion_names())}, but got {key!r}.")
         out[name] = float(value)
     return out
 
@@ -138,26 +140,41 @@ def _limb_direction(flexion_deg: float, abduction_deg: float, side_sign: float,
     return _unit(d)
 
 
-def simulate_pose_frame(
-    angles_deg: Mapping[str, float] | None = None,
-    /,
-    *,
-    segments: BodySegments = BodySegments(),
-    yaw_deg: float = 0.0,
-    view_pitch_deg: float = 0.0,
-    view_roll_deg: float = 0.0,
-    image_size: tuple[int, int] | None = None,
-    px_per_m: float | None = None,
-    hidden: Iterable[str] = (),
-) -> PoseFrame:
-    """All 33 landmarks of a body holding ``angles_deg``; see the module docstring."""
-    ang = _read_angles(angles_deg)
-    visibility = _visibility(hidden)
+@dataclass(frozen=True)
+class BodySpec:
+    """Who is simulated and how the camera sees them (see the module docstring).
+
+    ``segments`` the body's proportions; ``yaw_deg`` the person's turn about the vertical;
+    ``view_pitch_deg`` / ``view_roll_deg`` the camera's tilt; ``image_size=(width, height)``
+    adds pixels at ``px_per_m`` (default: the body fills 80 % of the height); ``hidden``
+    landmark names get visibility 0.
+    """
+
+    segments: BodySegments = BodySegments()
+    yaw_deg: float = 0.0
+    view_pitch_deg: float = 0.0
+    view_roll_deg: float = 0.0
+    image_size: tuple[int, int] | None = None
+    px_per_m: float | None = None
+    hidden: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        hidden = (self.hidden,) if isinstance(self.hidden, str) else tuple(self.hidden)
+        object.__setattr__(self, "hidden", hidden)
+        if self.image_size is not None:
+            object.__setattr__(self, "image_size", tuple(self.image_size))
+
+    @property
+    def up(self) -> tuple[float, float, float]:
+        """The world ``up`` vector as this camera sees it."""
+        return simulate_view_up(view_pitch_deg=self.view_pitch_deg, view_roll_deg=self.view_roll_deg)
+
+
+def _trunk_axes(ang: Mapping[str, float], yaw_deg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(anterior, up, right) unit axes of the trunk, in MediaPipe world axes before the camera tilt."""
     for lean in ("trunk_forward_lean", "trunk_lateral_lean"):
         if not -90.0 < ang[lean] < 90.0:
             raise ValidationError(f"Expected {lean} between -90 and 90 degrees, but got {ang[lean]}.")
-    s = segments
-    # Gravity frame in MediaPipe world axes (before the camera tilt).
     psi = math.radians(yaw_deg)
     gravity_up = np.asarray(MEDIAPIPE_WORLD_UP, dtype=float)
     heading = np.array([math.sin(psi), 0.0, -math.cos(psi)])
@@ -167,48 +184,49 @@ def simulate_pose_frame(
     tl = math.tan(math.radians(ang["trunk_lateral_lean"]))
     up = _unit(tf * heading + gravity_up + tl * heading_right)
     anterior = _unit(heading - tf * gravity_up)
-    right = np.cross(anterior, up)
+    return anterior, up, np.cross(anterior, up)
 
-    pts: dict[str, np.ndarray] = {}
-    mid_hip = np.zeros(3)
-    mid_shoulder = mid_hip + s.trunk_m * up
-    for side in SIDES:
-        sign = 1.0 if side == "right" else -1.0
-        shoulder = mid_shoulder + sign * s.shoulder_half_width_m * right
-        hip = mid_hip + sign * s.hip_half_width_m * right
-        # Arm.
-        arm = _limb_direction(ang[f"{side}_shoulder_flexion"], ang[f"{side}_shoulder_abduction"],
-                              sign, anterior, up, right, f"{side} shoulder")
-        elbow = shoulder + s.upper_arm_m * arm
-        bend = _bend_direction(arm, anterior, up)
-        e = math.radians(ang[f"{side}_elbow_flexion"])
-        forearm = math.cos(e) * arm + math.sin(e) * bend
-        wrist = elbow + s.forearm_m * forearm
-        thumb_side = _bend_direction(forearm, sign * right, anterior)
-        pts.update({
-            f"{side}_shoulder": shoulder, f"{side}_elbow": elbow, f"{side}_wrist": wrist,
-            f"{side}_pinky": wrist + s.hand_m * forearm - 0.02 * thumb_side,
-            f"{side}_index": wrist + s.hand_m * forearm + 0.02 * thumb_side,
-            f"{side}_thumb": wrist + 0.5 * s.hand_m * forearm + 0.04 * thumb_side,
-        })
-        # Leg.
-        thigh = _limb_direction(ang[f"{side}_hip_flexion"], ang[f"{side}_hip_abduction"],
-                                sign, anterior, up, right, f"{side} hip")
-        knee = hip + s.thigh_m * thigh
-        back = _bend_direction(thigh, -anterior, -up)
-        k = math.radians(ang[f"{side}_knee_flexion"])
-        shank = math.cos(k) * thigh + math.sin(k) * back
-        ankle = knee + s.shank_m * shank
-        shank_up = -shank
-        forward = _bend_direction(shank_up, anterior, up)
-        d = math.radians(ang[f"{side}_ankle_dorsiflexion"])
-        foot = math.cos(d) * forward + math.sin(d) * shank_up
-        heel = ankle - s.heel_below_ankle_m * shank_up - s.heel_behind_ankle_m * foot
-        pts.update({
-            f"{side}_hip": hip, f"{side}_knee": knee, f"{side}_ankle": ankle,
-            f"{side}_heel": heel, f"{side}_foot_index": heel + s.foot_m * foot,
-        })
-    # Head: flexion tilts the head axis forward; rotation turns the face about it (left +).
+
+def _arm_points(side: str, shoulder: np.ndarray, ang, s: BodySegments, anterior, up, right) -> dict:
+    sign = 1.0 if side == "right" else -1.0
+    arm = _limb_direction(ang[f"{side}_shoulder_flexion"], ang[f"{side}_shoulder_abduction"],
+                          sign, anterior, up, right, f"{side} shoulder")
+    elbow = shoulder + s.upper_arm_m * arm
+    bend = _bend_direction(arm, anterior, up)
+    e = math.radians(ang[f"{side}_elbow_flexion"])
+    forearm = math.cos(e) * arm + math.sin(e) * bend
+    wrist = elbow + s.forearm_m * forearm
+    thumb_side = _bend_direction(forearm, sign * right, anterior)
+    return {
+        f"{side}_shoulder": shoulder, f"{side}_elbow": elbow, f"{side}_wrist": wrist,
+        f"{side}_pinky": wrist + s.hand_m * forearm - 0.02 * thumb_side,
+        f"{side}_index": wrist + s.hand_m * forearm + 0.02 * thumb_side,
+        f"{side}_thumb": wrist + 0.5 * s.hand_m * forearm + 0.04 * thumb_side,
+    }
+
+
+def _leg_points(side: str, hip: np.ndarray, ang, s: BodySegments, anterior, up, right) -> dict:
+    sign = 1.0 if side == "right" else -1.0
+    thigh = _limb_direction(ang[f"{side}_hip_flexion"], ang[f"{side}_hip_abduction"],
+                            sign, anterior, up, right, f"{side} hip")
+    knee = hip + s.thigh_m * thigh
+    back = _bend_direction(thigh, -anterior, -up)
+    k = math.radians(ang[f"{side}_knee_flexion"])
+    shank = math.cos(k) * thigh + math.sin(k) * back
+    ankle = knee + s.shank_m * shank
+    shank_up = -shank
+    forward = _bend_direction(shank_up, anterior, up)
+    d = math.radians(ang[f"{side}_ankle_dorsiflexion"])
+    foot = math.cos(d) * forward + math.sin(d) * shank_up
+    heel = ankle - s.heel_below_ankle_m * shank_up - s.heel_behind_ankle_m * foot
+    return {
+        f"{side}_hip": hip, f"{side}_knee": knee, f"{side}_ankle": ankle,
+        f"{side}_heel": heel, f"{side}_foot_index": heel + s.foot_m * foot,
+    }
+
+
+def _head_points(mid_shoulder: np.ndarray, ang, s: BodySegments, anterior, up, right) -> dict:
+    """Head: flexion tilts the head axis forward; rotation turns the face about it (left +)."""
     nf = math.radians(ang["neck_flexion"])
     rho = math.radians(ang["neck_rotation"])
     head_axis = math.cos(nf) * up + math.sin(nf) * anterior
@@ -217,9 +235,8 @@ def simulate_pose_frame(
     face = math.cos(rho) * head_anterior - math.sin(rho) * right
     mid_ear = mid_shoulder + s.neck_m * head_axis
     hw = s.head_half_width_m
-    pts["left_ear"] = mid_ear - hw * ear_right
-    pts["right_ear"] = mid_ear + hw * ear_right
-    pts["nose"] = mid_ear + s.nose_forward_m * face - 0.02 * head_axis
+    pts = {"left_ear": mid_ear - hw * ear_right, "right_ear": mid_ear + hw * ear_right,
+           "nose": mid_ear + s.nose_forward_m * face - 0.02 * head_axis}
     eye_centre = mid_ear + 0.8 * s.nose_forward_m * face + 0.02 * head_axis
     for side in SIDES:
         sign = 1.0 if side == "right" else -1.0
@@ -228,15 +245,31 @@ def simulate_pose_frame(
     mouth_centre = mid_ear + 0.8 * s.nose_forward_m * face - 0.06 * head_axis
     pts["mouth_left"] = mouth_centre - 0.025 * ear_right
     pts["mouth_right"] = mouth_centre + 0.025 * ear_right
+    return pts
 
+
+def simulate_pose_frame(angles_deg: Mapping[str, float] | None = None, spec: BodySpec = BodySpec(), /) -> PoseFrame:
+    """All 33 landmarks of a body holding ``angles_deg``, seen as ``spec`` says; see the module docstring."""
+    ang = _read_angles(angles_deg)
+    visibility = _visibility(spec.hidden)
+    s = spec.segments
+    anterior, up, right = _trunk_axes(ang, spec.yaw_deg)
+    pts: dict[str, np.ndarray] = {}
+    mid_hip = np.zeros(3)
+    mid_shoulder = mid_hip + s.trunk_m * up
+    for side in SIDES:
+        sign = 1.0 if side == "right" else -1.0
+        pts.update(_arm_points(side, mid_shoulder + sign * s.shoulder_half_width_m * right, ang, s, anterior, up, right))
+        pts.update(_leg_points(side, mid_hip + sign * s.hip_half_width_m * right, ang, s, anterior, up, right))
+    pts.update(_head_points(mid_shoulder, ang, s, anterior, up, right))
     world = np.full((N_LANDMARKS, 3), np.nan)
     for name, position in pts.items():
         world[LANDMARK_INDEX[name]] = position
-    world = world @ _view_rotation(view_pitch_deg, view_roll_deg).T
+    world = world @ _view_rotation(spec.view_pitch_deg, spec.view_roll_deg).T
     pixel = None
-    if image_size is not None:
-        width_px, height_px = image_size
-        scale = px_per_m if px_per_m is not None else 0.8 * height_px / BODY_HEIGHT_M
+    if spec.image_size is not None:
+        width_px, height_px = spec.image_size
+        scale = spec.px_per_m if spec.px_per_m is not None else 0.8 * height_px / BODY_HEIGHT_M
         pixel = np.array([width_px / 2.0, height_px / 2.0]) + scale * world[:, :2]
     return PoseFrame(world_m=world, visibility=visibility, pixel_px=pixel)
 
@@ -244,37 +277,22 @@ def simulate_pose_frame(
 def simulate_landmark_series(
     t_s: Sequence[float],
     angles_fn: Callable[[float], Mapping[str, float]] | Mapping[str, float] | None = None,
+    spec: BodySpec = BodySpec(),
     /,
     *,
-    segments: BodySegments = BodySegments(),
-    yaw_deg: float = 0.0,
-    view_pitch_deg: float = 0.0,
-    view_roll_deg: float = 0.0,
-    image_size: tuple[int, int] | None = None,
-    px_per_m: float | None = None,
     pixels_only: bool = False,
-    hidden: Iterable[str] = (),
 ) -> LandmarkSeries:
     """A series of :func:`simulate_pose_frame` bodies; ``angles_fn(t_s)`` gives each frame's
     angles (or pass one mapping for a still pose). ``pixels_only`` drops the world landmarks
-    (NaN), as a 2-D pose model would give; ``hidden`` landmarks have visibility 0 throughout."""
+    (NaN), as a 2-D pose model would give; ``spec.hidden`` landmarks have visibility 0 throughout."""
     times = np.asarray(t_s, dtype=float)
-    hidden = tuple([hidden] if isinstance(hidden, str) else hidden)
-    frames = []
-    for t in times:
-        angles = angles_fn(float(t)) if callable(angles_fn) else angles_fn
-        frames.append(simulate_pose_frame(
-            angles, segments=segments, yaw_deg=yaw_deg, view_pitch_deg=view_pitch_deg,
-            view_roll_deg=view_roll_deg, image_size=image_size, px_per_m=px_per_m, hidden=hidden,
-        ))
-    series = LandmarkSeries.from_pose_frames(
-        times, frames, image_size=image_size, source="simulated",
-        up=simulate_view_up(view_pitch_deg=view_pitch_deg, view_roll_deg=view_roll_deg),
-    )
+    frames = [simulate_pose_frame(angles_fn(float(t)) if callable(angles_fn) else angles_fn, spec) for t in times]
+    series = LandmarkSeries.from_pose_frames(times, frames, image_size=spec.image_size, source="simulated",
+                                             up=spec.up)
     if pixels_only:
         if series.pixel_px is None:
-            raise InputError("Expected image_size with pixels_only=True, but got none; give image_size=(w, h).")
+            raise InputError("Expected image_size with pixels_only=True, but got none; give BodySpec(image_size=(w, h)).")
         series = LandmarkSeries(t_s=series.t_s, world_m=np.full_like(series.world_m, np.nan),
                                 visibility=series.visibility, pixel_px=series.pixel_px,
-                                up=series.up, image_size=image_size, source="simulated")
+                                up=series.up, image_size=spec.image_size, source="simulated")
     return series

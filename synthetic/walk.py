@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Literal, Mapping
 
 import numpy as np
 
 from core.errors import InputError, ValidationError
-from feedback.angles import SIDES
+from feedback.motions import SIDES
 from sensing.landmarks import LANDMARK_INDEX, MEDIAPIPE_WORLD_UP, N_LANDMARKS, LandmarkSeries
 from synthetic.body import BodySegments
 from synthetic.walk_path import lay_on_path, side_view
@@ -231,31 +232,99 @@ def _body_points(g: _Gait, t: np.ndarray) -> dict[str, np.ndarray]:
     return pts
 
 
-def simulate_walk(
-    *,
-    duration_s: float,
-    rate_hz: float = 30.0,
-    cadence_steps_per_min: float = 105.0,
-    step_length_m: float = 0.6,
-    direction: str = "forward",
-    heading: str = "+x",
-    stance_pct: float = 60.0,
-    asymmetry: float = 0.0,
-    stride_time_cv_pct: float = 0.0,
-    noise_m: float = 0.0,
-    seed: int = 0,
-    turn_at_s: float | None = None,
-    image_size: tuple[int, int] | None = None,
-    px_per_m: float | None = None,
-    segments: BodySegments = BodySegments(),
-    cadence_end_steps_per_min: float | None = None,
-    step_length_end_m: float | None = None,
-    freeze_at_s: float | None = None,
-    freeze_s: float = 0.0,
-    contact_pitch_deg: float = FOOT_PITCH_AT_CONTACT_DEG,
-    swing_lift_m: float = SWING_LIFT_M,
-) -> LandmarkSeries:
-    """A person walking past a side-on camera; see the comment block above for the model.
+@dataclass(frozen=True)
+class WalkSpec:
+    """Everything :func:`simulate_walk` needs to know about one walk (checked when made).
+
+    ``duration_s`` of walking sampled at ``rate_hz``; ``cadence_steps_per_min`` and
+    ``step_length_m`` set the speed; ``direction`` is which way the body faces relative to its
+    travel, ``heading`` which way it travels past the camera; ``stance_pct`` of the stride on
+    the ground; step-time ``asymmetry`` (0.1 = a 10 % symmetry index); ``stride_time_cv_pct``
+    stride-to-stride variability; ``noise_m`` Gaussian jitter (seeded by ``seed``); a half-turn
+    at ``turn_at_s``; pixels when ``image_size`` is given (at ``px_per_m``, default: the walk
+    fits); the body's ``segments``.
+
+    Pathological gait (:mod:`synthetic.walk_time`): ``cadence_end_steps_per_min`` /
+    ``step_length_end_m`` ramp cadence and step length linearly over the walk (festination:
+    quicker and shorter steps); ``freeze_at_s`` / ``freeze_s`` stop the walker in double support
+    with trembling legs (freezing of gait); ``contact_pitch_deg`` near 0 lands the foot flat and
+    a small ``swing_lift_m`` drags it (shuffling).
+    """
+
+    duration_s: float
+    rate_hz: float = 30.0
+    cadence_steps_per_min: float = 105.0
+    step_length_m: float = 0.6
+    direction: Literal["forward", "backward"] = "forward"
+    heading: Literal["+x", "-x"] = "+x"
+    stance_pct: float = 60.0
+    asymmetry: float = 0.0
+    stride_time_cv_pct: float = 0.0
+    noise_m: float = 0.0
+    seed: int = 0
+    turn_at_s: float | None = None
+    image_size: tuple[int, int] | None = None
+    px_per_m: float | None = None
+    segments: BodySegments = BodySegments()
+    cadence_end_steps_per_min: float | None = None
+    step_length_end_m: float | None = None
+    freeze_at_s: float | None = None
+    freeze_s: float = 0.0
+    contact_pitch_deg: float = FOOT_PITCH_AT_CONTACT_DEG
+    swing_lift_m: float = SWING_LIFT_M
+
+    def __post_init__(self) -> None:
+        if self.direction not in WALK_DIRECTIONS:
+            raise InputError(f"Expected direction 'forward' or 'backward', but got {self.direction!r}.")
+        if self.heading not in WALK_HEADINGS:
+            raise InputError(f"Expected heading '+x' or '-x', but got {self.heading!r}.")
+        for ok, what in self._checks():
+            if not ok:
+                raise InputError(f"Expected {what}; change that field of the WalkSpec.")
+        if self.image_size is not None:
+            object.__setattr__(self, "image_size", tuple(self.image_size))
+
+    def _checks(self) -> tuple[tuple[bool, str], ...]:
+        d, r = self.duration_s, self.rate_hz
+        cadence_end = self.cadence_end_steps_per_min or self.cadence_steps_per_min
+        step_end = self.step_length_end_m or self.step_length_m
+        return (
+            (d > 0 and r > 0, f"a positive duration_s and rate_hz, but got {d} and {r}"),
+            (40.0 <= self.cadence_steps_per_min <= 160.0,
+             f"cadence_steps_per_min within 40-160, but got {self.cadence_steps_per_min}"),
+            (40.0 <= cadence_end <= 200.0, f"cadence_end_steps_per_min within 40-200, but got {cadence_end}"),
+            (0.1 <= self.step_length_m <= 1.0, f"step_length_m within 0.1-1.0, but got {self.step_length_m}"),
+            (0.05 <= step_end <= self.step_length_m,
+             f"step_length_end_m within 0.05-step_length_m, but got {step_end}"),
+            (50.0 <= self.stance_pct <= 75.0, f"stance_pct within 50-75, but got {self.stance_pct}"),
+            (0.0 <= self.asymmetry <= 0.5, f"asymmetry within 0-0.5, but got {self.asymmetry}"),
+            (0.0 <= self.stride_time_cv_pct <= 10.0,
+             f"stride_time_cv_pct within 0-10, but got {self.stride_time_cv_pct}"),
+            (self.noise_m >= 0.0, f"noise_m >= 0, but got {self.noise_m}"),
+            (self.turn_at_s is None or 0.0 < self.turn_at_s < d, f"turn_at_s inside the walk, but got {self.turn_at_s}"),
+            (self.freeze_at_s is None or (0.0 < self.freeze_at_s < d and self.freeze_s >= 0.0),
+             f"freeze_at_s inside the walk and freeze_s >= 0, but got {self.freeze_at_s} and {self.freeze_s}"),
+            (0.0 <= self.contact_pitch_deg <= 30.0, f"contact_pitch_deg within 0-30, but got {self.contact_pitch_deg}"),
+            (0.0 <= self.swing_lift_m <= 0.1, f"swing_lift_m within 0-0.1, but got {self.swing_lift_m}"),
+        )
+
+    def to_dict(self) -> dict:
+        """A JSON-ready form (the demo stores it beside each simulated walk)."""
+        d = asdict(self)
+        d["image_size"] = None if self.image_size is None else list(self.image_size)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping, /) -> "WalkSpec":
+        """Inverse of :meth:`to_dict`; missing fields take their defaults."""
+        fields = dict(data)
+        if isinstance(fields.get("segments"), Mapping):
+            fields["segments"] = BodySegments(**fields["segments"])
+        return cls(**fields)
+
+
+def simulate_walk(spec: WalkSpec, /) -> LandmarkSeries:
+    """A person walking past a side-on camera as ``spec`` says; see the comment block above.
 
     World metres in MediaPipe's axes (x to the image's right, y DOWN, z away from the camera,
     ``up = (0, -1, 0)``), but unlike MediaPipe's hip-centred world landmarks the body travels:
@@ -266,53 +335,48 @@ def simulate_walk(
     fit the image) -- and then :func:`feedback.gait.compute_gait` analyses the pixels, as it
     would a video. ``noise_m`` adds Gaussian jitter (seeded; pixels get the same in pixels).
 
-    Pathological gait (:mod:`synthetic.walk_time`): ``cadence_end_steps_per_min`` /
-    ``step_length_end_m`` ramp cadence and step length linearly over the walk (festination:
-    quicker and shorter steps); ``freeze_at_s`` / ``freeze_s`` stop the walker in double support
-    with trembling legs (freezing of gait); ``contact_pitch_deg`` near 0 lands the foot flat and
-    a small ``swing_lift_m`` drags it (shuffling).
-
     ``series.attrs``: ``true_events`` (list of ``{t_s, side, kind, landmark}``; ``kind`` is
     ``heel_strike`` for initial contact and ``toe_off`` for final contact, as in gait.json,
     so walking backward the ``heel_strike`` is made by the toe), ``speed_m_s`` (at the start),
     ``stride_s``, ``step_time_left_s`` / ``step_time_right_s``, ``px_per_m``, ``freeze_s``
     (clock start and end of a freeze, or None).
     """
-    cadence_end = cadence_end_steps_per_min or cadence_steps_per_min
-    step_end = step_length_end_m or step_length_m
-    _check(duration_s=duration_s, rate_hz=rate_hz, cadence=cadence_steps_per_min, cadence_end=cadence_end,
-           step_m=step_length_m, step_end=step_end, direction=direction, heading=heading, stance_pct=stance_pct,
-           asymmetry=asymmetry, cv_pct=stride_time_cv_pct, noise_m=noise_m, turn_at_s=turn_at_s,
-           freeze_at_s=freeze_at_s, freeze_s=freeze_s, pitch=contact_pitch_deg, lift=swing_lift_m)
-    rng = np.random.default_rng(seed)
+    if not isinstance(spec, WalkSpec):
+        raise InputError(f"Expected a WalkSpec, but got {type(spec).__name__}.")
+    duration_s, rate_hz, heading, direction = spec.duration_s, spec.rate_hz, spec.heading, spec.direction
+    cadence_steps_per_min, step_length_m = spec.cadence_steps_per_min, spec.step_length_m
+    cadence_end = spec.cadence_end_steps_per_min or cadence_steps_per_min
+    step_end = spec.step_length_end_m or step_length_m
+    freeze_at_s, freeze_s = spec.freeze_at_s, spec.freeze_s
+    rng = np.random.default_rng(spec.seed)
     stride_s = 120.0 / cadence_steps_per_min
     speed = step_length_m * cadence_steps_per_min / 60.0
     first_left = FIRST_CONTACT_OF_STRIDE * stride_s
-    right_step_s = stride_s / 2.0 * (1.0 - asymmetry / 2.0)
+    right_step_s = stride_s / 2.0 * (1.0 - spec.asymmetry / 2.0)
     first = {"left": first_left, "right": first_left + right_step_s}
     warp = cadence_ramp_warp(duration_s, cadence_end / cadence_steps_per_min).then(
-        variability_warp(duration_s, stride_s, stride_time_cv_pct, rng))
+        variability_warp(duration_s, stride_s, spec.stride_time_cv_pct, rng))
     progress = Progression(speed, step_end / step_length_m, max(float(warp.to_body(np.asarray(duration_s))), 1e-9))
     freeze = None
     if freeze_at_s is not None and freeze_s > 0:
         contacts = np.concatenate([first[s] + np.arange(-2, int(duration_s / stride_s) + 3) * stride_s for s in SIDES])
         begin = freeze_start(freeze_at_s, contacts, stride_s, warp)
         warp, freeze = freeze_warp(begin, freeze_s).then(warp), (begin, begin + freeze_s)
-    g = _Gait(stride_s, speed, stance_pct / 100.0, first, CONTACT_AHEAD_OF_STEP * step_length_m, segments,
-              progress, contact_pitch_deg, swing_lift_m)
+    g = _Gait(stride_s, speed, spec.stance_pct / 100.0, first, CONTACT_AHEAD_OF_STEP * step_length_m, spec.segments,
+              progress, spec.contact_pitch_deg, spec.swing_lift_m)
     t_s = np.arange(int(round(duration_s * rate_hz))) / rate_hz
     backward = direction == "backward"
     world = _world(g, warp.to_body(duration_s - t_s if backward else t_s), t_s, heading=heading,
-                   backward=backward, turn_at_s=turn_at_s)
+                   backward=backward, turn_at_s=spec.turn_at_s)
     if freeze is not None:
         shake = tremble(duration_s - t_s if backward else t_s, freeze[0], freeze_s) * WALK_HEADINGS[heading]
         for side, sign in (("left", 1.0), ("right", -1.0)):
             for part in ("heel", "foot_index", "ankle"):
                 world[:, LANDMARK_INDEX[f"{side}_{part}"], 0] += sign * shake
-    world += noise_m * rng.standard_normal(world.shape)
-    pixel, scale = side_view(world, image_size, px_per_m)
+    world += spec.noise_m * rng.standard_normal(world.shape)
+    pixel, scale = side_view(world, spec.image_size, spec.px_per_m)
     series = LandmarkSeries(t_s=t_s, world_m=world, visibility=np.ones((len(t_s), N_LANDMARKS)),
-                            pixel_px=pixel, up=tuple(float(u) for u in MEDIAPIPE_WORLD_UP), image_size=image_size,
+                            pixel_px=pixel, up=tuple(float(u) for u in MEDIAPIPE_WORLD_UP), image_size=spec.image_size,
                             source="simulated_walk")
     if backward and freeze is not None:
         freeze = (duration_s - freeze[1], duration_s - freeze[0])
@@ -322,35 +386,6 @@ def simulate_walk(
         "px_per_m": scale, "direction": direction, "heading": heading, "freeze_s": freeze,
     })
     return series
-
-
-def _check(**a) -> None:
-    """One clear line for the first argument out of range."""
-    if a["direction"] not in WALK_DIRECTIONS:
-        raise InputError(f"Expected direction 'forward' or 'backward', but got {a['direction']!r}.")
-    if a["heading"] not in WALK_HEADINGS:
-        raise InputError(f"Expected heading '+x' or '-x', but got {a['heading']!r}.")
-    checks = (
-        (a["duration_s"] > 0 and a["rate_hz"] > 0,
-         f"a positive duration_s and rate_hz, but got {a['duration_s']} and {a['rate_hz']}"),
-        (40.0 <= a["cadence"] <= 160.0, f"cadence_steps_per_min within 40-160, but got {a['cadence']}"),
-        (40.0 <= a["cadence_end"] <= 200.0, f"cadence_end_steps_per_min within 40-200, but got {a['cadence_end']}"),
-        (0.1 <= a["step_m"] <= 1.0, f"step_length_m within 0.1-1.0, but got {a['step_m']}"),
-        (0.05 <= a["step_end"] <= a["step_m"], f"step_length_end_m within 0.05-step_length_m, but got {a['step_end']}"),
-        (50.0 <= a["stance_pct"] <= 75.0, f"stance_pct within 50-75, but got {a['stance_pct']}"),
-        (0.0 <= a["asymmetry"] <= 0.5, f"asymmetry within 0-0.5, but got {a['asymmetry']}"),
-        (0.0 <= a["cv_pct"] <= 10.0, f"stride_time_cv_pct within 0-10, but got {a['cv_pct']}"),
-        (a["noise_m"] >= 0.0, f"noise_m >= 0, but got {a['noise_m']}"),
-        (a["turn_at_s"] is None or 0.0 < a["turn_at_s"] < a["duration_s"],
-         f"turn_at_s inside the walk, but got {a['turn_at_s']}"),
-        (a["freeze_at_s"] is None or (0.0 < a["freeze_at_s"] < a["duration_s"] and a["freeze_s"] >= 0.0),
-         f"freeze_at_s inside the walk and freeze_s >= 0, but got {a['freeze_at_s']} and {a['freeze_s']}"),
-        (0.0 <= a["pitch"] <= 30.0, f"contact_pitch_deg within 0-30, but got {a['pitch']}"),
-        (0.0 <= a["lift"] <= 0.1, f"swing_lift_m within 0-0.1, but got {a['lift']}"),
-    )
-    for ok, what in checks:
-        if not ok:
-            raise InputError(f"Expected {what}; change that argument.")
 
 
 def _world(g: _Gait, body_t: np.ndarray, t_s: np.ndarray, *, heading: str, backward: bool,

@@ -9,7 +9,7 @@ from feedback.angles import (
     ANGLE_NAMES, MOTIONS, AngleSeries, compute_frame_angles, compute_joint_angle,
     compute_joint_angles, load_angles_csv, save_angles_csv,
 )
-from synthetic import simulate_landmark_series, simulate_pose_frame, simulate_view_up
+from synthetic import BodySpec, simulate_landmark_series, simulate_pose_frame, simulate_view_up
 from core.errors import InputError, ValidationError
 from sensing.landmarks import LANDMARK_INDEX, LandmarkSeries
 
@@ -86,7 +86,7 @@ def _expected(pose: dict, name: str) -> float:
 def test_frame_angles_come_back_in_every_view(pose_name, view):
     pose = POSES[pose_name]
     yaw, pitch, roll = view
-    frame = simulate_pose_frame(pose, yaw_deg=yaw, view_pitch_deg=pitch, view_roll_deg=roll)
+    frame = simulate_pose_frame(pose, BodySpec(yaw_deg=yaw, view_pitch_deg=pitch, view_roll_deg=roll))
     up = simulate_view_up(view_pitch_deg=pitch, view_roll_deg=roll)
     angles = compute_frame_angles(frame.world_m, frame.visibility, up=up)
     assert tuple(angles) == ANGLE_NAMES
@@ -112,7 +112,7 @@ def test_clinical_landmarks_of_the_scale():
 
 
 def _frame(pose, **view):
-    f = simulate_pose_frame(pose, **view)
+    f = simulate_pose_frame(pose, BodySpec(**view))
     return f.world_m, f.visibility
 
 
@@ -144,7 +144,7 @@ def test_signs_follow_the_documented_directions():
 def test_mirrored_world_gives_the_same_angles():
     """A left-handed (mirrored) motion-capture frame: the nose/toes still decide anterior."""
     pose = POSES["reach_and_squat"] | {"trunk_forward_lean": 15, "neck_rotation": 20}
-    f = simulate_pose_frame(pose, yaw_deg=40)
+    f = simulate_pose_frame(pose, BodySpec(yaw_deg=40))
     mirrored = f.world_m * np.array([-1.0, 1.0, 1.0])
     direct = compute_frame_angles(f.world_m, f.visibility)
     flipped = compute_frame_angles(mirrored, f.visibility)
@@ -154,7 +154,7 @@ def test_mirrored_world_gives_the_same_angles():
 
 def test_motion_capture_up_axis():
     """Motion capture with z up: the series' up vector is honoured for trunk lean."""
-    f = simulate_pose_frame({"trunk_forward_lean": 20}, view_pitch_deg=90)
+    f = simulate_pose_frame({"trunk_forward_lean": 20}, BodySpec(view_pitch_deg=90))
     up = simulate_view_up(view_pitch_deg=90)
     assert up == pytest.approx((0.0, 0.0, -1.0), abs=1e-9)
     a = compute_frame_angles(f.world_m, f.visibility, up=up)
@@ -170,7 +170,7 @@ def _moving_series(n=90, rate_hz=30.0, **kwargs):
         return {"right_knee_flexion": 10 + 30 * ti, "left_elbow_flexion": 90 - 30 * ti,
                 "right_shoulder_flexion": 20 + 40 * math.sin(2 * math.pi * 0.5 * ti)}
 
-    return simulate_landmark_series(t, angles, **kwargs), t
+    return simulate_landmark_series(t, angles, BodySpec(**kwargs)), t
 
 
 def test_series_angles_and_single_joint_agree():
@@ -234,7 +234,7 @@ def test_short_gaps_are_filled_and_long_ones_kept():
 
 def _image_series(yaw_deg: float, pose: dict, image_size=(1920, 1080), n=3):
     t = np.arange(n) / 30
-    return simulate_landmark_series(t, pose, yaw_deg=yaw_deg, image_size=image_size, pixels_only=True)
+    return simulate_landmark_series(t, pose, BodySpec(yaw_deg=yaw_deg, image_size=image_size), pixels_only=True)
 
 
 def test_pixel_only_side_view_gives_the_in_plane_angles():
@@ -285,7 +285,7 @@ def test_use_pixels_without_pixels_is_a_clear_error():
 def test_world_preferred_over_pixels_and_both_agree_in_a_side_view():
     t = np.arange(3) / 30
     pose = {"right_knee_flexion": 45, "right_hip_flexion": 30}
-    series = simulate_landmark_series(t, pose, yaw_deg=90, image_size=(1280, 720))
+    series = simulate_landmark_series(t, pose, BodySpec(yaw_deg=90, image_size=(1280, 720)))
     world = compute_joint_angles(series)
     pixels = compute_joint_angles(series, use_pixels=True)
     assert world.coordinates == "world_m" and pixels.coordinates == "pixel_px"
@@ -389,8 +389,8 @@ UPPER_BODY = ("shoulder_flexion", "shoulder_abduction", "elbow_flexion")
 def test_seated_without_hips_gives_upper_body_angles_in_every_view(pose_name, view):
     pose = SEATED_POSES[pose_name]
     yaw, pitch, roll = view
-    frame = simulate_pose_frame(pose, yaw_deg=yaw, view_pitch_deg=pitch, view_roll_deg=roll,
-                                hidden=BELOW_THE_DESK)
+    frame = simulate_pose_frame(pose, BodySpec(yaw_deg=yaw, view_pitch_deg=pitch, view_roll_deg=roll,
+                                               hidden=BELOW_THE_DESK))
     up = simulate_view_up(view_pitch_deg=pitch, view_roll_deg=roll)
     angles = compute_frame_angles(frame.world_m, frame.visibility, up=up)
     assert tuple(angles) == ANGLE_NAMES and angles.assumed_upright
@@ -448,7 +448,7 @@ def test_camera_pitch_adds_to_the_assumed_axis():
     """MediaPipe's up follows the camera: a webcam pitched by 10 deg, read with the default
     up, shifts sagittal angles by 10 in the fallback (measured trunk axis: no shift)."""
     pose = SEATED | {"right_shoulder_flexion": 60, "neck_flexion": 10}
-    frame = simulate_pose_frame(pose, view_pitch_deg=10, hidden=("left_hip", "right_hip"))
+    frame = simulate_pose_frame(pose, BodySpec(view_pitch_deg=10, hidden=("left_hip", "right_hip")))
     assumed = compute_frame_angles(frame.world_m, frame.visibility)  # default up: (0, -1, 0)
     assert abs(assumed["right_shoulder_flexion_deg"] - 60) == pytest.approx(10, abs=0.5)
     assert abs(assumed["neck_flexion_deg"] - 10) == pytest.approx(10, abs=0.5)
@@ -459,7 +459,7 @@ def test_camera_pitch_adds_to_the_assumed_axis():
 def test_series_marks_the_frames_that_assumed_an_upright_trunk():
     t = np.arange(60) / 30
     pose = SEATED_POSES["reach_forward"]
-    series = simulate_landmark_series(t, pose, yaw_deg=20)
+    series = simulate_landmark_series(t, pose, BodySpec(yaw_deg=20))
     hidden_frames = slice(20, 50)  # 1 s: longer than any gap filling
     vis = series.visibility.copy()
     vis[hidden_frames, LANDMARK_INDEX["left_hip"]] = 0.1
@@ -487,8 +487,9 @@ def test_series_marks_the_frames_that_assumed_an_upright_trunk():
 
 def test_pixel_only_series_never_assume_an_upright_trunk():
     """Without depth the view (front or side) cannot be judged without the hips: NaN stays."""
-    series = simulate_landmark_series(np.arange(3) / 30, SEATED_POSES["arms_raised"], image_size=(1280, 720),
-                                      pixels_only=True, hidden=("left_hip", "right_hip"))
+    series = simulate_landmark_series(np.arange(3) / 30, SEATED_POSES["arms_raised"],
+                                      BodySpec(image_size=(1280, 720), hidden=("left_hip", "right_hip")),
+                                      pixels_only=True)
     angles = compute_joint_angles(series)
     assert not angles.attrs["assumed_upright"].any()
     assert np.isnan(angles.column("left_shoulder_abduction")).all()
@@ -496,12 +497,12 @@ def test_pixel_only_series_never_assume_an_upright_trunk():
 
 
 def test_simulator_hides_only_named_landmarks():
-    frame = simulate_pose_frame(SEATED, hidden=("left_knee", "right_hip"))
+    frame = simulate_pose_frame(SEATED, BodySpec(hidden=("left_knee", "right_hip")))
     assert frame.visibility[LANDMARK_INDEX["left_knee"]] == 0
     assert frame.visibility[LANDMARK_INDEX["right_hip"]] == 0
     assert frame.visibility.sum() == len(frame.visibility) - 2 and np.isfinite(frame.world_m).all()
     with pytest.raises(InputError, match="left_hip"):
-        simulate_pose_frame(SEATED, hidden=("left_hips",))
+        simulate_pose_frame(SEATED, BodySpec(hidden=("left_hips",)))
 
 
 # Rows above the midway of shoulders (y ~125) and hips (y ~254) of the person on the roof in
@@ -550,8 +551,8 @@ def _arm_frame(arms: dict, *, yaw_deg=0.0, view_pitch_deg=0.0, view_roll_deg=0.0
     and plane of elevation: ``arms = {"right": (elevation_deg, plane_deg), ...}``. The plane
     is 0 out to the side, 90 forward, -90 backward, 180 across the body. The simulator places
     arms by their two plane angles, which cannot say "horizontal, 30 deg forward of frontal"."""
-    frame = simulate_pose_frame({}, yaw_deg=yaw_deg, view_pitch_deg=view_pitch_deg,
-                                view_roll_deg=view_roll_deg, hidden=hidden)
+    frame = simulate_pose_frame({}, BodySpec(yaw_deg=yaw_deg, view_pitch_deg=view_pitch_deg,
+                                             view_roll_deg=view_roll_deg, hidden=hidden))
     world = frame.world_m.copy()
     p = {name: world[LANDMARK_INDEX[name]] for name in LANDMARK_INDEX}
     up = p["left_shoulder"] + p["right_shoulder"] - p["left_hip"] - p["right_hip"]
@@ -618,7 +619,7 @@ def test_shoulder_cardinal_poses_from_the_simulator(view):
     up = simulate_view_up(view_pitch_deg=pitch, view_roll_deg=roll)
 
     def angles(pose):
-        f = simulate_pose_frame(pose, yaw_deg=yaw, view_pitch_deg=pitch, view_roll_deg=roll)
+        f = simulate_pose_frame(pose, BodySpec(yaw_deg=yaw, view_pitch_deg=pitch, view_roll_deg=roll))
         return compute_frame_angles(f.world_m, f.visibility, up=up)
 
     t_pose = angles({"right_shoulder_abduction": 90, "left_shoulder_abduction": 90})

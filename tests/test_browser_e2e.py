@@ -103,6 +103,7 @@ def test_sign_in_and_open_mobility_chart(dashboard_url, tmp_path):
         try:
             page = browser.new_page(viewport=VIEWPORT)
             page.set_default_timeout(PAGE_TIMEOUT_MS)
+            expect.set_options(timeout=PAGE_TIMEOUT_MS)  # assertions wait as long as actions (5 s: short under load)
             page.goto(dashboard_url)
             page.get_by_role("textbox", name="Username").fill("thera")
             page.get_by_role("textbox", name="Password").fill(PASSWORD)

@@ -117,6 +117,6 @@ def test_scale_from_the_simulated_body_within_2_percent():
     # synthetic's body is built from its own segment lengths (eyes 1.63 m above the
     # heel landmark for its nominal 1.75 m person), independently of calibration.scale.
     px_per_m = 400.0
-    frame = simulate.simulate_pose_frame({}, image_size=(1280, 800), px_per_m=px_per_m)
+    frame = simulate.simulate_pose_frame({}, simulate.BodySpec(image_size=(1280, 800), px_per_m=px_per_m))
     scale = compute_scale_from_height(frame, BODY_HEIGHT_M)
     assert scale == pytest.approx(1.0 / px_per_m, rel=0.02)

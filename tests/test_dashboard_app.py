@@ -244,6 +244,30 @@ def test_breath_page_matches_results(db):
     assert values(trace(spec, "Practice rate (breaths/min)")["y"]) == [b[2] for b in N1_BREATH]
     assert values(trace(spec, "Pacer agreement (%)")["y"]) == [b[3] for b in N1_BREATH]
     assert values(trace(spec, "Exhale:inhale (ratio)")["y"]) == [b[4] for b in N1_BREATH]
+    # the table shows rates to 0.1 and percentages to whole numbers (the values stay exact)
+    assert shown_formats(at.dataframe[0]) == {
+        "Resting rate (breaths/min)": "%.1f", "Practice rate (breaths/min)": "%.1f",
+        "Pacer target (breaths/min)": "%.1f", "Pacer agreement (%)": "%.0f", "Exhale:inhale (ratio)": "%.2f"}
+    assert list(at.dataframe[0].value["Practice rate (breaths/min)"]) == [b[2] for b in N1_BREATH]
+
+
+def shown_formats(table) -> dict[str, str]:
+    """The display format of each formatted column of a table element."""
+    config = json.loads(table.proto.columns)
+    return {col: c["type_config"]["format"] for col, c in config.items() if "format" in c.get("type_config", {})}
+
+
+def test_every_table_shows_its_numbers_to_a_meaningful_precision(db):
+    at = sign_in("thera", page="pages/gait.py")
+    assert shown_formats(at.dataframe[0]) == {
+        "Cadence (steps/min)": "%.1f", "Gait speed (m/s)": "%.2f", "Step-time symmetry (ratio)": "%.2f",
+        "Stride-time variability (CV %)": "%.1f"}
+    at.switch_page("pages/session_detail.py").run()
+    formats = shown_formats(at.dataframe[0])
+    assert formats["Time within range (%)"] == "%.0f" and formats["Range of motion (deg)"] == "%.1f"
+    at.switch_page("pages/mobility.py").run()
+    formats = shown_formats(at.dataframe[0])
+    assert formats["time_in_range_pct"] == "%.0f" and formats["rom_deg"] == "%.1f"
 
 
 def test_checkins_page_matches_database(db):
@@ -314,8 +338,9 @@ def test_calibration_edit_uses_the_cli_validation_and_is_audited(db):
 
 def test_calibration_is_for_therapists(db):
     store, _ = db
-    for name in ("clin", "boss"):  # the page is not in their navigation: they land elsewhere
+    for name in ("clin", "boss"):  # not in their navigation; reached anyway, the page refuses them
         at = sign_in(name, page="pages/calibration.py")
+        assert any("therapist" in w.value for w in at.warning), [w.value for w in at.warning]
         assert not at.number_input and not at.get("form")
     at2 = AppTest.from_file("dashboard/pages/calibration.py", default_timeout=TIMEOUT_S)  # the page run directly
     at2.session_state["signed_in_user"] = authenticate(store, "clin", PASSWORD)
@@ -448,6 +473,7 @@ def test_other_teams_session_by_url_is_refused_and_audited(db):
 
 def test_own_patient_by_url_is_opened(db):
     at = sign_in("thera", page="pages/checkins.py", params={"patient": "N2"})
+    assert [t.value for t in at.title] == ["Check-ins"]
     assert at.selectbox(key="patient_select").value == "N2"
     assert any("No check-ins recorded for N2" in i.value for i in at.info)
     assert not at.get("plotly_chart")
@@ -586,6 +612,7 @@ def test_a_demoted_admin_loses_the_admin_pages(db):
     try:
         at.switch_page("pages/programme.py").run()
         assert not at.exception and "Patients" not in metrics(at)
+        assert any("admin" in w.value for w in at.warning), [w.value for w in at.warning]  # and says why
         assert at.session_state["signed_in_user"].role == "clinician"
         assert audits(store, username="boss", action="role_changed")
         page = AppTest.from_file("dashboard/pages/programme.py", default_timeout=TIMEOUT_S)  # the page run directly

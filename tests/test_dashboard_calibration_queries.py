@@ -1,5 +1,6 @@
-"""The calibration queries the Calibration page uses (added to dashboard/queries.py):
-care-team access, the therapist role, the CLI's validation, and the audit log."""
+"""What the Calibration page reads (dashboard/queries.py) and writes (a range change,
+mindmove/store/profiles.py): care-team access, the therapist role, the CLI's validation, and
+the audit log."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from mindmove.auth import authenticate, create_user
 from core.errors import AccessDenied, ValidationError
 from mindmove.store import open_store
 from mindmove.store.models import AuditEntry
+from mindmove.store.profiles import save_range_change
 
 
 @pytest.fixture(scope="module")
@@ -49,26 +51,26 @@ def test_load_calibration_for_own_team_and_refused_for_another(clinic):
 def test_save_range_needs_the_therapist_role_and_validates_like_the_cli(clinic):
     store, users = clinic
     with pytest.raises(AccessDenied):  # a clinician of the same team may look but not change
-        queries.save_calibration_range(store, users["nclin"], "N1", motion="right_knee_flexion",
-                                       min_deg=0.0, max_deg=70.0, caution_margin_deg=10.0, reason="try")
+        save_range_change(store, users["nclin"], "N1", motion="right_knee_flexion",
+                          min_deg=0.0, max_deg=70.0, caution_margin_deg=10.0, reason="try")
     assert last_audit(store, username="nclin").success is False
     with pytest.raises(ValidationError, match="physiological limit"):
-        queries.save_calibration_range(store, users["thera"], "N1", motion="right_knee_flexion",
-                                       min_deg=0.0, max_deg=200.0, caution_margin_deg=10.0, reason="try")
+        save_range_change(store, users["thera"], "N1", motion="right_knee_flexion",
+                          min_deg=0.0, max_deg=200.0, caution_margin_deg=10.0, reason="try")
     with pytest.raises(ValidationError, match="Unknown motion"):
-        queries.save_calibration_range(store, users["thera"], "N1", motion="left_knee_flexion' OR 1=1 --",
-                                       min_deg=0.0, max_deg=70.0, caution_margin_deg=10.0, reason="try")
+        save_range_change(store, users["thera"], "N1", motion="left_knee_flexion' OR 1=1 --",
+                          min_deg=0.0, max_deg=70.0, caution_margin_deg=10.0, reason="try")
     with pytest.raises(ValidationError, match="reason"):
-        queries.save_calibration_range(store, users["thera"], "N1", motion="right_knee_flexion",
-                                       min_deg=0.0, max_deg=70.0, caution_margin_deg=10.0, reason="  ")
+        save_range_change(store, users["thera"], "N1", motion="right_knee_flexion",
+                          min_deg=0.0, max_deg=70.0, caution_margin_deg=10.0, reason="  ")
     assert last_audit(store, action="edit_calibration").success is False
     assert queries.load_calibration(store, users["thera"], "N1").current.version == 1  # nothing stored
-    record = queries.save_calibration_range(store, users["thera"], "N1", motion="right_knee_flexion",
-                                            min_deg=0.0, max_deg=72.5, caution_margin_deg=8.0, reason="review")
+    record = save_range_change(store, users["thera"], "N1", motion="right_knee_flexion",
+                               min_deg=0.0, max_deg=72.5, caution_margin_deg=8.0, reason="review")
     assert record.version == 2 and record.created_by == "thera"
     assert record.profile.ranges["right_knee_flexion"].max_deg == 72.5
     entry = last_audit(store, action="edit_calibration")
     assert entry.success and "version=2" in entry.detail and "right_knee_flexion" in entry.detail
     with pytest.raises(AccessDenied):
-        queries.save_calibration_range(store, users["thera"], "S1", motion="right_knee_flexion",
-                                       min_deg=0.0, max_deg=70.0, caution_margin_deg=10.0, reason="other team")
+        save_range_change(store, users["thera"], "S1", motion="right_knee_flexion",
+                          min_deg=0.0, max_deg=70.0, caution_margin_deg=10.0, reason="other team")

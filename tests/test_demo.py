@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +21,13 @@ from mindmove.store.models import Patient, Session, User
 
 
 class StartedServer:
-    """Stands in for ``subprocess.call`` where the CLI would start the Streamlit server (the
-    one process seam; the real server is driven in tests/test_browser_e2e.py): records the
-    command line and environment it would run with."""
+    """Stands in for ``serve_until_stopped`` where the CLI would start the Streamlit server
+    (the one process seam; the real server is driven in tests/test_browser_e2e.py and
+    tests/test_dashboard_server.py): records the command line and environment it would run with."""
 
     def __init__(self, monkeypatch) -> None:
         self.calls: list[tuple[list[str], dict | None]] = []
-        monkeypatch.setattr(subprocess, "call", self)
+        monkeypatch.setattr("mindmove.commands.dashboard.serve_until_stopped", self)
 
     def __call__(self, cmd, env=None, **_kw) -> int:
         self.calls.append((list(cmd), env))
@@ -165,7 +164,7 @@ def test_dashboard_serves_localhost_by_default(monkeypatch):
 def _check_gait(store, admin):
     """Every patient has weekly walks whose stored figures the gait analysis gives again."""
     from feedback.gait import compute_gait
-    from synthetic import simulate_walk
+    from synthetic import WalkSpec, simulate_walk
 
     for p in PATIENTS:
         gait = q.compute_gait_trends(store, admin, p.code)
@@ -182,7 +181,7 @@ def _check_gait(store, admin):
     row = d002.loc[d002.step_time_symmetry.idxmin()]
     with store.session() as db:
         walk = db.get(Session, int(row.session_id)).summary["simulated_walk"]
-    series = simulate_walk(**{**walk, "image_size": tuple(walk["image_size"])})
+    series = simulate_walk(WalkSpec.from_dict(walk))
     report = compute_gait(series, scale_m_per_px=1.0 / series.attrs["px_per_m"])
     assert row.cadence_steps_per_min == pytest.approx(report.parameters.cadence_steps_per_min, abs=1.0)
     assert row.gait_speed_m_s == pytest.approx(report.parameters.gait_speed_m_s, abs=0.01)

@@ -84,4 +84,7 @@ def test_exercises_read_no_settings_the_cli_passes_the_clinic_folder(tmp_path, m
     monkeypatch.setenv("MINDMOVE_EXERCISES_DIR", str(tmp_path))
     assert "wall_push" not in load_exercises()
     assert main(["exercises"]) == 0
-    assert "Wall push" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert "Wall push" in "\n".join(lines)
+    assert lines[0].split()[:5] == ["exercise", "(--exercise)", "position", "tracked", "motion"]  # a header first
+    assert len(lines) == 1 + len(load_exercises(directory=tmp_path))

@@ -11,7 +11,7 @@ import pytest
 from feedback.gait import EVENT_NAMES, FINAL_CONTACT, INITIAL_CONTACT, GaitEvent, compute_gait, save_gait_outputs
 from feedback.gait.events import apply_event_rules
 from sensing.landmarks import LANDMARK_INDEX, N_LANDMARKS, LandmarkSeries
-from synthetic import simulate_walk
+from synthetic import WalkSpec, simulate_walk
 
 HS_MEDIAN_TOL_S = 0.010  # motion capture on a treadmill (the lab file's target)
 VIDEO_HS_MEDIAN_TOL_S = 0.040  # video, as for a fixed camera (tests/test_simulate_walk.py)
@@ -50,7 +50,7 @@ def _errors(series, report, kind: str) -> np.ndarray:
 
 
 def test_treadmill_walk_is_analysed_in_place():
-    walk = simulate_walk(duration_s=12.0, cadence_steps_per_min=105.0, step_length_m=0.6)
+    walk = simulate_walk(WalkSpec(duration_s=12.0, cadence_steps_per_min=105.0, step_length_m=0.6))
     series = on_treadmill(walk)
     pelvis = (series.world("left_hip") + series.world("right_hip")) / 2
     assert np.ptp(pelvis[:, 0]) < 0.1  # the body stays where it is
@@ -70,7 +70,7 @@ def test_treadmill_walk_is_analysed_in_place():
 
 @pytest.mark.parametrize("follow", [1.0, 0.8])
 def test_panning_camera_walk_is_analysed_and_speed_is_unknown(follow, tmp_path):
-    walk = simulate_walk(duration_s=12.0, image_size=(1280, 720), noise_m=0.004, seed=3)
+    walk = simulate_walk(WalkSpec(duration_s=12.0, image_size=(1280, 720), noise_m=0.004, seed=3))
     series = followed_by_camera(walk, follow=follow)
     report = compute_gait(series)
     assert [p.progression for p in report.passes] == ["in_place"] and report.direction == "forward"
@@ -90,7 +90,7 @@ def test_panning_camera_walk_is_analysed_and_speed_is_unknown(follow, tmp_path):
 
 
 def test_a_fixed_camera_walk_is_overground():
-    report = compute_gait(simulate_walk(duration_s=12.0, image_size=(1280, 720)))
+    report = compute_gait(simulate_walk(WalkSpec(duration_s=12.0, image_size=(1280, 720))))
     assert [p.progression for p in report.passes] == ["overground"]
     assert "walking_in_place" not in report.quality.flags
 
@@ -111,9 +111,9 @@ def _concatenate(a: LandmarkSeries, b: LandmarkSeries, *, gap_s: float) -> Landm
 
 
 def test_forward_and_backward_passes_give_separate_figures():
-    forward = simulate_walk(duration_s=8.0, cadence_steps_per_min=110.0, heading="+x")
-    backward = simulate_walk(duration_s=8.0, cadence_steps_per_min=90.0, step_length_m=0.4,
-                             direction="backward", heading="-x")
+    forward = simulate_walk(WalkSpec(duration_s=8.0, cadence_steps_per_min=110.0, heading="+x"))
+    backward = simulate_walk(WalkSpec(duration_s=8.0, cadence_steps_per_min=90.0, step_length_m=0.4,
+                             direction="backward", heading="-x"))
     series = _concatenate(forward, backward, gap_s=2.0)
     report = compute_gait(series)
     assert [p.direction for p in report.passes] == ["forward", "backward"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from feedback.gait import EVENT_NAMES, compute_gait
-from synthetic import simulate_walk
+from synthetic import WalkSpec, simulate_walk
 
 MATCH_TOL_S = 0.1
 HS_MEDIAN_TOL_S = 0.040  # as for the healthy simulated walk (tests/test_simulate_walk.py)
@@ -49,8 +49,8 @@ def _true_cadence(series, report) -> float:
 @pytest.mark.parametrize("video", [False, True], ids=["world", "video"])
 @pytest.mark.parametrize("pattern", sorted(PATTERNS))
 def test_pathological_contacts_are_found_and_timed(pattern, video):
-    series = simulate_walk(duration_s=12.0, image_size=(1280, 720) if video else None,
-                           noise_m=0.003 if video else 0.0, seed=1, **PATTERNS[pattern])
+    series = simulate_walk(WalkSpec(duration_s=12.0, image_size=(1280, 720) if video else None,
+                           noise_m=0.003 if video else 0.0, seed=1, **PATTERNS[pattern]))
     report = compute_gait(series)
     hs = _errors(series, report, "heel_strike")
     all_hs = [e for e in series.attrs["true_events"] if e["kind"] == "heel_strike"]
@@ -64,7 +64,7 @@ def test_pathological_contacts_are_found_and_timed(pattern, video):
 
 
 def test_a_freeze_splits_the_walk_and_its_trembling_is_no_step():
-    series = simulate_walk(duration_s=12.0, seed=1, **PATTERNS["freezing"])
+    series = simulate_walk(WalkSpec(duration_s=12.0, seed=1, **PATTERNS["freezing"]))
     start, end = series.attrs["freeze_s"]
     report = compute_gait(series)
     assert len(report.passes) == 2
@@ -77,7 +77,7 @@ def test_a_freeze_splits_the_walk_and_its_trembling_is_no_step():
 
 
 def test_the_walker_freezes_in_double_support_and_festinating_steps_shorten():
-    frozen = simulate_walk(duration_s=12.0, rate_hz=100.0, **PATTERNS["freezing"])
+    frozen = simulate_walk(WalkSpec(duration_s=12.0, rate_hz=100.0, **PATTERNS["freezing"]))
     start, end = frozen.attrs["freeze_s"]
     inside = (frozen.t_s > start) & (frozen.t_s < end)
     ground = float(np.nanmax(frozen.world_m[..., 1]))
@@ -87,7 +87,7 @@ def test_the_walker_freezes_in_double_support_and_festinating_steps_shorten():
     hip = (frozen.world("left_hip") + frozen.world("right_hip")) / 2
     assert np.ptp(hip[inside, 0]) < 1e-9  # the body stands still
     assert not [e for e in frozen.attrs["true_events"] if start < e["t_s"] < end]
-    fest = simulate_walk(duration_s=12.0, rate_hz=100.0, **PATTERNS["festination"])
+    fest = simulate_walk(WalkSpec(duration_s=12.0, rate_hz=100.0, **PATTERNS["festination"]))
     contacts = [e for e in fest.attrs["true_events"] if e["kind"] == "heel_strike" and e["side"] == "left"]
     at = [fest.world("left_heel")[int(round(e["t_s"] * 100)), 0] for e in contacts]
     strides = np.diff(at)

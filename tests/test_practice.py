@@ -116,14 +116,16 @@ def test_pose2sim_clip_paced_at_its_own_frame_rate(shared, _isolated_data_dir):
     recorder.finish(summary=result.summary, metrics=result.metrics, active_s=result.active_s)
     assert result.frames_read == 100
     assert result.frames_processed + result.frames_dropped == 100
-    assert result.frames_processed == len(result.latency_s) >= 5
+    # How many frames the model keeps up with depends on the machine (benchmarks/practice_latency.py
+    # measures it); whatever the speed, each processed frame has its latency and none queued.
+    assert result.frames_processed == len(result.latency_s) >= 1
     assert wall_s >= 99 / 60.0  # frames were released at the video's own rate
     path = db_path(_isolated_data_dir)
     assert query(path, "select status, exercise from sessions where id=?", sid) == [("completed", "mindful_walking")]
     names = {r[0] for r in query(path, "select name from session_metrics where session_id=?", sid)}
     assert "knee_flexion_deg" in names  # the mean of both knees, tracked for this exercise
     (n,), = query(path, "select count(*) from samples where session_id=? and channel='knee_flexion_deg'", sid)
-    assert n >= 10
+    assert 1 <= n <= result.frames_processed  # at most one stored sample per processed frame
 
 
 def test_no_frames_dropped_when_not_paced(shared):

@@ -15,7 +15,7 @@ from feedback.exercises import load_exercise
 from calibration.practice import build_practice_pipeline
 from core.ranges import SafeRange
 from feedback.session import AngleStats, PracticePipeline, PracticeSession, is_within_range
-from synthetic import simulate_pose_frame
+from synthetic import BodySpec, simulate_pose_frame
 
 RATE_HZ = 15.0
 SEATED = {"right_hip_flexion": 90, "left_hip_flexion": 90, "right_knee_flexion": 90, "left_knee_flexion": 90}
@@ -31,7 +31,7 @@ def _run(exercise: str, angles_at, duration_s: float, *, hidden=(), safe: SafeRa
     session = PracticeSession(pipeline)
     for k in range(int(duration_s * RATE_HZ)):
         t = k / RATE_HZ
-        session.update(t, simulate_pose_frame(angles_at(t), hidden=hidden))
+        session.update(t, simulate_pose_frame(angles_at(t), BodySpec(hidden=hidden)))
     return session.finish(processed=int(duration_s * RATE_HZ))
 
 
@@ -125,7 +125,7 @@ def test_summary_gives_the_share_of_frames_measured_against_gravity():
     for k in range(int(8 * RATE_HZ)):
         t = k / RATE_HZ
         hidden = BELOW_WEBCAM if t < 4.0 else ()
-        session.update(t, simulate_pose_frame({**SEATED, "right_shoulder_flexion": 45}, hidden=hidden))
+        session.update(t, simulate_pose_frame({**SEATED, "right_shoulder_flexion": 45}, BodySpec(hidden=hidden)))
     summary = session.finish(processed=int(8 * RATE_HZ)).summary
     assert summary["assumed_upright_pct"]["right_shoulder_flexion_deg"] == pytest.approx(50.0, abs=2.0)
     assert summary["angles"]["right_shoulder_flexion_deg"]["assumed_upright_pct"] == pytest.approx(50.0, abs=2.0)

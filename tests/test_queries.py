@@ -221,3 +221,36 @@ def test_a_session_that_recorded_nothing_is_listed_but_not_counted(store):
     with store.session() as db:
         assert db.get(Session, full).status == "completed"
         assert db.query(SessionMetric).count() == 1
+def test_rows_are_read_by_their_labels_not_their_position():
+    """A query that selects its columns in another order gives the same frame; a column the
+    query forgot to label is an error, never a shifted column."""
+    from types import SimpleNamespace
+
+    def row(**values):
+        return SimpleNamespace(_mapping=values)
+
+    ordered = [row(session_id=1, started_at="2026-03-01T10:00:00Z", motion="right_knee_flexion_deg", rom_deg=40.0)]
+    shuffled = [row(rom_deg=40.0, motion="right_knee_flexion_deg", started_at="2026-03-01T10:00:00Z", session_id=1)]
+    columns = ["session_id", "started_at", "motion", "rom_deg"]
+    a = q._frame(ordered, columns, motions=("motion",))
+    b = q._frame(shuffled, columns, motions=("motion",))
+    pd.testing.assert_frame_equal(a, b)
+    assert a.iloc[0].to_dict() == {"session_id": 1, "started_at": pd.Timestamp("2026-03-01T10:00:00Z"),
+                                   "motion": "right_knee_flexion", "rom_deg": 40.0}
+    with pytest.raises(KeyError, match="rom_deg"):
+        q._frame([row(session_id=1, started_at="2026-03-01T10:00:00Z", motion="x", max_deg=40.0)], columns)
+
+
+def test_the_query_layer_only_reads():
+    """dashboard/queries.py writes nothing but its audit entries: no session.add, no insert,
+    update or delete, no save_* (a calibration change lives in mindmove.store.profiles)."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(q.__file__).read_text("utf-8"))
+    called = {node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+              for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    writes = {name for name in called if name in {"add", "add_all", "merge", "insert", "update", "delete", "execute_many"}
+              or name.startswith("save_")}
+    assert writes == set()
+    assert "audit" in called and "select" in called

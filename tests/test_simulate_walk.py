@@ -7,7 +7,7 @@ import pytest
 
 from feedback.angles import compute_joint_angles
 from feedback.gait import EVENT_NAMES, INITIAL_CONTACT, compute_gait
-from synthetic import BodySegments, simulate_walk
+from synthetic import BodySegments, WalkSpec, simulate_walk
 from core.errors import InputError
 
 HS_MEDIAN_TOL_S = 0.040  # the brief's target for the median heel-strike error
@@ -30,7 +30,7 @@ def _ground_y(series) -> float:
 
 
 def test_forward_walk_heel_strikes_cadence_and_speed():
-    series = simulate_walk(duration_s=12.0, cadence_steps_per_min=105.0, step_length_m=0.6)
+    series = simulate_walk(WalkSpec(duration_s=12.0, cadence_steps_per_min=105.0, step_length_m=0.6))
     report = compute_gait(series)
     assert report.direction == "forward"
     hs = _errors(series, report, "heel_strike")
@@ -49,12 +49,13 @@ def test_forward_walk_heel_strikes_cadence_and_speed():
 
 @pytest.mark.parametrize("cadence, step_m", [(80.0, 0.4), (125.0, 0.75)])
 def test_cadence_follows_the_request(cadence, step_m):
-    report = compute_gait(simulate_walk(duration_s=14.0, cadence_steps_per_min=cadence, step_length_m=step_m))
+    report = compute_gait(simulate_walk(WalkSpec(duration_s=14.0, cadence_steps_per_min=cadence,
+                                                 step_length_m=step_m)))
     assert report.parameters.cadence_steps_per_min == pytest.approx(cadence, abs=1.0)
 
 
 def test_side_on_video_pixels_with_jitter():
-    series = simulate_walk(duration_s=12.0, image_size=(1280, 720), noise_m=0.004, seed=3)
+    series = simulate_walk(WalkSpec(duration_s=12.0, image_size=(1280, 720), noise_m=0.004, seed=3))
     assert series.pixel_px is not None and series.attrs["px_per_m"] > 0
     x, y = series.pixel_px[..., 0], series.pixel_px[..., 1]
     assert x.min() >= 0 and x.max() < 1280 and y.min() >= 0 and y.max() < 720
@@ -69,7 +70,7 @@ def test_side_on_video_pixels_with_jitter():
 
 @pytest.mark.parametrize("heading", ["+x", "-x"])
 def test_backward_walk_is_recognised(heading):
-    series = simulate_walk(duration_s=12.0, direction="backward", heading=heading)
+    series = simulate_walk(WalkSpec(duration_s=12.0, direction="backward", heading=heading))
     sign = 1.0 if heading == "+x" else -1.0
     hip = (series.world("left_hip") + series.world("right_hip")) / 2
     assert sign * (hip[-1, 0] - hip[0, 0]) > 10.0  # travels along the heading ...
@@ -87,7 +88,7 @@ def test_backward_walk_is_recognised(heading):
 
 
 def test_forward_walker_faces_where_it_goes():
-    series = simulate_walk(duration_s=4.0, heading="-x")
+    series = simulate_walk(WalkSpec(duration_s=4.0, heading="-x"))
     ears = (series.world("left_ear") + series.world("right_ear")) / 2
     assert np.all(series.world("nose")[:, 0] < ears[:, 0])
     assert np.all(series.world("left_foot_index")[:, 0] < series.world("left_heel")[:, 0])
@@ -99,7 +100,7 @@ def test_forward_walker_faces_where_it_goes():
 
 @pytest.mark.parametrize("asymmetry", [0.0, 0.1, 0.25])
 def test_step_time_symmetry_reflects_the_requested_asymmetry(asymmetry):
-    series = simulate_walk(duration_s=14.0, asymmetry=asymmetry)
+    series = simulate_walk(WalkSpec(duration_s=14.0, asymmetry=asymmetry))
     p = compute_gait(series).parameters
     assert p.step_time_symmetry_index_pct == pytest.approx(100.0 * asymmetry, abs=3.0)
     if asymmetry:
@@ -108,15 +109,15 @@ def test_step_time_symmetry_reflects_the_requested_asymmetry(asymmetry):
 
 
 def test_stride_time_variability_is_measured():
-    steady = compute_gait(simulate_walk(duration_s=20.0)).parameters.stride_time_cv_pct
-    varied = compute_gait(simulate_walk(duration_s=20.0, stride_time_cv_pct=4.0, seed=2)).parameters
+    steady = compute_gait(simulate_walk(WalkSpec(duration_s=20.0))).parameters.stride_time_cv_pct
+    varied = compute_gait(simulate_walk(WalkSpec(duration_s=20.0, stride_time_cv_pct=4.0, seed=2))).parameters
     assert steady < 2.0  # only the 33 ms frame grid
     assert 2.5 <= varied.stride_time_cv_pct <= 7.0
 
 
 def test_contacts_are_analytic_and_standing_feet_do_not_slide():
     rate_hz = 200.0
-    series = simulate_walk(duration_s=5.0, rate_hz=rate_hz)
+    series = simulate_walk(WalkSpec(duration_s=5.0, rate_hz=rate_hz))
     ground = _ground_y(series)
     events = series.attrs["true_events"]
     for e in events:
@@ -144,7 +145,7 @@ def test_contacts_are_analytic_and_standing_feet_do_not_slide():
 
 def test_body_is_rigid_and_joint_angles_are_normative():
     seg = BodySegments()
-    series = simulate_walk(duration_s=8.0, rate_hz=100.0)
+    series = simulate_walk(WalkSpec(duration_s=8.0, rate_hz=100.0))
     for side in ("left", "right"):
         thigh = np.linalg.norm(series.world(f"{side}_knee") - series.world(f"{side}_hip"), axis=1)
         shank = np.linalg.norm(series.world(f"{side}_ankle") - series.world(f"{side}_knee"), axis=1)
@@ -164,7 +165,7 @@ def test_body_is_rigid_and_joint_angles_are_normative():
 
 
 def test_turn_is_excluded_and_both_passes_walk_forward():
-    series = simulate_walk(duration_s=20.0, turn_at_s=9.0)
+    series = simulate_walk(WalkSpec(duration_s=20.0, turn_at_s=9.0))
     report = compute_gait(series)
     assert len(report.passes) == 2
     assert {p.direction for p in report.passes} == {"forward"}
@@ -184,14 +185,14 @@ def test_turn_is_excluded_and_both_passes_walk_forward():
 ])
 def test_bad_arguments_say_what_was_expected(kwargs):
     with pytest.raises(InputError, match="Expected"):
-        simulate_walk(duration_s=5.0, **kwargs)
+        simulate_walk(WalkSpec(duration_s=5.0, **kwargs))
 
 
 def test_video_finds_every_contact_of_a_slow_limping_walk():
     # Regression: on video the contact signal is flat through double support; a short step
     # on one side (long double support after it) used to lose that side's heel strikes.
-    series = simulate_walk(duration_s=12.0, cadence_steps_per_min=92.0, step_length_m=0.48,
-                           asymmetry=0.16, image_size=(1280, 720))
+    series = simulate_walk(WalkSpec(duration_s=12.0, cadence_steps_per_min=92.0, step_length_m=0.48,
+                                    asymmetry=0.16, image_size=(1280, 720)))
     report = compute_gait(series, scale_m_per_px=1.0 / series.attrs["px_per_m"])
     hs = _errors(series, report, "heel_strike")
     assert np.all(np.abs(hs) <= MATCH_TOL_S), hs
@@ -213,8 +214,8 @@ VIDEO_HS_SIDE_BIAS_TOL_S = 0.010
 def test_video_step_time_asymmetry_is_read_in_full(asymmetry, noise_m):
     # Regression: the feet-midpoint reference timed the short step's contact ~15-25 ms late
     # and the long step's early, so 20 % asymmetry was read as 10 %.
-    series = simulate_walk(duration_s=12.0, asymmetry=asymmetry, image_size=(1280, 720),
-                           noise_m=noise_m, seed=3)
+    series = simulate_walk(WalkSpec(duration_s=12.0, asymmetry=asymmetry, image_size=(1280, 720),
+                                    noise_m=noise_m, seed=3))
     report = compute_gait(series, scale_m_per_px=1.0 / series.attrs["px_per_m"])
     p = report.parameters
     assert p.step_time_symmetry_index_pct == pytest.approx(100.0 * asymmetry, abs=3.0)

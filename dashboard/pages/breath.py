@@ -27,4 +27,4 @@ table = pd.DataFrame({
     "Pacer agreement (%)": breath["pacer_agreement_pct"],
     "Exhale:inhale (ratio)": breath["ie_ratio"],
 })
-st.dataframe(table, hide_index=True, width="stretch", key="breath_table")
+ui.show_table(table, key="breath_table")

@@ -11,11 +11,12 @@ from calibration.profile import MAX_CAUTION_MARGIN_DEG
 from core.ranges import DEFAULT_CAUTION_MARGIN_DEG
 from dashboard import queries, ui
 from mindmove.auth import require_role
+from mindmove.store.profiles import CALIBRATION_EDIT_ROLES, save_range_change
 from core.errors import MindMoveError
 
 store, user = ui.require_user()
 st.title("Calibration")
-ui.load_or_stop(require_role, store, user, *queries.CALIBRATION_EDIT_ROLES, action="view_calibration_page")
+ui.load_or_stop(require_role, store, user, *CALIBRATION_EDIT_ROLES, action="view_calibration_page")
 code = ui.choose_patient(store, user)
 if code is None:
     st.stop()
@@ -31,10 +32,9 @@ else:
     ranges = current.profile.ranges
     if ranges:
         st.subheader("Safe ranges")
-        st.dataframe(pd.DataFrame([
+        ui.show_table(pd.DataFrame([
             {"Motion": m.replace("_", " "), "Minimum (deg)": r.min_deg, "Maximum (deg)": r.max_deg,
-             "Caution margin (deg)": r.caution_margin_deg} for m, r in sorted(ranges.items())]),
-            hide_index=True, width="stretch", key="ranges_table")
+             "Caution margin (deg)": r.caution_margin_deg} for m, r in sorted(ranges.items())]), key="ranges_table")
     b = current.profile.breath
     if b is not None:
         st.write(f"Breath: resting {ui.number_text(b.resting_rate_bpm)} breaths/min, "
@@ -63,9 +63,8 @@ with st.form(f"edit_range_{motion}"):
     submitted = st.form_submit_button("Save as a new version")
 if submitted:
     try:
-        record = queries.save_calibration_range(store, user, code, motion=motion, min_deg=float(min_deg),
-                                                max_deg=float(max_deg), caution_margin_deg=float(margin),
-                                                reason=reason)
+        record = save_range_change(store, user, code, motion=motion, min_deg=float(min_deg),
+                                   max_deg=float(max_deg), caution_margin_deg=float(margin), reason=reason)
     except MindMoveError as exc:
         ui.show_refusal(exc)
     else:

@@ -26,4 +26,4 @@ table = pd.DataFrame({
     "Mood before (1-5)": checkins["mood_before"],
     "Mood after (1-5)": checkins["mood_after"],
 })
-st.dataframe(table, hide_index=True, width="stretch", key="checkins_table")
+ui.show_table(table, key="checkins_table")

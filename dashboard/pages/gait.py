@@ -29,4 +29,4 @@ table = pd.DataFrame({
     "Stride-time variability (CV %)": gait["stride_time_cv_pct"],
     "Quality flags": flags.replace("", "none"),
 })
-st.dataframe(table, hide_index=True, width="stretch", key="gait_table")
+ui.show_table(table, key="gait_table")

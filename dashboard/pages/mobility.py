@@ -39,5 +39,4 @@ with right:
                     key="time_in_range_chart")
 st.plotly_chart(charts.render_repetitions_chart(reps, motion=motion), width="stretch", theme=None, key="reps_chart")
 with st.expander("Table: every session for this motion"):
-    st.dataframe(mobility.assign(started_at=mobility["started_at"].map(ui.date_text)), hide_index=True,
-                 width="stretch", key="mobility_table")
+    ui.show_table(mobility.assign(started_at=mobility["started_at"].map(ui.date_text)), key="mobility_table")

@@ -24,11 +24,10 @@ st.plotly_chart(charts.render_attendance_chart(programme.attendance), width="str
 left, right = st.columns(2)
 with left:
     st.subheader("Range change per motion")
-    st.dataframe(programme.rom_change, hide_index=True, width="stretch", key="rom_change_table",
-                 column_config={"motion": "Motion", "mean_rom_change_deg": st.column_config.NumberColumn("Mean change (deg)", format="%.1f"),
-                                "patients": "Patients"})
+    ui.show_table(programme.rom_change, key="rom_change_table",
+                  column_config={"motion": "Motion", "mean_rom_change_deg": "Mean change (deg)",
+                                 "patients": "Patients"})
 with right:
     st.subheader("Pain change per patient")
-    st.dataframe(programme.pain_change, hide_index=True, width="stretch", key="pain_change_table",
-                 column_config={"patient_code": "Code", "pain_change": st.column_config.NumberColumn("Change (points)", format="%.2f"),
-                                "checkins": "Check-ins"})
+    ui.show_table(programme.pain_change, key="pain_change_table",
+                  column_config={"patient_code": "Code", "pain_change": "Change (points)", "checkins": "Check-ins"})

@@ -46,20 +46,20 @@ if detail.bucket_s > 0:
     st.caption(f"Long recording: each point is the average over {detail.bucket_s:.2f} s.")
 if not detail.metrics.empty:
     st.subheader("Range of motion in this session")
-    st.dataframe(pd.DataFrame({
+    ui.show_table(pd.DataFrame({
         "Motion": detail.metrics["motion"].str.replace("_", " "),
         "Range of motion (deg)": detail.metrics["rom_deg"],
         "Lowest (deg)": detail.metrics["min_deg"], "Highest (deg)": detail.metrics["max_deg"],
         "Safe min (deg)": detail.metrics["safe_min_deg"], "Safe max (deg)": detail.metrics["safe_max_deg"],
         "Time within range (%)": detail.metrics["time_in_range_pct"],
         "Beyond safe range": detail.metrics["range_exceeded"].map({True: "yes", False: "no"}),
-    }), hide_index=True, width="stretch", key="session_metrics_table")
+    }), key="session_metrics_table")
 if not detail.cues.empty:
     catalogue = load_catalogue()
     st.subheader("Cues")
-    st.dataframe(pd.DataFrame({
+    ui.show_table(pd.DataFrame({
         "Time (s)": detail.cues["t_s"], "Kind": detail.cues["kind"],
         "What the patient heard": detail.cues["message_key"].map(lambda k: catalogue.get(k, k)),
         "Message key": detail.cues["message_key"],
         "Value": detail.cues["value"], "Limit": detail.cues["limit"],
-    }), hide_index=True, width="stretch", key="cues_table")
+    }), key="cues_table")

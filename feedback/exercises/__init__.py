@@ -38,45 +38,28 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from feedback.engines import POSTURE_CHECKS
+from feedback.motions import MOTION_REGISTRY, SIDES, Side
 from core.errors import InputError, ValidationError
 
 log = logging.getLogger(__name__)
 
-POSITIONS = ("seated", "standing")
-DIRECTIONS = ("increase", "decrease", "both")
-LIMIT_ENDS = ("upper", "lower", "both", "none")
-SIDES = ("left", "right")
+Position = Literal["seated", "standing"]
+Direction = Literal["increase", "decrease", "both"]  # the movement: away from the middle either way for both
+LimitEnds = Literal["upper", "lower", "both", "none"]  # the ends of the comfortable range to watch
+POSITIONS: tuple[str, ...] = get_args(Position)
+DIRECTIONS: tuple[str, ...] = get_args(Direction)
+LIMIT_ENDS: tuple[str, ...] = get_args(LimitEnds)
 RAISE_ON = ("inhale",)  # the breath phase a rise may be asked for
 LOWER_ON = ("exhale",)  # the breath phase a lowering may be asked for
 # Checks a [posture] section may name: those the posture engine knows.
 POSTURE_CHECK_NAMES: tuple[str, ...] = tuple(POSTURE_CHECKS)
 
-# Landmarks each motion needs in view, by base motion ("{side}" filled in per side).
-MOTION_LANDMARKS: dict[str, tuple[str, ...]] = {
-    "knee_flexion": ("{side}_hip", "{side}_knee", "{side}_ankle"),
-    "hip_flexion": ("{side}_shoulder", "{side}_hip", "{side}_knee"),
-    "hip_abduction": ("left_hip", "right_hip", "{side}_knee"),
-    "ankle_dorsiflexion": ("{side}_knee", "{side}_ankle", "{side}_foot_index"),
-    # The hips are not needed: with the hips below a webcam's image the shoulder angles are
-    # measured against gravity (feedback.angles' upright fallback), the seated case.
-    "shoulder_flexion": ("{side}_shoulder", "{side}_elbow"),
-    "shoulder_abduction": ("{side}_shoulder", "{side}_elbow"),
-    "elbow_flexion": ("{side}_shoulder", "{side}_elbow", "{side}_wrist"),
-    "trunk_forward_lean": ("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
-    "trunk_lateral_lean": ("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
-    "neck_flexion": ("nose", "left_ear", "right_ear", "left_shoulder", "right_shoulder"),
-    "neck_rotation": ("nose", "left_ear", "right_ear", "left_shoulder", "right_shoulder"),
-}
-# The body part named in "let the camera see your ..." (a key of [body_part] in messages.toml).
-MOTION_BODY_PART: dict[str, str] = {
-    "knee_flexion": "legs", "hip_flexion": "legs", "hip_abduction": "legs",
-    "ankle_dorsiflexion": "feet", "shoulder_flexion": "arms", "shoulder_abduction": "arms",
-    "elbow_flexion": "arms", "trunk_forward_lean": "upper_body", "trunk_lateral_lean": "upper_body",
-    "neck_flexion": "head", "neck_rotation": "head",
-}
+# The body part named in "let the camera see your ..." per base motion (a [body_part] key of
+# messages.toml), as the motion registry (feedback.motions) says.
+MOTION_BODY_PART: dict[str, str] = {m.name: m.body_part for m in MOTION_REGISTRY.values()}
 # The body part named when this landmark is the one the camera cannot see (a [body_part] key).
 LANDMARK_BODY_PART: dict[str, str] = {
     **{f"{s}_{j}": "arms" for s in SIDES for j in ("shoulder", "elbow", "wrist", "pinky", "index", "thumb")},
@@ -91,10 +74,10 @@ LANDMARK_BODY_PART: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Tracking:
-    motion: str
-    sides: tuple[str, ...] = ()
-    direction: str = "increase"
-    limits: str = "upper"
+    motion: str  # a motion of the registry (feedback.motions), without side
+    sides: tuple[Side, ...] = ()
+    direction: Direction = "increase"
+    limits: LimitEnds = "upper"
 
     @property
     def motions(self) -> tuple[str, ...]:
@@ -113,7 +96,8 @@ class Tracking:
     @property
     def landmarks(self) -> tuple[str, ...]:
         names: list[str] = []
-        for pattern in MOTION_LANDMARKS.get(self.motion, ()):
+        motion = MOTION_REGISTRY.get(self.motion)
+        for pattern in motion.landmarks if motion is not None else ():
             for side in self.sides or ("",):
                 name = pattern.format(side=side)
                 if name not in names:
@@ -152,7 +136,7 @@ class BreathRule:
 class Exercise:
     name: str
     title: str
-    position: str
+    position: Position
     description: str
     tracking: Tracking
     repetition: RepetitionRule
@@ -244,18 +228,16 @@ class _Reader:
 
 def parse_exercise(text: str, /, *, name: str, origin: str, path: Path | None = None) -> Exercise:
     """An :class:`Exercise` from TOML text (``origin`` names it in error messages)."""
-    from feedback.angles import MOTIONS
-
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(f"Exercise file {origin} is not valid TOML ({exc}). Correct the file.") from exc
     r = _Reader(data, origin)
-    motion = r.get("tracking.motion", str, choices=tuple(MOTION_LANDMARKS))
+    motion = r.get("tracking.motion", str, choices=tuple(MOTION_REGISTRY))
     sides = tuple(r.get("tracking.sides", list, default=[], choices=SIDES))
-    for full in (tuple(f"{s}_{motion}" for s in sides) or (motion,)):
-        if full not in MOTIONS:
-            raise r.fail("tracking.sides", f"sides that {motion} has ({'[]' if motion in MOTIONS else 'left/right'})", list(sides))
+    sided = MOTION_REGISTRY[motion].sided
+    if bool(sides) != sided:
+        raise r.fail("tracking.sides", f"sides that {motion} has ({'left/right' if sided else '[]'})", list(sides))
     tracking = Tracking(motion=motion, sides=sides,
                         direction=r.get("tracking.direction", str, default="increase", choices=DIRECTIONS),
                         limits=r.get("tracking.limits", str, default="upper", choices=LIMIT_ENDS))

@@ -18,13 +18,14 @@ from typing import Optional
 import typer
 
 from core.errors import InputError, SourceError
+from sensing.belts.kinds import BELT_KINDS, belt_kinds_help
 
 BACKEND_ENV = "MINDMOVE_BELT_BACKEND"
 READ_POLL_S = 0.2
 MAX_SCAN_S = 120.0  # a belt advertises every second or so: two minutes of listening finds any
 
-belt_app = typer.Typer(help="Find and record Bluetooth breathing belts (Vernier GDX-RB, "
-                            "Polar H10, or a device described by a TOML file).",
+belt_app = typer.Typer(help="Find and record Bluetooth breathing belts ("
+                            + ", ".join(k.title for k in BELT_KINDS.values()) + ").",
                        no_args_is_help=True)
 
 
@@ -71,13 +72,12 @@ def record(
                                              help="Seconds to record (default: until Ctrl-C)."),
     raw_log: Optional[Path] = typer.Option(None, "--raw-log",
                                            help="Also write raw notifications for replay."),
-    kind: Optional[str] = typer.Option(None, "--kind", help="vernier, polar or generic "
-                                                            "(default: from the name)."),
+    kind: Optional[str] = typer.Option(None, "--kind", help=f"{belt_kinds_help()} (default: from the name)."),
     scan_timeout: float = typer.Option(5.0, "--scan-timeout", min=0.0),
 ) -> None:
     """Record a belt's breathing waveform to CSV; Ctrl-C stops and keeps what was written."""
     from mindmove.inputs import check_number, check_output_file
-    from sensing.belts import open_belt
+    from sensing.belts import get_belt_kind, open_belt
     from sensing.belts.recording import BreathCsvWriter
 
     if not device.strip():
@@ -91,7 +91,7 @@ def record(
     stream = open_belt(device, kind=kind, backend=client_backend,
                        scanner_backend=scanner_backend, scan_timeout_s=scan_timeout,
                        raw_log=raw_log)
-    writer = BreathCsvWriter(out, t0_s=t0, heart=stream.adapter.kind == "polar")
+    writer = BreathCsvWriter(out, t0_s=t0, heart=get_belt_kind(stream.adapter.kind).heart_rate)
     typer.echo(f"Recording {stream.name} to {out}" + (f" for {duration:g} s" if duration
                                                       else "; press Ctrl-C to stop") + ".")
     error = None

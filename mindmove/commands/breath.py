@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,8 @@ from typing import Optional
 import numpy as np
 import typer
 
-from core.errors import StoreError, ValidationError
+from core.errors import ValidationError
+from sensing.belts.kinds import belt_kinds_help
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def analyze_command(
     out: Path = typer.Option(..., "--out", help="Folder for breaths.csv and breath_summary.json."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate, for files without times."),
     polarity: str = typer.Option("auto", "--polarity", help="auto | normal (rise = inhale) | inverted."),
-    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help="For a raw notification log: vernier | polar | generic."),
+    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help=f"For a raw notification log: {belt_kinds_help()}."),
 ) -> None:
     """Find every breath in a recording; write breaths.csv and breath_summary.json."""
     from feedback.breath import analyze_breath, save_breath_outputs
@@ -142,7 +142,7 @@ def breathe_command(
     belt: Optional[str] = typer.Option(None, "--belt", help="A breathing belt's name or address."),
     breath_replay: Optional[Path] = typer.Option(None, "--breath-replay", help="Replay a breath recording instead of a belt."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate of the replay file, if it has no times."),
-    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help="vernier | polar | generic (a belt, or a raw log replay)."),
+    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help=f"{belt_kinds_help()} (a belt, or a raw log replay)."),
     polarity: str = typer.Option("auto", "--polarity", help="auto | normal | inverted."),
     minutes: float = typer.Option(5.0, "--minutes", help="Session length in minutes."),
     no_window: bool = typer.Option(False, "--no-window", help="Do not open the pacer window."),
@@ -152,7 +152,6 @@ def breathe_command(
     """A breath-only session: the pacer on screen, breath from a belt or a replay, stored."""
     from feedback.breath_session import BreathRecording
     from mindmove.store.db import open_store
-    from mindmove.store.models import BreathResult
     from mindmove.store.recording import SessionRecorder
     from feedback.breath import POLARITIES
     from feedback.messages import load_catalogue
@@ -175,81 +174,100 @@ def breathe_command(
                         "profile_breath": profile_breath}
         build_plan(ramp_from_bpm=None, **plan_options)  # validate the options before anything starts
         max_s = 60.0 * minutes
-
-        source, stream = None, None
-        if breath_replay is not None:
-            from sensing.breath_source import open_breath_replay
-            source = open_breath_replay(breath_replay, rate_hz=rate_hz, realtime=not fast, max_s=max_s,
-                                        belt_kind=belt_kind)
-        elif belt is not None:
-            from mindmove.commands.belt import _backends
-            from sensing.belts import open_belt
-            from sensing.breath_source import BeltBreathSource
-            client_backend, scanner_backend = _backends()
-            stream = open_belt(belt, kind=belt_kind, backend=client_backend, scanner_backend=scanner_backend)
-            source = BeltBreathSource(stream, max_s=max_s)
-
+        source, stream = _open_breath_source(belt, breath_replay, rate_hz=rate_hz, belt_kind=belt_kind,
+                                             realtime=not fast, max_s=max_s)
         player = None
         if sound:
             from feedback.sound import open_sound
             player = open_sound()
-
         show = _make_window(player) if not no_window else (_make_sound_only(player) if player else None)
         recorder = SessionRecorder(store, patient, kind="breathe", profile_version_id=profile_version_id,
                                    background=True)
         session_id = recorder.start()
-        resting_from_profile = profile_breath.resting_rate_bpm if profile_breath else None
         loop = BreatheLoop(recorder=recorder, plan_options=plan_options, on_frame=show,
                            recording=BreathRecording(rate_hz=source.rate_hz if source else None, polarity=polarity))
-        status = "completed"
         try:
-            if source is None:
-                loop.start_pacer(0.0, resting_from_profile)
-                t0 = time.monotonic()
-                while (t := time.monotonic() - t0) < max_s:
-                    if show is not None:
-                        show(loop.pacer_state(t), None)
-                    time.sleep(FRAME_INTERVAL_S)
-            else:
-                if resting_from_profile is None:
-                    loop.baseline_s = min(BASELINE_S, BASELINE_SHARE * max_s) if ramp_min > 0 else 0.0
-                else:
-                    loop.resting_rate_bpm = resting_from_profile
-                    loop.start_pacer(0.0, resting_from_profile)
-                for t, v in source.samples():
-                    loop.chunk(t, v)
-        except _WindowClosed:
-            pass  # the patient finished early: the session is complete
-        except KeyboardInterrupt:
-            status = "interrupted"
+            status = _run_breathe(loop, source, show, max_s=max_s, ramp_min=ramp_min,
+                                  resting_bpm=profile_breath.resting_rate_bpm if profile_breath else None)
         finally:
             if stream is not None:
                 stream.close()
-        belt_error = getattr(source, "error", None)
-        if belt_error is not None:  # the belt gave up: keep what was recorded, say so once
-            status = "interrupted"
-        fields = loop.result()
-        if belt_error is not None:
-            fields["detail"]["belt_error"] = str(belt_error)
-        saved = True
-        try:
-            with store.session() as db:
-                db.add(BreathResult(session_id=session_id, **fields))
-        except StoreError as exc:
-            log.warning("session %d: breath result not saved: %s", session_id, exc)
-            saved = False
-        saved = recorder.finish(summary={"breath": {k: v for k, v in fields.items() if k != "detail"}}, status=status,
-                                active_s=loop.last_t_s) and saved
-        if not saved:
-            from feedback.messages import message
+        fields, saved, belt_error = _finish_breathe(store, recorder, session_id, loop, source, status)
+    _echo_breathe_result(session_id, fields, saved=saved, belt_error=belt_error)
 
-            typer.echo(message("session.not_all_saved"))
-        rate_text = f"{fields['rate_bpm']:.1f}" if fields.get("rate_bpm") else "-"
-        agree = fields.get("pacer_agreement_pct")
-        agree_text = f", pacer agreement {agree:.0f}%" if agree is not None else ""
-        typer.echo(f"session {session_id}: {fields['breaths']} breaths, {rate_text} breaths/min{agree_text}")
-        if belt_error is not None:
-            typer.echo(f"The belt stopped, so the session ended early: {belt_error}", err=True)
+
+def _open_breath_source(belt, breath_replay, *, rate_hz, belt_kind, realtime: bool, max_s: float):
+    """(breath source or None, belt stream or None): a replayed file, a belt, or neither (pacer only)."""
+    if breath_replay is not None:
+        from sensing.breath_source import open_breath_replay
+        return open_breath_replay(breath_replay, rate_hz=rate_hz, realtime=realtime, max_s=max_s,
+                                  belt_kind=belt_kind), None
+    if belt is not None:
+        from mindmove.commands.belt import _backends
+        from sensing.belts import open_belt
+        from sensing.breath_source import BeltBreathSource
+        client_backend, scanner_backend = _backends()
+        stream = open_belt(belt, kind=belt_kind, backend=client_backend, scanner_backend=scanner_backend)
+        return BeltBreathSource(stream, max_s=max_s), stream
+    return None, None
+
+
+def _run_breathe(loop: BreatheLoop, source, show, *, max_s: float, ramp_min: float,
+                 resting_bpm: float | None) -> str:
+    """Run the session until its end, the window closing or Ctrl+C; returns its status.
+
+    Without a breath source the pacer runs on the wall clock; with one, on the source's clock,
+    after a resting baseline unless the profile knows the resting rate."""
+    try:
+        if source is None:
+            loop.start_pacer(0.0, resting_bpm)
+            t0 = time.monotonic()
+            while (t := time.monotonic() - t0) < max_s:
+                if show is not None:
+                    show(loop.pacer_state(t), None)
+                time.sleep(FRAME_INTERVAL_S)
+        else:
+            if resting_bpm is None:
+                loop.baseline_s = min(BASELINE_S, BASELINE_SHARE * max_s) if ramp_min > 0 else 0.0
+            else:
+                loop.resting_rate_bpm = resting_bpm
+                loop.start_pacer(0.0, resting_bpm)
+            for t, v in source.samples():
+                loop.chunk(t, v)
+    except _WindowClosed:
+        pass  # the patient finished early: the session is complete
+    except KeyboardInterrupt:
+        return "interrupted"
+    return "completed"
+
+
+def _finish_breathe(store, recorder, session_id: int, loop: BreatheLoop, source, status: str):
+    """Store the breath result and finish the session: (fields, all saved, belt error or None)."""
+    from mindmove.store.recording import save_breath_result
+
+    belt_error = getattr(source, "error", None)
+    if belt_error is not None:  # the belt gave up: keep what was recorded, say so once
+        status = "interrupted"
+    fields = loop.result()
+    if belt_error is not None:
+        fields["detail"]["belt_error"] = str(belt_error)
+    saved = save_breath_result(store, session_id, fields)
+    saved = recorder.finish(summary={"breath": {k: v for k, v in fields.items() if k != "detail"}}, status=status,
+                            active_s=loop.last_t_s) and saved
+    return fields, saved, belt_error
+
+
+def _echo_breathe_result(session_id: int, fields: dict, *, saved: bool, belt_error) -> None:
+    if not saved:
+        from feedback.messages import message
+
+        typer.echo(message("session.not_all_saved"))
+    rate_text = f"{fields['rate_bpm']:.1f}" if fields.get("rate_bpm") else "-"
+    agree = fields.get("pacer_agreement_pct")
+    agree_text = f", pacer agreement {agree:.0f}%" if agree is not None else ""
+    typer.echo(f"session {session_id}: {fields['breaths']} breaths, {rate_text} breaths/min{agree_text}")
+    if belt_error is not None:
+        typer.echo(f"The belt stopped, so the session ended early: {belt_error}", err=True)
 
 
 class _WindowClosed(Exception):

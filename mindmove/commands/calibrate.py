@@ -19,6 +19,7 @@ import sys
 import typer
 from rich.console import Console
 
+from feedback.motions import motions_help
 from mindmove.commands import cli_actor
 from core.errors import InputError, MindMoveError
 
@@ -107,7 +108,7 @@ def _check_before_capture(patient: str, motions, *, set_range, duration_s, camer
 
 def calibrate(
     patient: str = typer.Option(..., "--patient", help="The patient's code, e.g. P001."),
-    motions: list[str] = typer.Option([], "--motion", help="Motion to capture (repeatable), e.g. right_shoulder_flexion."),
+    motions: list[str] = typer.Option([], "--motion", help=f"Motion to capture (repeatable): {motions_help()}."),
     neutral: str | None = typer.Option(None, "--neutral", help="Capture neutral posture instead: standing or seated."),
     source: str | None = typer.Option(None, "--source", help="A video file or image folder instead of the camera."),
     camera: int = typer.Option(0, "--camera", help="Camera index when no --source is given."),

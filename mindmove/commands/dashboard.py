@@ -6,7 +6,9 @@ configured store; with no display (no ``DISPLAY``/``WAYLAND_DISPLAY`` on Linux) 
 headless and opens no browser. The browser is never shown a traceback
 (``--client.showErrorDetails none``) and tables offer no unaudited CSV download
 (``--client.disableDataExport true``). The address and port are checked before the server
-starts: one that is not this computer's, or a port in use, is one line and exit 2.
+starts: one that is not this computer's, or a port in use, is one line and exit 2. The server
+is this command's child: stopping the command (Ctrl+C, or SIGTERM/SIGHUP from a service
+manager or a closed terminal) stops the server too, never leaving it running on its port.
 
 ``demo`` fills the demo's OWN database, ``<data dir>/demo.db`` (``--db-url`` names another;
 ``MINDMOVE_DB_URL`` is ignored, so the demo users and their published password never reach
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +33,47 @@ DEFAULT_PORT = 8501
 # Patient data stays on this computer unless the clinic chooses to serve it on its network
 # (`--address 0.0.0.0`, behind an HTTPS reverse proxy).
 DEFAULT_ADDRESS = "localhost"
+SERVER_STOP_TIMEOUT_S = 10.0  # Streamlit's own shutdown after SIGTERM; then it is killed
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class _Stop(Exception):
+    """This command was asked to stop (SIGTERM or SIGHUP)."""
+
+
+def serve_until_stopped(command: list[str], *, env: dict | None = None) -> int:
+    """Run the server ``command`` until it exits or this process is stopped; on Ctrl+C,
+    SIGTERM or SIGHUP the server is stopped too (terminated, then killed after
+    :data:`SERVER_STOP_TIMEOUT_S`). Returns the server's exit code, or 0 when stopped."""
+
+    def stop(signum, _frame):
+        raise _Stop(signum)
+
+    server = subprocess.Popen(command, env=env)
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+    try:
+        return server.wait()
+    except (KeyboardInterrupt, _Stop):
+        return 0
+    finally:
+        for sig in STOP_SIGNALS:  # a second signal must not cut the server's shutdown short
+            signal.signal(sig, signal.SIG_IGN)
+        try:
+            _stop_server(server)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
+    server.terminate()
+    try:
+        server.wait(timeout=SERVER_STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def _has_display() -> bool:
@@ -57,11 +101,8 @@ def _run_dashboard(port: int, address: str = DEFAULT_ADDRESS, *, db_url: str | N
     check_address(address, port)
     host = "localhost" if address in ("localhost", "127.0.0.1", "0.0.0.0", "::") else address
     typer.echo(f"Dashboard at http://{host}:{port} (Ctrl+C stops it).")
-    try:
-        env = None if db_url is None else {**os.environ, "MINDMOVE_DB_URL": db_url}
-        return subprocess.call(streamlit_command(port=port, address=address), env=env)
-    except KeyboardInterrupt:
-        return 0
+    env = None if db_url is None else {**os.environ, "MINDMOVE_DB_URL": db_url}
+    return serve_until_stopped(streamlit_command(port=port, address=address), env=env)
 
 
 def check_address(address: str, port: int, /) -> None:

@@ -1,17 +1,15 @@
-"""`mindmove practice` (a live session) and `mindmove exercises` (what can be practised)."""
+"""`mindmove practice` (a live session, run by :mod:`mindmove.practice`) and `mindmove exercises`
+(what can be practised)."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from core.errors import InputError, StoreError
-
-log = logging.getLogger(__name__)
+from sensing.belts.kinds import belt_kinds_help
 
 
 def _ask(label: str, low: int, high: int) -> int | None:
@@ -25,14 +23,10 @@ def _ask(label: str, low: int, high: int) -> int | None:
         typer.echo(f"Please type a whole number from {low} to {high}, or press Enter to skip.")
 
 
-def _checkin(pain: int | None, mood: int | None, *, when: str, interactive: bool) -> tuple[int | None, int | None]:
-    from mindmove.store.recording import MOOD_RANGE, PAIN_RANGE, validate_checkin
+def _ask_checkin(when: str) -> tuple[int | None, int | None]:
+    from mindmove.store.recording import MOOD_RANGE, PAIN_RANGE
 
-    if interactive and pain is None and mood is None:
-        pain = _ask(f"Pain {when} the session", *PAIN_RANGE)
-        mood = _ask(f"Mood {when} the session", *MOOD_RANGE)
-    validate_checkin(pain, mood)
-    return pain, mood
+    return _ask(f"Pain {when} the session", *PAIN_RANGE), _ask(f"Mood {when} the session", *MOOD_RANGE)
 
 
 def practice(
@@ -52,159 +46,29 @@ def practice(
     belt: Optional[str] = typer.Option(None, "--belt", help="A breathing belt's name or address (breath joins the session)."),
     breath_replay: Optional[Path] = typer.Option(None, "--breath-replay", help="Replay a breath recording on the session clock."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate of the breath replay, if it has no times."),
-    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help="vernier | polar | generic (a belt, or a raw log replay)."),
+    belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help=f"{belt_kinds_help()} (a belt, or a raw log replay)."),
     polarity: str = typer.Option("auto", "--polarity", help="Breath polarity: auto | normal (rise = inhale) | inverted."),
     pacer: Optional[bool] = typer.Option(None, "--pacer/--no-pacer", help="Show the breathing guide (default: when the exercise asks for breath coordination)."),
     sound: bool = typer.Option(False, "--sound", help="Soft tones at the guide's phase changes and a quiet chime per repetition."),
 ) -> None:
     """Practise an exercise with live, gentle guidance; the session is recorded as it happens."""
-    from calibration.practice import build_practice_pipeline
-    from mindmove.store.profiles import load_profile
-    from feedback.exercises import exercise_title, load_exercise
-    from feedback.messages import load_catalogue
-    from feedback.render_practice import PracticeWindow, VideoFileSink, render_practice_frame
-    from feedback.session import run_practice
-    from mindmove.store.db import open_store
-    from mindmove.settings import load_settings
-    from mindmove.store.recording import SessionRecorder
-    from sensing.pose import create_pose_estimator
-    from sensing.video import open_source
+    from feedback.messages import message
+    from mindmove.practice import BreathOptions, PracticeOptions, run_practice_session, summary_lines
 
-    if camera is not None and source is not None:
-        raise InputError("Give either --camera or --source, not both.")
-    if belt is not None and breath_replay is not None:
-        raise InputError("Give either --belt or --breath-replay, not both.")
-    if belt is not None and fast:
-        raise InputError("--fast runs the video faster than real time, which a live belt cannot follow; "
-                         "leave out --fast, or use --breath-replay FILE.")
-    load_catalogue()  # a clinic's message file is checked now, before the camera opens
-    _check_before_start(camera=camera, record_video=record_video, no_window=no_window)
-    ex = load_exercise(exercise, directory=load_settings().exercises_dir)
-    if side is not None:
-        ex = ex.with_side(side)
+    options = PracticeOptions(
+        patient=patient, exercise=exercise, camera=camera, source=source, side=side, window=not no_window,
+        windowed=windowed, record_video=record_video, fast=fast, sound=sound,
+        before=(pain_before, mood_before), after=(pain_after, mood_after),
+        breath=BreathOptions(belt=belt, replay=breath_replay, rate_hz=rate_hz, belt_kind=belt_kind,
+                             polarity=polarity, pacer=pacer))
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    before = _checkin(pain_before, mood_before, when="before", interactive=interactive)
-    _checkin(pain_after, mood_after, when="after", interactive=False)  # refuse a bad value before the session
-    with open_store() as store:
-        record = load_profile(store, patient)
-        pipeline = build_practice_pipeline(ex, profile_record=record)
-        breath, stream = _open_breath(ex, belt=belt, breath_replay=breath_replay, rate_hz=rate_hz,
-                                      belt_kind=belt_kind, polarity=polarity, pacer=pacer)
-        player = None
-        if sound:
-            from feedback.sound import open_sound
-
-            player = open_sound()
-        sinks = []
-        frames = None
-        try:
-            frames = open_source(source if source is not None else (camera if camera is not None else 0))
-            estimator = create_pose_estimator()
-            if not no_window:
-                sinks.append(PracticeWindow(fullscreen=not windowed))
-            if record_video is not None:
-                sinks.append(VideoFileSink(record_video, fps=frames.fps or 30.0, size=frames.size))
-            # the session exists only once everything it needs has opened
-            recorder = SessionRecorder(store, patient, kind="practice", exercise=ex.name,
-                                       profile_version_id=record.version_id if record else None, background=True)
-            session_id = recorder.start()
-            if before != (None, None):
-                recorder.add_checkin("before", pain=before[0], mood=before[1])
-            typer.echo(f"Session {session_id}: {exercise_title(ex)}. Press q or Esc to finish.", err=True)
-            result = run_practice(frames, estimator, pipeline, recorder=recorder, sinks=sinks,
-                                  render=render_practice_frame if sinks else None,
-                                  pace=not fast, breath=breath, sound=player)
-            saved = True
-            if result.breath is not None:
-                from mindmove.store.models import BreathResult
-
-                try:
-                    with store.session() as db:
-                        db.add(BreathResult(session_id=session_id, **result.breath))
-                except StoreError as exc:
-                    log.warning("session %d: breath result not saved: %s", session_id, exc)
-                    saved = False
-            saved = recorder.finish(summary=result.summary, metrics=result.metrics, active_s=result.active_s) and saved
-        finally:
-            for sink in sinks:
-                sink.close()
-            if frames is not None:
-                frames.close()
-            if stream is not None:
-                stream.close()
-        after = _checkin(pain_after, mood_after, when="after", interactive=interactive)
-        if after != (None, None):
-            try:
-                recorder.add_checkin("after", pain=after[0], mood=after[1])
-            except StoreError as exc:
-                log.warning("session %d: check-in after not saved: %s", session_id, exc)
-                saved = False
-    if not saved:
-        from feedback.messages import message
-
+    outcome = run_practice_session(
+        options, ask_checkin=_ask_checkin if interactive else None,
+        on_start=lambda sid, title: typer.echo(f"Session {sid}: {title}. Press q or Esc to finish.", err=True))
+    if not outcome.saved:
         typer.echo(message("session.not_all_saved"))
-    s = result.summary
-    in_range = s["time_in_range_pct"]
-    typer.echo(f"Session {session_id} {'saved' if saved else 'ended'}: {s['repetitions']} repetitions, "
-               f"{s['active_min']:.1f} active minutes"
-               + (f", {in_range:.0f}% of the time within the comfortable range" if in_range is not None else "")
-               + ".")
-    b, c = s.get("breath"), s.get("breath_coordination")
-    if b is not None and b.get("rate_bpm") is not None:
-        typer.echo(f"Breath: {b['breaths']} breaths, {b['rate_bpm']:.1f} breaths/min.")
-    if c is not None and c["judged"]:
-        typer.echo(f"Moving with the breath: {c['coordinated']} of {c['judged']} repetitions.")
-
-
-def _check_before_start(*, camera: int | None, record_video: Path | None, no_window: bool) -> None:
-    """What can be refused before the camera, the model and the session: refused now."""
-    if camera is not None and camera < 0:
-        raise InputError(f"Expected --camera to be a camera number (0, 1, ...), but got {camera}.")
-    if record_video is not None:
-        from mindmove.inputs import check_output_file
-
-        check_output_file(record_video, option="--record-video", suffixes=(".mp4",))
-    if not no_window:
-        from mindmove.display import check_display
-
-        check_display(window="the practice window")
-
-
-def _open_breath(ex, *, belt, breath_replay, rate_hz, belt_kind, polarity, pacer):
-    """(PracticeBreath or None, belt stream or None) from the options and the exercise."""
-    from feedback.breath import POLARITIES
-
-    if polarity not in POLARITIES:
-        raise InputError(f"--polarity is one of {', '.join(POLARITIES)}, but got {polarity!r}.")
-    if rate_hz is not None and breath_replay is None:
-        raise InputError("--rate-hz goes with --breath-replay FILE; leave it out otherwise.")
-    show_pacer = pacer if pacer is not None else ex.breath is not None
-    guide = None
-    if show_pacer:
-        from feedback.pacer import Pacer, PacerPlan
-
-        rule = ex.breath
-        guide = Pacer(PacerPlan(rate_bpm=rule.pacer_rate_bpm, ie_ratio=rule.pacer_ie_ratio) if rule else PacerPlan())
-    feed, stream = None, None
-    if breath_replay is not None:
-        from feedback.session import ReplayFeed
-        from sensing.breath_source import load_breath_file
-
-        t_s, values, rate = load_breath_file(breath_replay, rate_hz=rate_hz, belt_kind=belt_kind)
-        feed = ReplayFeed(t_s, values, rate_hz=rate)
-    elif belt is not None:
-        from feedback.session import BeltFeed
-        from mindmove.commands.belt import _backends
-        from sensing.belts import open_belt
-
-        client_backend, scanner_backend = _backends()
-        stream = open_belt(belt, kind=belt_kind, backend=client_backend, scanner_backend=scanner_backend)
-        feed = BeltFeed(stream)
-    if feed is None and guide is None:
-        return None, None
-    from feedback.session import PracticeBreath
-
-    return PracticeBreath(feed=feed, pacer=guide, polarity=polarity), stream
+    for line in summary_lines(outcome):
+        typer.echo(line)
 
 
 def exercises() -> None:
@@ -212,9 +76,10 @@ def exercises() -> None:
     from feedback.exercises import load_exercises
     from mindmove.settings import load_settings
 
+    row = "{:28s} {:9s} {:20s} {:11s} {}"
+    typer.echo(row.format("exercise (--exercise)", "position", "tracked motion", "sides", "title"))
     for name, ex in load_exercises(directory=load_settings().exercises_dir).items():
-        sides = "/".join(ex.tracking.sides) or "-"
-        typer.echo(f"{name:28s} {ex.position:9s} {ex.tracking.motion:20s} {sides:11s} {ex.title}")
+        typer.echo(row.format(name, ex.position, ex.tracking.motion, "/".join(ex.tracking.sides) or "-", ex.title))
 
 
 def register(app: typer.Typer) -> None:

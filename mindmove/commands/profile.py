@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from feedback.motions import motions_help
 from mindmove.commands import cli_actor, cli_audit
 from core.errors import InputError, ValidationError
 
@@ -32,7 +33,7 @@ BY = typer.Option(..., "--by", help="Name of the therapist making the change.")
 @profile_app.command("set")
 def profile_set(
     patient: str = PATIENT,
-    motion: str | None = typer.Option(None, "--motion", help="Motion to set, e.g. right_shoulder_flexion."),
+    motion: str | None = typer.Option(None, "--motion", help=f"Motion to set: {motions_help()}."),
     min_deg: float | None = typer.Option(None, "--min", help="Lowest comfortable angle, degrees."),
     max_deg: float | None = typer.Option(None, "--max", help="Highest comfortable angle, degrees."),
     margin_deg: float | None = typer.Option(None, "--margin", help="Caution margin before each end, degrees."),

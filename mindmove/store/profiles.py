@@ -20,11 +20,14 @@ from calibration.profile import (
 )
 from core.errors import ValidationError
 from core.patients import check_patient_code
-from mindmove.auth import audit
+from core.ranges import SafeRange
+from mindmove.auth import SignedInUser, audit, require_patient, require_role
 from mindmove.store.models import Patient, ProfileVersion, as_utc
 from mindmove.store.recording import get_or_create_patient
 
 log = logging.getLogger(__name__)
+
+CALIBRATION_EDIT_ROLES = ("therapist",)  # who may change a safe range in the dashboard
 
 
 def _record(row: ProfileVersion, patient_code: str) -> ProfileRecord:
@@ -101,3 +104,22 @@ def save_profile_change(store, patient_code: str, old: Profile | None, new: Prof
     audit(store, actor, "edit_calibration", patient_code=patient_code, client=client,
           detail=f"version={record.version}; {detail_prefix}" + "; ".join(compute_profile_changes(old, new)))
     return record
+
+
+def save_range_change(store, user: SignedInUser, patient_code: str, /, *, motion: str, min_deg: float,
+                      max_deg: float, caution_margin_deg: float, reason: str) -> ProfileRecord:
+    """A new profile version with ``motion``'s safe range changed, by a signed-in dashboard user.
+
+    Only :data:`CALIBRATION_EDIT_ROLES` of the patient's care team may (a refusal is audited
+    by ``require_role`` / ``require_patient``). The same validation as ``mindmove profile set``
+    (:func:`save_profile`, which checks every range with :func:`calibration.limits.check_range`);
+    a refused change is audited (``edit_calibration``, ``success=False``) and re-raised.
+    """
+    require_role(store, user, *CALIBRATION_EDIT_ROLES, action="edit_calibration")
+    require_patient(store, user, patient_code, action="open_calibration_edit")
+    code = str(patient_code)
+    current = load_profile(store, code)
+    old = current.profile if current is not None else Profile()
+    new = old.with_range(str(motion), SafeRange(min_deg, max_deg, caution_margin_deg))
+    return save_profile_change(store, code, old, new, actor=user.username, by=user.username, reason=reason,
+                               client=user.client)

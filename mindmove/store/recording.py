@@ -117,6 +117,22 @@ def mark_interrupted_sessions(store: Store, /, *, station: str | None = None) ->
     return ids
 
 
+def save_breath_result(store: Store, session_id: int, fields: dict | None, /) -> bool:
+    """Store a session's breath result (``BreathResult`` fields; None: nothing to store).
+    False, with a warning in the log, when the store refused it: the session goes on."""
+    if fields is None:
+        return True
+    from mindmove.store.models import BreathResult
+
+    try:
+        with store.session() as db:
+            db.add(BreathResult(session_id=session_id, **fields))
+    except StoreError as exc:
+        log.warning("session %d: breath result not saved: %s", session_id, exc)
+        return False
+    return True
+
+
 def validate_checkin(pain: int | None, mood: int | None) -> None:
     if pain is not None and not PAIN_RANGE[0] <= pain <= PAIN_RANGE[1]:
         raise ValidationError(f"Pain is recorded from {PAIN_RANGE[0]} to {PAIN_RANGE[1]}, but got {pain}.")

@@ -22,12 +22,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 from core.errors import SourceError
-from sensing.belts import polar, vernier
-from sensing.belts.adapters import KINDS, BeltAdapter, make_adapter
+from sensing.belts.adapters import BeltAdapter
 from sensing.belts.base import (
     BatteryLevel, BeltEvent, BreathSample, DecodeStats, DeviceReply, Gap, HeartRate,
 )
 from sensing.belts.generic import GenericBeltConfig, load_generic_config
+from sensing.belts.kinds import (
+    BELT_KINDS, BeltKind, belt_kinds_help, belt_signal, get_belt_kind, kind_from_name, kind_from_services,
+    make_adapter, register_belt_kind,
+)
 from sensing.belts.replay import (
     load_notification_log, replay_notification_events, replay_notification_log,
 )
@@ -36,15 +39,13 @@ from sensing.belts.stream import (
 )
 
 __all__ = [
-    "BatteryLevel", "BeltAdapter", "BeltEvent", "BeltStream", "BreathSample", "DecodeStats",
-    "DeviceReply", "FoundBelt", "Gap", "GenericBeltConfig", "HeartRate", "KINDS",
-    "NotificationLogWriter", "ReconnectPolicy", "kind_from_name", "load_generic_config",
-    "load_notification_log", "make_adapter", "open_belt", "replay_notification_events",
-    "replay_notification_log", "scan_belts",
+    "BELT_KINDS", "BatteryLevel", "BeltAdapter", "BeltEvent", "BeltKind", "BeltStream", "BreathSample",
+    "DecodeStats", "DeviceReply", "FoundBelt", "Gap", "GenericBeltConfig", "HeartRate",
+    "NotificationLogWriter", "ReconnectPolicy", "belt_kinds_help", "belt_signal", "get_belt_kind",
+    "kind_from_name", "kind_from_services", "load_generic_config", "load_notification_log", "make_adapter",
+    "open_belt", "register_belt_kind", "replay_notification_events", "replay_notification_log", "scan_belts",
 ]
 
-NAME_PREFIXES = {vernier.NAME_PREFIX: "vernier", polar.NAME_PREFIX: "polar"}
-SERVICE_KINDS = {vernier.SERVICE_UUID: "vernier", polar.PMD_SERVICE_UUID: "polar"}
 DEFAULT_SCAN_S = 5.0
 _ADDRESS = re.compile(r"^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}"
                       r"[0-9A-Fa-f]{12}$")
@@ -55,16 +56,6 @@ class FoundBelt(NamedTuple):
     address: str
     rssi: int | None
     kind: str | None
-
-
-def kind_from_name(name: str | None, /) -> str | None:
-    """``"vernier"`` for ``GDX-RB ...``, ``"polar"`` for ``Polar H10 ...``, else None."""
-    if not name:
-        return None
-    for prefix, kind in NAME_PREFIXES.items():
-        if name.strip().lower().startswith(prefix.lower()):
-            return kind
-    return None
 
 
 def _run_in_own_loop(coro_factory):
@@ -113,8 +104,7 @@ def scan_belts(timeout_s: float = DEFAULT_SCAN_S, *, scanner_backend=None,
         name = adv.local_name or device.name or ""
         kind = kind_from_name(adv.local_name) or kind_from_name(device.name)
         if kind is None:
-            kind = next((SERVICE_KINDS[u.lower()] for u in adv.service_uuids
-                         if u.lower() in SERVICE_KINDS), None)
+            kind = kind_from_services(adv.service_uuids)
         if kind is not None or all_devices:
             found.append(FoundBelt(name, device.address, adv.rssi, kind))
     return sorted(found, key=lambda b: -(b.rssi if b.rssi is not None else -999))
@@ -129,7 +119,7 @@ def open_belt(name_or_address: str | Path, /, *, kind: str | None = None, backen
     ``name_or_address``: an advertised name or its start (``"GDX-RB 0K1012"``,
     ``"Polar H10"``; found by scanning), a Bluetooth address (then ``kind`` is needed unless
     a scan can name it), or the path of a generic belt TOML file. ``kind`` forces the
-    adapter (``"vernier"``, ``"polar"``, ``"generic"``). ``backend``/``scanner_backend``
+    adapter (a name of the :mod:`sensing.belts.kinds` registry). ``backend``/``scanner_backend``
     are handed to bleak (the test seam). Raises ``SourceError`` in one line when no adapter,
     no device or no connection.
     """
@@ -137,7 +127,7 @@ def open_belt(name_or_address: str | Path, /, *, kind: str | None = None, backen
     config = None
     if target.lower().endswith(".toml"):
         config = load_generic_config(target)
-        kind = "generic"
+        kind = next(k.name for k in BELT_KINDS.values() if k.needs_file)
         target = config.address or config.name_prefix or config.name
     kind = kind or kind_from_name(target)
     if _ADDRESS.match(target) and kind is not None:
@@ -155,8 +145,9 @@ def open_belt(name_or_address: str | Path, /, *, kind: str | None = None, backen
         address, name = match.address, match.name or match.address
         kind = kind or match.kind
         if kind is None:
-            raise SourceError(f"Expected a known belt, but {name!r} is not a GDX-RB or "
-                              f"Polar H10: pass --kind or a generic belt TOML file.")
+            known = " or ".join(k.title for k in BELT_KINDS.values() if k.name_prefix)
+            raise SourceError(f"Expected a known belt, but {name!r} is not a {known}: "
+                              f"pass --kind or a generic belt TOML file.")
     adapter = make_adapter(kind, config=config)
     stream = BeltStream(address, adapter, name=name, backend=backend, reconnect=reconnect,
                         raw_log=raw_log)

@@ -5,7 +5,8 @@ An adapter knows one device's protocol and nothing about connecting: the
 ``notify_uuids``, runs ``setup`` (again after every reconnect), feeds every notification to
 ``decode`` in arrival order, and calls ``stop`` before disconnecting. Replies to commands
 come back through ``decode`` as :class:`DeviceReply` and are handed to ``setup`` by
-:meth:`BeltLink.wait_reply`.
+:meth:`BeltLink.wait_reply`. Which adapter serves which kind is the registry,
+:mod:`sensing.belts.kinds`.
 """
 
 from __future__ import annotations
@@ -21,9 +22,6 @@ from sensing.belts.base import BatteryLevel, BeltEvent, DecodeStats, DeviceReply
 from sensing.belts.generic import GenericBeltConfig, GenericDecoder
 
 log = logging.getLogger(__name__)
-
-KINDS = ("vernier", "polar", "generic")
-
 
 class BeltLink:
     """What an adapter may do on a live connection (a thin layer over ``BleakClient``)."""
@@ -204,18 +202,3 @@ class GenericAdapter:
     async def stop(self, link: BeltLink) -> None:
         for w in self.config.stop_writes:
             await link.write(w.characteristic_uuid, w.data, response=w.response)
-
-
-def make_adapter(kind: str, /, *, config: GenericBeltConfig | None = None) -> BeltAdapter:
-    """The adapter for ``kind`` (``"vernier"``, ``"polar"`` or ``"generic"`` with a config)."""
-    if kind == "vernier":
-        return VernierAdapter()
-    if kind == "polar":
-        return PolarAdapter()
-    if kind == "generic":
-        if config is None:
-            raise SourceError("Expected a belt TOML file for a generic belt, but none was "
-                              "given: pass the file's path as the device.")
-        return GenericAdapter(config)
-    raise SourceError(f"Expected a belt kind among {', '.join(KINDS)}, but got {kind!r}: "
-                      f"choose one of those.")

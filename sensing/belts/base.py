@@ -25,6 +25,11 @@ from typing import Union
 
 import numpy as np
 
+# The kinds of breath signal a sensor gives, which decide what a rise means: a stretch or
+# force belt, chest impedance, nasal airflow, exhaled CO2, a nasal thermistor, a chest
+# accelerometer. Every belt kind (sensing.belts.kinds) names one.
+BREATH_SIGNALS = ("belt", "impedance", "airflow", "co2", "thermistor", "accelerometer")
+
 # Sample times are rebuilt by counting samples at the nominal rate from an anchor; when the
 # count drifts this far from the arrival times (a lost packet, a stalled link), re-anchor.
 MAX_CLOCK_DRIFT_S = 1.0

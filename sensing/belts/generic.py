@@ -11,6 +11,8 @@ Example (``docs/belts.md`` has the full reference)::
     scale = 0.01                     # value = raw * scale + offset
     offset = 0.0
     sample_rate_hz = 20.0
+    signal = "belt"                  # optional: the breath signal kind (belt, impedance, airflow,
+                                     # co2, thermistor, accelerometer); default belt
     # optional: bytes written after subscribing and before disconnecting
     setup_writes = [{ characteristic_uuid = "0000ffe2-...", hex = "01" }]
     stop_writes = [{ characteristic_uuid = "0000ffe2-...", hex = "00" }]
@@ -26,7 +28,7 @@ from pathlib import Path
 
 
 from core.errors import InputError
-from sensing.belts.base import BreathSample, DecodeStats, SampleClock
+from sensing.belts.base import BREATH_SIGNALS, BreathSample, DecodeStats, SampleClock
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class GenericBeltConfig:
     address: str | None = None
     setup_writes: tuple[GattWrite, ...] = field(default_factory=tuple)
     stop_writes: tuple[GattWrite, ...] = field(default_factory=tuple)
+    signal: str = "belt"  # the breath signal kind, one of BREATH_SIGNALS
 
     @property
     def record_size(self) -> int:
@@ -96,6 +99,10 @@ def load_generic_config(path: str | Path, /) -> GenericBeltConfig:
     rate = raw["sample_rate_hz"]
     if not isinstance(rate, (int, float)) or not rate > 0:
         raise InputError(f"Expected sample_rate_hz > 0 in {path}, but got {rate!r}.")
+    signal = raw.get("signal", "belt")
+    if signal not in BREATH_SIGNALS:
+        raise InputError(f"Expected signal in {path} to be one of {', '.join(BREATH_SIGNALS)}, "
+                         f"but got {signal!r}: name the kind of breath signal the device gives.")
     return GenericBeltConfig(
         service_uuid=str(raw["service_uuid"]).lower(),
         characteristic_uuid=str(raw["characteristic_uuid"]).lower(),
@@ -104,7 +111,7 @@ def load_generic_config(path: str | Path, /) -> GenericBeltConfig:
         offset=float(raw.get("offset", 0.0)), name=str(raw.get("name", path.stem)),
         name_prefix=raw.get("name_prefix"), address=raw.get("address"),
         setup_writes=_writes(raw.get("setup_writes"), path, "setup_writes"),
-        stop_writes=_writes(raw.get("stop_writes"), path, "stop_writes"),
+        stop_writes=_writes(raw.get("stop_writes"), path, "stop_writes"), signal=signal,
     )
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sensing.belts.accel import AccelBreathFilter
 from sensing.belts.base import (
     BatteryLevel, BeltEvent, BreathSample, DecodeStats, DeviceReply, HeartRate,
 )
@@ -221,6 +220,8 @@ class PmdAccelerometerDecoder:
     def __init__(self, *, rate_hz: float = 25.0, chest_axis=(0.0, 0.0, 1.0)) -> None:
         self.rate_hz = float(rate_hz)
         self.stats = DecodeStats()
+        from sensing.belts.accel import AccelBreathFilter  # scipy.signal: loaded when a strap is used
+
         self.filter = AccelBreathFilter(rate_hz=self.rate_hz, chest_axis=chest_axis)
         self._offset_s: float | None = None
         self._last_ts_ns: int | None = None

@@ -12,7 +12,7 @@ import csv
 from pathlib import Path
 
 from core.errors import InputError
-from sensing.belts.adapters import make_adapter
+from sensing.belts.kinds import make_adapter
 from sensing.belts.base import BeltEvent, BreathSample, DeviceReply
 from sensing.belts.generic import load_generic_config
 
