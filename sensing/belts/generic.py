@@ -133,6 +133,9 @@ class GenericDecoder:
         times = self._clock.times(len(records), t_s)
         out = []
         for t, rec in zip(times, records):
+            if not math.isfinite(t):
+                self.stats.skip("clock_overlap")  # see SampleClock: its time is unknown
+                continue
             raw = rec[self.config.value_field]
             try:
                 value = float(raw) * self.config.scale + self.config.offset
