@@ -15,11 +15,11 @@
   edits below were made (``ADD``: onsets the candidates missed; ``UNSCORED``: stretches where
   by eye it is not clear what is a breath, left out of every count and timing). The time of
   each onset is then the documented convention (docs/breath.md), applied offline on the whole
-  signal: on a zero-phase 2 Hz low-pass, the vertex of a two-sided parabola fitted to the
-  samples within 20 % of the swing of the extreme, in a window that ends where the wave last
-  leaves that band on its way to the next extreme and reaches back from its last sample in the
-  lower half of the band as far as the leaving took (the end of a flat pause, ripples in it
-  included, else the bottom or top of a rounded turn). Inhale onsets at troughs, exhale onsets
+  signal: on a zero-phase 2 Hz low-pass, the samples within 20 % of the swing of the extreme,
+  up to where the wave last leaves that band on its way to the next extreme (ripples of a
+  pause included), are fitted with a parabola in, a flat stretch (possibly empty) and a
+  parabola out; the onset is where the flat stretch ends (the end of a pause, else the bottom
+  or top of a rounded turn). Inhale onsets at troughs, exhale onsets
   at peaks of the inhalation-up signal.
 """
 
@@ -87,31 +87,33 @@ def _candidates(y: np.ndarray) -> np.ndarray:
     return ex
 
 
-def _vertex(t: np.ndarray, w: np.ndarray) -> float:
-    """Two-sided parabola vertex (own curvature each side) by grid search, least squares."""
-    best, best_t = np.inf, t[0]
-    for c in np.linspace(t[0], t[-1], 4 * t.size):
-        d = t - c
-        a = np.column_stack([np.ones_like(d), np.minimum(d, 0) ** 2, np.maximum(d, 0) ** 2])
-        res = w - a @ np.linalg.lstsq(a, w, rcond=None)[0]
-        if res @ res < best:
-            best, best_t = res @ res, c
-    return float(best_t)
+def _pause_end(t: np.ndarray, w: np.ndarray) -> float:
+    """The end of the flat stretch of a fall-flat-rise fit (each arm a parabola of its own
+    curvature, the flat stretch possibly empty), by a plain grid search, least squares."""
+    best, best_b = np.inf, t[0]
+    grid = t[::max(1, t.size // 60)]
+    for i, a in enumerate(grid):
+        for b in grid[i:]:
+            m = np.column_stack([np.ones_like(t), np.minimum(t - a, 0) ** 2, np.maximum(t - b, 0) ** 2])
+            res = w - m @ np.linalg.lstsq(m, w, rcond=None)[0]
+            if res @ res < best:
+                best, best_b = res @ res, b
+    return float(best_b)
 
 
 def _timed(t: np.ndarray, z: np.ndarray, i: int, kind: int, swing: float, rate_hz: float, end: int) -> float:
-    """The convention of docs/breath.md: the fitted samples end where the wave last leaves
-    the band (20 % of the swing) above the extreme before the next extreme ``end``, and reach
-    back from its last sample in the lower half of the band as far as the leaving took."""
+    """The convention of docs/breath.md: the samples within the band (20 % of the swing) of
+    the extreme, up to where the wave last leaves it before the next extreme ``end`` (ripples
+    of a pause stay in), are fitted fall-flat-rise; the onset is where the flat part ends."""
     w = -kind * z
     band = 0.2 * swing
     inside = np.flatnonzero(w[i:end] <= w[i] + band)
     hi = min(w.size - 1, i + int(inside[-1]) + 1)
-    low_half = np.flatnonzero(w[:hi + 1] <= w[i] + 0.5 * band)
-    s0 = int(low_half[-1]) if low_half.size else i
-    lo = max(0, s0 - max(hi - s0, 3))
+    lo = i
+    while lo > 0 and w[lo - 1] <= w[i] + band and i - lo < 12 * rate_hz:
+        lo -= 1
     step = max(1, int(rate_hz // 25))
-    return _vertex(t[lo:hi + 1:step], w[lo:hi + 1:step]) if hi - lo > 3 * step else float(t[i])
+    return _pause_end(t[lo:hi + 1:step], w[lo:hi + 1:step]) if hi - lo > 3 * step else float(t[i])
 
 
 def build_reference(name: str) -> dict[str, np.ndarray]:

@@ -35,7 +35,8 @@ import math
 import numpy as np
 from scipy import signal as sps
 
-from core.errors import InputError, ValidationError
+from core.errors import InputError
+from core.signals import check_sampling_rate_hz
 from feedback.breath_artefacts import RunTracker, SlopeScreen
 from feedback.breath_detect import SWING_FRACTION, SwingDetector, compute_corner_time
 from feedback.breath_events import Breath, BreathAnalysis, BreathEvent, ExcludedSegment
@@ -57,7 +58,6 @@ FLOW_TAU_S = 120.0  # flow: leaky integration time constant (many breaths long, 
 FLOW_BASELINE_S = 60.0  # flow: the zero-flow level is the median flow of the last minute
 FLOW_BASELINE_EVERY_S = 1.0
 SLOPE_TAU_S = 10.0
-MIN_RATE_HZ, MAX_RATE_HZ = 1.0, 10_000.0  # a breathing recording's plausible sampling rates
 
 
 class BreathAnalyzer:
@@ -397,10 +397,7 @@ def _biquad(sos: np.ndarray, v: float, zi: list[float] | None) -> tuple[float, l
 
 def check_rate_hz(rate_hz: float, /) -> float:
     """``rate_hz`` if it is a plausible sampling rate of a breathing recording (1 Hz to 10 kHz)."""
-    if not (isinstance(rate_hz, (int, float)) and math.isfinite(rate_hz) and MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ):
-        raise ValidationError(f"A breath sampling rate is between {MIN_RATE_HZ:g} and {MAX_RATE_HZ:g} Hz, "
-                              f"but got {rate_hz!r}: check --rate-hz or the file's times.")
-    return float(rate_hz)
+    return check_sampling_rate_hz(rate_hz, what="a breath sampling rate")
 
 
 def _runs_of(mask: np.ndarray, *, splits=()) -> list[tuple[int, int, bool]]:

@@ -41,6 +41,7 @@ ONSET_BAND = 0.2  # samples within this share of the local amplitude of an extre
 ONSET_LOWPASS_HZ = 4.0  # the zero-phase filter under the timing (breath edges have little above)
 EDGE_FOOT_SLOPE_FRACTION = 0.2  # the foot of an edge: where its slope falls below this share
 EDGE_FLATNESS = 6.0  # see _is_edge: 2 for any parabola, far more for a flat stretch and an edge
+MAX_FIT_S = 12.0  # the fit covers at most this much (a long pause: its end is what matters)
 EDGE_S = 0.5  # no turning point this close to the start of a run (the filter's settling)
 QUARTER = 0.25  # "near the low / high level": within a quarter of the swing (polarity evidence)
 
@@ -184,24 +185,12 @@ def refine_turning_time(t: np.ndarray, z: np.ndarray, i_ext: int, /, *, kind: in
         hi += 1
     if _is_edge(t, w, lo, i0, hi, band):  # an unknown signal that turns out to be edge-like
         return _edge_foot_time(t, w, i0)
-    lo, hi = _fit_window(w, i0, band)
+    inside = np.flatnonzero(w[i0:] <= w[i0] + band)  # ripples of a pause that leave the band
+    hi = min(w.size - 1, i0 + int(inside[-1]) + 1)  # and come back stay in: the fit ends where
+    lo = max(lo, hi - int(MAX_FIT_S * (t.size - 1) / max(t[-1] - t[0], 1e-9)))  # the wave last leaves
     if hi - lo < 3:
         return float(t[i0])
     return compute_corner_time(t[lo:hi + 1], w[lo:hi + 1])
-
-
-def _fit_window(w: np.ndarray, i0: int, band: float) -> tuple[int, int]:
-    """The samples fitted around the trough ``i0``: they end at ``hi``, where the wave last
-    leaves the band above the trough on its way to the next phase (ripples of a pause that
-    rise above the band and come back stay inside), and reach back from ``s0``, its last
-    sample in the lower half of the band, as far as the leaving took. So a flat pause gives
-    the corner where it ENDS (a wider window would also hold the corner where it began, and
-    the fit could take either) and a rounded trough is fitted about its bottom."""
-    inside = np.flatnonzero(w[i0:] <= w[i0] + band)
-    hi = min(w.size - 1, i0 + int(inside[-1]) + 1)
-    low_half = np.flatnonzero(w[:hi + 1] <= w[i0] + 0.5 * band)
-    s0 = int(low_half[-1]) if low_half.size else i0
-    return max(0, s0 - max(hi - s0, 3)), hi
 
 
 def _is_edge(t: np.ndarray, w: np.ndarray, lo: int, i0: int, hi: int, band: float) -> bool:
@@ -228,20 +217,32 @@ def _edge_foot_time(t: np.ndarray, w: np.ndarray, i0: int) -> float:
     return float(t[i0 + int(flat[-1]) + 1] if flat.size else t[i0])
 
 
-def compute_corner_time(t_s: np.ndarray, z: np.ndarray, /, *, steps_per_sample: int = 4) -> float:
-    """The time of the bottom of a trough, by least squares: ``z`` is fitted with a parabola
-    on each side of a common vertex, each side with its own curvature, and the vertex time
-    with the smallest squared error (searched between samples) is returned.
+def compute_corner_time(t_s: np.ndarray, z: np.ndarray, /, *, steps_per_sample: int = 2) -> float:
+    """Where a trough ENDS, by least squares: ``z`` is fitted with a parabola falling into the
+    trough until ``a``, a flat stretch from ``a`` to ``b``, and a parabola rising from ``b``
+    (each arm with its own curvature); the ``b`` with the smallest squared error, searched
+    between samples, is returned.
 
-    A rounded trough gives its bottom; a flat stretch followed by a rise gives the end of the
-    flat stretch (the flat side fits an arm with no curvature), where the lowest noisy sample
-    of the plateau could be anywhere along it.
+    A rounded trough fits with no flat stretch (``a = b``, its bottom); a flat end-expiratory
+    pause fits as the flat stretch, and ``b`` is where the rise starts, wherever the lowest
+    noisy sample of the plateau happens to be. The arms share no sample, so each pair
+    ``(a, b)`` is a 3x3 least-squares problem, all solved at once.
     """
     t = np.asarray(t_s, dtype=float)
     y = np.asarray(z, dtype=float)
-    candidates = np.linspace(t[0], t[-1], steps_per_sample * (t.size - 1) + 1)
-    d = t[None, :] - candidates[:, None]
-    design = np.stack([np.ones_like(d), np.minimum(d, 0.0) ** 2, np.maximum(d, 0.0) ** 2], axis=-1)
-    coef = np.einsum("kjn,n->kj", np.linalg.pinv(design), y)
-    sse = np.sum((np.einsum("knj,kj->kn", design, coef) - y) ** 2, axis=1)
-    return float(candidates[int(np.argmin(sse))])
+    grid = np.linspace(t[0], t[-1], steps_per_sample * (t.size - 1) + 1)
+    left = np.minimum(t[None, :] - grid[:, None], 0.0) ** 2  # (candidates, samples)
+    right = np.maximum(t[None, :] - grid[:, None], 0.0) ** 2
+    sl, sll, sly = left.sum(1), (left ** 2).sum(1), left @ y
+    sr, srr, sry = right.sum(1), (right ** 2).sum(1), right @ y
+    ia, ib = np.triu_indices(grid.size)  # a <= b
+    gram = np.zeros((ia.size, 3, 3))
+    gram[:, 0, 0] = t.size
+    gram[:, 0, 1] = gram[:, 1, 0] = sl[ia]
+    gram[:, 0, 2] = gram[:, 2, 0] = sr[ib]
+    gram[:, 1, 1] = sll[ia] + 1e-12
+    gram[:, 2, 2] = srr[ib] + 1e-12
+    rhs = np.stack([np.full(ia.size, y.sum()), sly[ia], sry[ib]], axis=1)
+    coef = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
+    sse = (y @ y) - np.einsum("kj,kj->k", coef, rhs)
+    return float(grid[ib[int(np.argmin(sse))]])

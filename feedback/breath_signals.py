@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.errors import ValidationError
+from core.signals import BREATH_SIGNALS
 
 POLARITIES = ("auto", "normal", "inverted")
 
@@ -50,7 +51,7 @@ SIGNAL_KINDS: dict[str, SignalKind] = {k.name: k for k in (
     SignalKind("auto", "auto", "volume",
                "an unknown signal: treated as volume-like, its polarity decided from its shape"),
 )}
-SIGNALS = tuple(SIGNAL_KINDS)
+SIGNALS = BREATH_SIGNALS  # the same names, in the same order, as SIGNAL_KINDS (a test checks)
 
 
 def signal_kind(name: str, /) -> SignalKind:

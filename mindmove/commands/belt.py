@@ -71,17 +71,24 @@ def record(
     kind: Optional[str] = typer.Option(None, "--kind", help="vernier, polar or generic "
                                                             "(default: from the name)."),
     scan_timeout: float = typer.Option(5.0, "--scan-timeout", min=0.0),
+    signal: Optional[str] = typer.Option(None, "--signal", help="What the value measures (belt, impedance, airflow, "
+                                         "co2, thermistor, accelerometer, auto), written in the file's first line "
+                                         "so its polarity is known. Default: the device's own."),
 ) -> None:
     """Record a belt's breathing waveform to CSV; Ctrl-C stops and keeps what was written."""
+    from core.signals import BREATH_SIGNALS
     from sensing.belts import open_belt
     from sensing.belts.recording import BreathCsvWriter
 
+    if signal is not None and signal not in BREATH_SIGNALS:
+        raise InputError(f"--signal is one of {', '.join(BREATH_SIGNALS)}, but got {signal!r}.")
     client_backend, scanner_backend = _backends()
     t0 = time.monotonic()
     stream = open_belt(device, kind=kind, backend=client_backend,
                        scanner_backend=scanner_backend, scan_timeout_s=scan_timeout,
                        raw_log=raw_log)
-    writer = BreathCsvWriter(out, t0_s=t0, heart=stream.adapter.kind == "polar")
+    writer = BreathCsvWriter(out, t0_s=t0, heart=stream.adapter.kind == "polar",
+                             signal=signal or getattr(stream.adapter, "signal", None))
     typer.echo(f"Recording {stream.name} to {out}" + (f" for {duration:g} s" if duration
                                                       else "; press Ctrl-C to stop") + ".")
     error = None

@@ -33,26 +33,70 @@ def register(app: typer.Typer) -> None:
     app.command("breathe")(breathe_command)
 
 
+SIGNAL_HELP = ("What the recording measures, which fixes the polarity: belt | impedance | airflow | co2 | "
+               "thermistor | accelerometer | auto (unknown: decided from the waveform, with a confidence). "
+               "Default: the file's '# signal:' line, the --belt-kind's sensor, else auto.")
+
+
+def check_breath_options(*, signal: str | None, polarity: str | None, belt_kind: str | None,
+                         rate_hz: float | None) -> None:
+    """Refuse a bad --signal, --polarity, --belt-kind or --rate-hz before anything is read or stored."""
+    from core.signals import check_sampling_rate_hz
+    from feedback.breath_signals import resolve_polarity, signal_kind
+    from sensing.belts.adapters import KINDS
+
+    kind = signal_kind(signal if signal is not None else "auto")
+    resolve_polarity(kind, polarity)
+    if belt_kind is not None and belt_kind not in KINDS:
+        raise ValidationError(f"--belt-kind is one of {', '.join(KINDS)}, but got {belt_kind!r}.")
+    if rate_hz is not None:
+        check_sampling_rate_hz(rate_hz)
+
+
+def recording_signal(file: Path | None, *, signal: str | None, belt_kind: str | None) -> str:
+    """The signal kind: the option, else what the file says, else the belt kind's sensor, else auto."""
+    if signal is not None:
+        return signal
+    from sensing.breath_source import load_breath_signal
+
+    named = load_breath_signal(file) if file is not None else None
+    if named is not None:
+        return named
+    adapter_signals = {"vernier": "belt", "polar": "accelerometer"}  # the adapters' own `signal`
+    return adapter_signals.get(belt_kind or "", "auto")
+
+
 def analyze_command(
-    file: Path = typer.Argument(..., help="t_s,value CSV, one-column text (# headers allowed) or .npy."),
+    file: Path = typer.Argument(..., help="t_s,value CSV, one-column text (# headers allowed), .npy, a CSV with --column, or a raw belt log."),
     out: Path = typer.Option(..., "--out", help="Folder for breaths.csv and breath_summary.json."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate, for files without times."),
-    polarity: str = typer.Option("auto", "--polarity", help="auto | normal (rise = inhale) | inverted."),
+    signal: Optional[str] = typer.Option(None, "--signal", help=SIGNAL_HELP),
+    polarity: Optional[str] = typer.Option(None, "--polarity", help="Override the signal's polarity: auto | normal (rise = inhale) | inverted."),
     belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help="For a raw notification log: vernier | polar | generic."),
+    column: Optional[str] = typer.Option(None, "--column", help="The column to read from a CSV of named columns without times (e.g. RSP)."),
 ) -> None:
     """Find every breath in a recording; write breaths.csv and breath_summary.json."""
     from feedback.breath import analyze_breath, save_breath_outputs
     from sensing.breath_source import load_breath_file
 
-    t_s, values, rate = load_breath_file(file, rate_hz=rate_hz, belt_kind=belt_kind)
-    analysis = analyze_breath(t_s, values, rate_hz=rate, polarity=polarity)
+    check_breath_options(signal=signal, polarity=polarity, belt_kind=belt_kind, rate_hz=rate_hz)
+    t_s, values, rate = load_breath_file(file, rate_hz=rate_hz, belt_kind=belt_kind, column=column)
+    kind = recording_signal(file, signal=signal, belt_kind=belt_kind)
+    analysis = analyze_breath(t_s, values, rate_hz=rate, signal=kind, polarity=polarity)
     analysis.summary["file"] = Path(file).name
     csv_path, json_path = save_breath_outputs(analysis, out)
     s = analysis.summary
     rate_text = f"{s['rate_bpm']:.1f}" if s["rate_bpm"] is not None else "-"
     ie_text = f"{s['ie_ratio_median']:.2f}" if s["ie_ratio_median"] is not None else "-"
+    confidence = s.get("polarity_confidence")
+    basis = (f"from the {s['signal']} signal" if s["polarity_basis"] == "signal" else
+             f"from the waveform, {100 * confidence:.0f}% of breaths agree" if confidence is not None else "assumed")
+    excluded = ", ".join(f"{v:.1f} s {k.replace('_', ' ')}" for k, v in s["excluded_s"].items())
     typer.echo(f"{s['breaths']} breaths, {rate_text} breaths/min, exhale/inhale {ie_text}, "
-               f"polarity {s['polarity']}; wrote {csv_path} and {json_path}")
+               f"polarity {s['polarity']} ({basis})" + (f"; excluded {excluded}" if excluded else "")
+               + f"; wrote {csv_path} and {json_path}")
+    for warning in s["warnings"]:
+        typer.echo(f"Warning: {warning}", err=True)
 
 
 def _profile_breath(store, patient: str):
@@ -141,7 +185,8 @@ def breathe_command(
     breath_replay: Optional[Path] = typer.Option(None, "--breath-replay", help="Replay a breath recording instead of a belt."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate of the replay file, if it has no times."),
     belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help="vernier | polar | generic (a belt, or a raw log replay)."),
-    polarity: str = typer.Option("auto", "--polarity", help="auto | normal | inverted."),
+    signal: Optional[str] = typer.Option(None, "--signal", help=SIGNAL_HELP.replace("--belt-kind's sensor", "belt's sensor")),
+    polarity: Optional[str] = typer.Option(None, "--polarity", help="Override the signal's polarity: auto | normal | inverted."),
     minutes: float = typer.Option(5.0, "--minutes", help="Session length in minutes."),
     no_window: bool = typer.Option(False, "--no-window", help="Do not open the pacer window."),
     sound: bool = typer.Option(False, "--sound", help="Soft tones at phase changes."),
@@ -157,6 +202,7 @@ def breathe_command(
         raise ValidationError("Use either --belt or --breath-replay, not both.")
     if not minutes > 0:
         raise ValidationError(f"--minutes must be above 0, but got {minutes}.")
+    check_breath_options(signal=signal, polarity=polarity, belt_kind=belt_kind, rate_hz=rate_hz)
     store = open_store()
     profile_breath, profile_version_id = _profile_breath(store, patient)
     plan_options = {"rate": rate, "ratio": ratio, "box": box, "ramp_min": ramp_min, "profile_breath": profile_breath}
@@ -175,6 +221,7 @@ def breathe_command(
         client_backend, scanner_backend = _backends()
         stream = open_belt(belt, kind=belt_kind, backend=client_backend, scanner_backend=scanner_backend)
         source = BeltBreathSource(stream, max_s=max_s)
+        signal = signal or stream.adapter.signal
 
     player = None
     if sound:
@@ -187,7 +234,9 @@ def breathe_command(
     session_id = recorder.start()
     resting_from_profile = profile_breath.resting_rate_bpm if profile_breath else None
     loop = BreatheLoop(recorder=recorder, plan_options=plan_options, on_frame=show,
-                       recording=BreathRecording(rate_hz=source.rate_hz if source else None, polarity=polarity))
+                       recording=BreathRecording(rate_hz=source.rate_hz if source else None, polarity=polarity,
+                                                 signal=recording_signal(breath_replay, signal=signal,
+                                                                         belt_kind=belt_kind)))
     status = "completed"
     try:
         if source is None:
@@ -235,6 +284,8 @@ def breathe_command(
     agree = fields.get("pacer_agreement_pct")
     agree_text = f", pacer agreement {agree:.0f}%" if agree is not None else ""
     typer.echo(f"session {session_id}: {fields['breaths']} breaths, {rate_text} breaths/min{agree_text}")
+    for warning in fields["detail"].get("warnings", []) if fields["breaths"] else []:
+        typer.echo(f"Warning: {warning}", err=True)
     if belt_error is not None:
         typer.echo(f"The belt stopped, so the session ended early: {belt_error}", err=True)
 

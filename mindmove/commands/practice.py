@@ -53,7 +53,8 @@ def practice(
     breath_replay: Optional[Path] = typer.Option(None, "--breath-replay", help="Replay a breath recording on the session clock."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate of the breath replay, if it has no times."),
     belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help="vernier | polar | generic (a belt, or a raw log replay)."),
-    polarity: str = typer.Option("auto", "--polarity", help="Breath polarity: auto | normal (rise = inhale) | inverted."),
+    signal: Optional[str] = typer.Option(None, "--signal", help="What the breath recording or belt measures: belt | impedance | airflow | co2 | thermistor | accelerometer | auto (default: the file's or belt's own)."),
+    polarity: Optional[str] = typer.Option(None, "--polarity", help="Override the breath signal's polarity: auto | normal (rise = inhale) | inverted."),
     pacer: Optional[bool] = typer.Option(None, "--pacer/--no-pacer", help="Show the breathing guide (default: when the exercise asks for breath coordination)."),
     sound: bool = typer.Option(False, "--sound", help="Soft tones at the guide's phase changes and a quiet chime per repetition."),
 ) -> None:
@@ -88,7 +89,7 @@ def practice(
     record = load_profile(store, patient)
     pipeline = build_practice_pipeline(ex, profile_record=record)
     breath, stream = _open_breath(ex, belt=belt, breath_replay=breath_replay, rate_hz=rate_hz,
-                                  belt_kind=belt_kind, polarity=polarity, pacer=pacer)
+                                  belt_kind=belt_kind, polarity=polarity, pacer=pacer, signal=signal)
     player = None
     if sound:
         from feedback.sound import open_sound
@@ -154,12 +155,11 @@ def practice(
         typer.echo(f"Moving with the breath: {c['coordinated']} of {c['judged']} repetitions.")
 
 
-def _open_breath(ex, *, belt, breath_replay, rate_hz, belt_kind, polarity, pacer):
+def _open_breath(ex, *, belt, breath_replay, rate_hz, belt_kind, polarity, pacer, signal=None):
     """(PracticeBreath or None, belt stream or None) from the options and the exercise."""
-    from feedback.breath import POLARITIES
+    from mindmove.commands.breath import check_breath_options, recording_signal
 
-    if polarity not in POLARITIES:
-        raise InputError(f"--polarity is one of {', '.join(POLARITIES)}, but got {polarity!r}.")
+    check_breath_options(signal=signal, polarity=polarity, belt_kind=belt_kind, rate_hz=rate_hz)
     if rate_hz is not None and breath_replay is None:
         raise InputError("--rate-hz goes with --breath-replay FILE; leave it out otherwise.")
     show_pacer = pacer if pacer is not None else ex.breath is not None
@@ -184,11 +184,13 @@ def _open_breath(ex, *, belt, breath_replay, rate_hz, belt_kind, polarity, pacer
         client_backend, scanner_backend = _backends()
         stream = open_belt(belt, kind=belt_kind, backend=client_backend, scanner_backend=scanner_backend)
         feed = BeltFeed(stream)
+        signal = signal or stream.adapter.signal
     if feed is None and guide is None:
         return None, None
     from feedback.session import PracticeBreath
 
-    return PracticeBreath(feed=feed, pacer=guide, polarity=polarity), stream
+    kind = recording_signal(breath_replay, signal=signal, belt_kind=belt_kind)
+    return PracticeBreath(feed=feed, pacer=guide, polarity=polarity, signal=kind), stream
 
 
 def exercises() -> None:
