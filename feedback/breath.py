@@ -369,7 +369,7 @@ class BreathAnalyzer:
         if self._prev_y is not None:
             self._slope_typ += (dt / SLOPE_TAU_S) * (abs(slope) - self._slope_typ)
         self._prev_y = (t, y)
-        if self._sign is None or self.detector is None:
+        if self._sign is None:
             self.phase = "unknown"
             return
         threshold = self.phase_slope_fraction * self._slope_typ

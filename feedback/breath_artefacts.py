@@ -2,12 +2,13 @@
 
 Two stages, both streaming with kept state:
 
-- :class:`RunTracker`, at the input rate, on the raw values: a value repeated unchanged for
-  ``FLAT_LINE_S`` (2 s) is a **flat line** (a living chest moves a sensor by at least its
-  noise and the heartbeat within that time; a sensor off the body or disconnected does not):
-  from then on its samples are a gap. A value held for ``CLIP_MIN_S`` at the highest or
-  lowest value seen so far is **clipping** (listed; the held top of a breath is still part of
-  it, so it is not cut out).
+- :class:`RunTracker`, at the input rate, on the raw values: a value held for ``CLIP_MIN_S``
+  at the highest or lowest value of the last ``CLIP_LOOKBACK_S`` is **clipping** (listed; the
+  held top of a breath is still part of it, so it is not cut out, however long). Any other
+  value repeated unchanged for ``FLAT_LINE_S`` (2 s) is a **flat line** (a living chest moves
+  a sensor by at least its noise and the heartbeat within that time; a sensor off the body or
+  disconnected does not): from then on its samples are a gap. A sensor that falls to its rail
+  when disconnected is therefore listed as clipping, and gives no breath either.
 - :class:`SlopeScreen`, at the analysis rate (after the anti-alias low-pass): a change faster
   than breathing can make is an artefact. A breath's wave has no content above about 2 Hz
   (the quickest speech inhalations take 0.3 s) and, sighs included, a peak-to-peak size up to
@@ -29,6 +30,7 @@ from feedback.breath_events import ExcludedSegment
 
 FLAT_LINE_S = 2.0  # an unchanged value for this long is not a body (see the module docstring)
 CLIP_MIN_S = 0.15  # held at the extreme this long: clipping (a rounded breath top moves sooner)
+CLIP_LOOKBACK_S = 5.0  # "the extreme": of the signal over the last breath or so
 SLOPE_LIMIT_PER_S = 25.0  # x the local amplitude: the fastest a breath can change (Bernstein)
 ARTEFACT_MARGIN_S = 0.25  # excluded either side of a too-fast stretch (the filter's smear)
 SPIKE_MAX_S = 1.0  # a fast excursion back at its level within this is bridged
@@ -46,6 +48,18 @@ class RunTracker:
         self._last_t = math.nan
         self._hi = -math.inf
         self._lo = math.inf
+        self._rail = False
+        self._recent_t: np.ndarray = np.empty(0)
+        self._recent_x: np.ndarray = np.empty(0)
+
+    def _at_rail(self, t_start: float, value: float, t: np.ndarray, x: np.ndarray, a: int) -> bool:
+        """Whether ``value`` is the highest or lowest of the signal over the look-back before
+        ``t_start`` (this chunk's samples before index ``a`` and the kept history)."""
+        keep = self._recent_t >= t_start - CLIP_LOOKBACK_S
+        first = int(np.searchsorted(t, t_start - CLIP_LOOKBACK_S))
+        before = np.concatenate([self._recent_x[keep], x[min(first, a):a]])
+        before = before[before != value]
+        return before.size == 0 or value > before.max() or value < before.min()
 
     def update(self, t: np.ndarray, x: np.ndarray, /) -> np.ndarray:
         """The samples of ``(t, x)`` (finite values) inside a flat line (True: make them gaps)."""
@@ -64,10 +78,19 @@ class RunTracker:
         long = np.flatnonzero(t[ends - 1] - run_t0 >= CLIP_MIN_S)  # few: only these can matter
         for k in long:
             a, b = int(starts[k]), int(ends[k])
-            flat[a:b] = t[a:b] - run_t0[k] >= FLAT_LINE_S
+            carried = k == 0 and x[0] == self._value
+            rail = self._rail if carried else self._at_rail(float(run_t0[k]), float(x[a]), t, x, a)
+            flat[a:b] = (t[a:b] - run_t0[k] >= FLAT_LINE_S) & (not rail)
+            self._rail = rail
             if b < t.size:  # ended inside this chunk
                 self._value, self._start_t = float(x[a]), float(run_t0[k])
                 self._close(float(t[b - 1]), float(hi[b - 1]), float(lo[b - 1]))
+        if not (len(long) and long[-1] == starts.size - 1) and not (starts.size == 1 and x[0] == self._value):
+            self._rail = False
+        step = max(1, t.size // 200)
+        keep = self._recent_t >= t[-1] - CLIP_LOOKBACK_S
+        self._recent_t = np.concatenate([self._recent_t[keep], t[::step]])
+        self._recent_x = np.concatenate([self._recent_x[keep], x[::step]])
         self._value, self._start_t = float(x[-1]), float(run_t0[-1])
         self._last_t = float(t[-1])
         self._hi, self._lo = float(hi[-1]), float(lo[-1])
@@ -84,12 +107,12 @@ class RunTracker:
 
     def _close(self, end_t: float, hi: float, lo: float) -> None:
         duration = end_t - self._start_t
-        if not duration > 0:
+        if not duration >= CLIP_MIN_S:
             return
-        if duration >= FLAT_LINE_S:
-            self.segments.append(ExcludedSegment(self._start_t, end_t, "flat_line"))
-        elif duration >= CLIP_MIN_S and self._value in (hi, lo):
+        if self._rail:
             self.segments.append(ExcludedSegment(self._start_t, end_t, "clipping"))
+        elif duration >= FLAT_LINE_S:
+            self.segments.append(ExcludedSegment(self._start_t, end_t, "flat_line"))
 
 
 class SlopeScreen:
@@ -112,6 +135,8 @@ class SlopeScreen:
         self._before: tuple[float, float] | None = None  # last sample released
         self._seg: list[tuple[float, float]] | None = None
         self._seg_start = self._last_fast = math.nan
+        self._slope_before = math.nan
+        self._recent: list[tuple[float, float]] = []
         self._amplitude = 0.0
 
     def flush(self) -> list[tuple[float, float]]:
@@ -132,14 +157,14 @@ class SlopeScreen:
                 out = self._queue[:-self._lag] if len(self._queue) > self._lag else []
                 self._queue = self._queue[len(out):]
                 if out:
-                    self._before = out[-1]
+                    self._note_released(out)
                 return out, None
             self._seg_start = t_s - ARTEFACT_MARGIN_S
             held = [s for s in self._queue if s[0] < self._seg_start]
             self._seg = [s for s in self._queue if s[0] >= self._seg_start]
             self._queue = []
             if held:
-                self._before = held[-1]
+                self._note_released(held)
             self._last_fast = t_s
             self._seg.append((t_s, v))
             return held, None
@@ -154,13 +179,22 @@ class SlopeScreen:
             return self._end_segment(force_gap=False)
         return [], None
 
+    def _note_released(self, samples: list[tuple[float, float]]) -> None:
+        """Remember the last sample released and the wave's slope over the margin before it."""
+        self._recent = (self._recent + samples)[-self._lag:]
+        self._before = samples[-1]
+        (t0, v0), (t1, v1) = self._recent[0], self._recent[-1]
+        self._slope_before = (v1 - v0) / (t1 - t0) if t1 > t0 else math.nan
+
     def _end_segment(self, *, force_gap: bool, reason: str | None = None):
         seg, self._seg = self._seg, None
         self._seg_values = seg
         end_t, end_v = seg[-1]
         before = self._before
         duration = end_t - self._seg_start
-        moved = abs(end_v - before[1]) if before is not None else math.inf
+        # how far the level moved beyond where the breath was heading (its slope before)
+        slope = self._slope_before if math.isfinite(self._slope_before) else 0.0
+        moved = abs(end_v - before[1] - slope * (end_t - before[0])) if before is not None else math.inf
         level_kept = moved <= LEVEL_TOLERANCE * self._amplitude and duration <= SPIKE_MAX_S
         if reason is None:
             reason = "spike" if level_kept else ("jump" if duration <= SPIKE_MAX_S else "motion")

@@ -106,21 +106,22 @@ class SwingDetector:
         self._y.append(y)
         self._z.append(z)
         h = self.swing_fraction * self.amplitude
-        y_arr = self._y
+        if not h > 0:
+            return None
+        # The first turning point of a run is not looked for on its first EDGE_S: there the
+        # detection filter starts at rest, so a wave that starts mid-rise looks like a trough.
+        skip = 0 if self._dir else min(len(self._y) - 1, int(round(EDGE_S * self.rate_hz)))
+        y_arr = self._y[skip:]
+        first = 1 if self._dir == 0 else 0  # an extreme on the search's first sample is its edge
         if self._dir >= 0:
             i_hi = int(np.argmax(y_arr))
-            if y_arr[i_hi] - y >= h and (self._dir == 1 or self._first_ok(i_hi, -1)):
-                return self._confirm(i_hi, +1)
+            if y_arr[i_hi] - y >= h and i_hi >= first:
+                return self._confirm(skip + i_hi, +1)
         if self._dir <= 0:
             i_lo = int(np.argmin(y_arr))
-            if y - y_arr[i_lo] >= h and (self._dir == -1 or self._first_ok(i_lo, +1)):
-                return self._confirm(i_lo, -1)
+            if y - y_arr[i_lo] >= h and i_lo >= first:
+                return self._confirm(skip + i_lo, -1)
         return None
-
-    def _first_ok(self, i_ext: int, after: int) -> bool:
-        """The first turning point of a run is not on its first ``EDGE_S``: there the
-        detection filter starts at rest, so a wave that starts mid-rise looks like a trough."""
-        return i_ext >= max(2, int(round(EDGE_S * self.rate_hz)))
 
     def _confirm(self, i_ext: int, kind: int) -> Swing | None:
         """Confirm the extreme at ``i_ext`` (``kind`` +1 a peak, -1 a trough)."""
