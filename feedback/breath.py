@@ -37,10 +37,11 @@ from scipy import signal as sps
 
 from core.errors import InputError
 from core.signals import check_sampling_rate_hz
-from feedback.breath_artefacts import RunTracker, SlopeScreen
-from feedback.breath_detect import SWING_FRACTION, SwingDetector, compute_corner_time
+from feedback.breath_artefacts import RunTracker, SlopeScreen, split_runs
+from feedback.breath_detect import SWING_FRACTION, SwingDetector, compute_corner_time, step_biquad
 from feedback.breath_events import Breath, BreathAnalysis, BreathEvent, ExcludedSegment
 from feedback.breath_polarity import PolarityDecision, decide_polarity
+from feedback.breath_report import compute_analysis_details, compute_start_amplitude
 from feedback.breath_signals import POLARITIES, SIGNALS, resolve_polarity, signal_kind
 from feedback.breath_summary import compute_breath_rate_bpm, compute_breath_summary, save_breath_outputs
 
@@ -117,7 +118,7 @@ class BreathAnalyzer:
             self._guess_rate(t)
         n_before = len(self.events)
         bad = ~np.isfinite(x) | ~np.isfinite(t)
-        for start, stop, is_bad in _runs_of(bad):
+        for start, stop, is_bad in split_runs(bad):
             if is_bad:
                 self._gap(float(t[start]))
             else:
@@ -155,8 +156,6 @@ class BreathAnalyzer:
 
     def details(self) -> dict:
         """Signal kind, how the polarity was decided and how sure, excluded stretches, warnings."""
-        from feedback.breath_report import compute_analysis_details
-
         return compute_analysis_details(self)
 
     # ----------------------------------------------------------------- front (input rate)
@@ -196,7 +195,7 @@ class BreathAnalyzer:
         cut = np.flatnonzero(np.diff(t) > self.gap_s) + 1  # a time jump: a gap before these
         jumps = set(int(i) for i in cut)
         flat = self._runs.update(t, x)
-        for start, stop, is_flat in _runs_of(flat, splits=cut):
+        for start, stop, is_flat in split_runs(flat, splits=cut):
             if start in jumps:
                 self._gap(float(t[start - 1]))
             if is_flat:
@@ -249,8 +248,6 @@ class BreathAnalyzer:
         held, self._boot = self._boot, None
         if not self._q:
             self._ensure_front()
-        from feedback.breath_report import compute_start_amplitude
-
         amplitude, flow_base = compute_start_amplitude(held, rate_hz=self.analysis_hz, sos=self._det_sos,
                                                        window_s=BOOT_WINDOW_S, flow=self.kind.shape == "flow")
         self._flow_base0 = flow_base
@@ -293,7 +290,7 @@ class BreathAnalyzer:
         dt = 1.0 / self.analysis_hz
         if self.kind.shape == "flow":
             v = self._integrate_flow(t, v, dt)
-        y, self._det_zi = _biquad(self._det_sos, v, self._det_zi)
+        y, self._det_zi = step_biquad(self._det_sos, v, self._det_zi)
         swing = self.detector.update(t, y, v)
         if swing is None:
             return
@@ -359,7 +356,7 @@ class BreathAnalyzer:
     def _update_phase(self, t: float, v: float) -> None:
         """The live phase, on the wave before the artefact screen's lag: from the slope of a
         volume-like wave, from the flow's direction (about its zero level) for flow."""
-        y, self._phase_zi = _biquad(self._det_sos, v, self._phase_zi)
+        y, self._phase_zi = step_biquad(self._det_sos, v, self._phase_zi)
         dt = 1.0 / self.analysis_hz
         if self.kind.shape == "flow":
             base = self._flow_base if self._flow_base is not None else getattr(self, "_flow_base0", None)
@@ -385,26 +382,9 @@ class BreathAnalyzer:
         self.phase = self._phase_raw
 
 
-def _biquad(sos: np.ndarray, v: float, zi: list[float] | None) -> tuple[float, list[float]]:
-    """One sample through a one-section ``sos`` (transposed direct form II); ``zi`` None starts
-    it at rest at ``v``. Per-sample scipy calls cost more than the arithmetic."""
-    if zi is None:
-        zi = [float(z) for z in sps.sosfilt_zi(sos)[0] * v]
-    b0, b1, b2, _, a1, a2 = sos[0]
-    y = b0 * v + zi[0]
-    return float(y), [b1 * v - a1 * y + zi[1], b2 * v - a2 * y]
-
-
 def check_rate_hz(rate_hz: float, /) -> float:
     """``rate_hz`` if it is a plausible sampling rate of a breathing recording (1 Hz to 10 kHz)."""
     return check_sampling_rate_hz(rate_hz, what="a breath sampling rate")
-
-
-def _runs_of(mask: np.ndarray, *, splits=()) -> list[tuple[int, int, bool]]:
-    """``(start, stop, value)`` of the runs of equal values in ``mask``, also split at ``splits``."""
-    edges = set(int(i) for i in np.flatnonzero(np.diff(mask.astype(np.int8))) + 1) | set(int(i) for i in splits)
-    bounds = [0, *sorted(e for e in edges if 0 < e < mask.size), mask.size]
-    return [(a, b, bool(mask[a])) for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
 def analyze_breath(t_s, values, /, **options) -> BreathAnalysis:

@@ -209,3 +209,10 @@ class SlopeScreen:
             return out, None
         self._before = None
         return [(seg[0][0], math.nan), (end_t, end_v)], None
+
+
+def split_runs(mask: np.ndarray, *, splits=()) -> list[tuple[int, int, bool]]:
+    """``(start, stop, value)`` of the runs of equal values in ``mask``, also split at ``splits``."""
+    edges = set(int(i) for i in np.flatnonzero(np.diff(mask.astype(np.int8))) + 1) | set(int(i) for i in splits)
+    bounds = [0, *sorted(e for e in edges if 0 < e < mask.size), mask.size]
+    return [(a, b, bool(mask[a])) for a, b in zip(bounds, bounds[1:]) if b > a]

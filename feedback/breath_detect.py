@@ -141,10 +141,10 @@ class SwingDetector:
         self._dir = -kind  # after a peak the wave goes down
         keep = max(0, i_ext - 1)
         self._t, self._y, self._z = self._t[keep:], self._y[keep:], self._z[keep:]
-        return swing if swing is not None else _StartSwing(kind, t_ext, level)
+        return swing if swing is not None else _start_swing(kind, t_ext, level)
 
 
-def _StartSwing(kind: int, t_s: float, level: float) -> Swing:
+def _start_swing(kind: int, t_s: float, level: float) -> Swing:
     """The first turning point of a run: a swing of no length, only its end is meaningful."""
     return Swing(kind, t_s, t_s, level, level, math.nan, 0.0, 0.0)
 
@@ -247,3 +247,13 @@ def compute_corner_time(t_s: np.ndarray, z: np.ndarray, /, *, steps_per_sample: 
     coef = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
     sse = (y @ y) - np.einsum("kj,kj->k", coef, rhs)
     return float(grid[ib[int(np.argmin(sse))]])
+
+
+def step_biquad(sos: np.ndarray, v: float, zi: list[float] | None) -> tuple[float, list[float]]:
+    """One sample through a one-section ``sos`` (transposed direct form II); ``zi`` None starts
+    it at rest at ``v``. Per-sample scipy calls cost more than the arithmetic."""
+    if zi is None:
+        zi = [float(z) for z in signal.sosfilt_zi(sos)[0] * v]
+    b0, b1, b2, _, a1, a2 = sos[0]
+    y = b0 * v + zi[0]
+    return float(y), [b1 * v - a1 * y + zi[1], b2 * v - a2 * y]

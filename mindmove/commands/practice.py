@@ -151,6 +151,8 @@ def practice(
     b, c = s.get("breath"), s.get("breath_coordination")
     if b is not None and b.get("rate_bpm") is not None:
         typer.echo(f"Breath: {b['breaths']} breaths, {b['rate_bpm']:.1f} breaths/min.")
+        for warning in ((result.breath or {}).get("detail") or {}).get("warnings", []):
+            typer.echo(f"Warning: {warning}", err=True)  # e.g. inhale and exhale told apart with low confidence
     if c is not None and c["judged"]:
         typer.echo(f"Moving with the breath: {c['coordinated']} of {c['judged']} repetitions.")
 
