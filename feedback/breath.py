@@ -15,8 +15,11 @@ breaths. ``docs/breath.md`` has the figures; the parts:
 3. **Artefacts** (:mod:`feedback.breath_artefacts`): changes faster than breathing can make
    are excluded (spikes bridged; jumps and motion become gaps), each listed with its reason.
 4. **Breaths relative to their neighbours** (:mod:`feedback.breath_detect`): a rise and a fall
-   each at least 0.3 of the local amplitude; turning points timed zero-phase on the stretch
-   already seen (the inhale onset at the end of the end-expiratory pause).
+   each at least 0.3 of the local amplitude, on the wave low-passed at ``lowpass_hz`` (1.2 Hz:
+   breathing up to 60/min has its fundamental at or below 1 Hz and a rise of any speed keeps
+   its height through a low-pass, while the heartbeat at rest, 1-1.7 Hz, is attenuated, so it
+   cannot shrink the local amplitude); turning points timed zero-phase on the stretch already
+   seen (the inhale onset at the end of the end-expiratory pause).
 5. **Polarity** (:mod:`feedback.breath_polarity`): from the signal kind; ``auto`` decides from
    the waveform's shape after ``polarity_breaths`` cycles (onsets are held until then) and
    reports its confidence; a low confidence is a warning, never a silent flip.
@@ -65,7 +68,7 @@ class BreathAnalyzer:
     """Streaming, causal breath analysis (see the module docstring)."""
 
     def __init__(self, *, rate_hz: float | None = None, signal: str = "auto", polarity: str | None = None,
-                 lowpass_hz: float = 1.5, analysis_rate_hz: float = 25.0, swing_fraction: float = SWING_FRACTION,
+                 lowpass_hz: float = 1.2, analysis_rate_hz: float = 25.0, swing_fraction: float = SWING_FRACTION,
                  polarity_breaths: int = 6, gap_s: float = 1.0, boot_s: float = BOOT_S,
                  phase_slope_fraction: float = 0.15, pause_min_s: float = 0.6) -> None:
         self.kind = signal_kind(signal)

@@ -13,7 +13,7 @@ Why 0.3: a breath smaller than the anatomical dead space (about 2.2 mL/kg, some 
 a resting tidal volume of about 7 mL/kg, 450-500 mL) moves no fresh gas to the alveoli: it
 shows on a belt but not on a capnogram, and clinical references do not count it. What moves a
 belt or an impedance trace by less is something else: cardiogenic oscillations and speech or
-swallowing ripples (typically a tenth to a fifth of a breath once low-passed below 1.5 Hz). The
+swallowing ripples (typically a tenth to a fifth of a breath once low-passed at 1.2 Hz). The
 same 0.3 of the median swing is NeuroKit2's ``khodadad2018`` outlier rule and the "Count-adv"
 threshold of Schäfer & Kratky (2008), both applied to the whole recording; here it is local.
 

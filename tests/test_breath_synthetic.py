@@ -91,8 +91,9 @@ def test_impedance_with_long_pauses_is_not_inverted_under_auto(seed):
     a = analyze_breath(wave.t_s, values, rate_hz=RATE_HZ, signal="auto")
     assert a.polarity == "normal" and a.summary["polarity_basis"] == "shape"
     assert a.summary["polarity_confidence"] >= 0.9 and a.summary["warnings"] == []
+    assert len(_onsets(a, "inhale_onset")) == len(wave.inhale_onsets_s)
     missed, extra, err = _match(_onsets(a, "inhale_onset"), wave.inhale_onsets_s)
-    assert (missed, extra) == (0, 0)
+    assert missed <= 1  # the heartbeat in a pause can move one onset by a beat (measured: 0-1)
     assert np.median(err) <= 0.15  # at the END of the pause, not its lowest sample
     inverted = analyze_breath(wave.t_s, -values, rate_hz=RATE_HZ, signal="auto")
     assert inverted.polarity == "inverted" and inverted.summary["polarity_confidence"] >= 0.9
@@ -167,3 +168,19 @@ def test_streaming_in_chunks_finds_the_breaths_of_one_block(chunk):
             assert event.t_s <= wave.t_s[min(i + chunk, wave.t_s.size) - 1]  # causal
     live.finish()
     assert [(e.kind, round(e.t_s, 9)) for e in live.events] == [(e.kind, round(e.t_s, 9)) for e in block.events]
+
+
+def test_fifteen_minutes_of_impedance_with_a_strong_heartbeat():
+    """220 breaths of varied size with passive exhales and pauses, and a heartbeat ripple of
+    15 % of a unit breath at 78/min (cardiogenic oscillation on impedance pneumography): the
+    heartbeat is never counted (with the detection low-pass at 1.5 Hz it was, 407 of 220, once
+    the local amplitude had shrunk), every breath is."""
+    rng = np.random.default_rng(3)
+    breaths = [SimBreath(rng.uniform(0.8, 1.4), rng.uniform(1.5, 3.0), rng.uniform(0.4, 1.6),
+                         pause_s=rng.uniform(0.3, 2.0)) for _ in range(220)]
+    wave = simulate_breathing(breaths, rate_hz=62.5, exhale_shape="passive", cardiac=0.15, heart_hz=1.3,
+                              seed=3, drift=0.5)
+    a = analyze_breath(wave.t_s, wave.values, rate_hz=62.5, signal="impedance")
+    assert len(_onsets(a, "inhale_onset")) == 220
+    missed, extra, err = _match(_onsets(a, "inhale_onset"), wave.inhale_onsets_s, tol_s=1.0)
+    assert missed <= 0.03 * 220 and np.median(err) <= 0.3  # a ripple can move an onset by a beat (4 of 220)
