@@ -62,7 +62,9 @@ def recording_signal(file: Path | None, *, signal: str | None, belt_kind: str | 
     named = load_breath_signal(file) if file is not None else None
     if named is not None:
         return named
-    adapter_signals = {"vernier": "belt", "polar": "accelerometer"}  # the adapters' own `signal`
+    from sensing.belts.adapters import PolarAdapter, VernierAdapter
+
+    adapter_signals = {"vernier": VernierAdapter.signal, "polar": PolarAdapter.signal}  # a generic log: its TOML is not given
     return adapter_signals.get(belt_kind or "", "auto")
 
 
