@@ -25,9 +25,8 @@ breaths. ``docs/breath.md`` has the figures; the parts:
    reports its confidence; a low confidence is a warning, never a silent flip.
 6. **Gaps.** No breath spans a gap, an excluded artefact or a flat line; the amplitude is kept.
 
-The live ``phase`` follows the slope of the detection-filtered wave (polarity corrected):
-``inhale``/``exhale`` above ``phase_slope_fraction`` of the typical slope, ``pause`` when flat
-for ``pause_min_s``. ``ie_ratio`` is exhale over inhale time (1:2 is 2.0, as the pacer).
+The live ``phase`` follows the slope of the 1.2 Hz wave (before the screen's lag; ``pause``
+when flat for ``pause_min_s``). ``ie_ratio`` is exhale over inhale time (1:2 is 2.0).
 """
 
 from __future__ import annotations
@@ -48,9 +47,9 @@ from feedback.breath_report import compute_analysis_details, compute_start_ampli
 from feedback.breath_signals import POLARITIES, SIGNALS, resolve_polarity, signal_kind
 from feedback.breath_summary import compute_breath_rate_bpm, compute_breath_summary, save_breath_outputs
 
-__all__ = ["BreathAnalyzer", "BreathAnalysis", "Breath", "BreathEvent", "ExcludedSegment", "POLARITIES",
-           "SIGNALS", "analyze_breath", "compute_breath_rate_bpm", "compute_breath_summary",
-           "compute_corner_time", "save_breath_outputs"]
+__all__ = ["BreathAnalyzer", "BreathAnalysis", "Breath", "BreathEvent", "ExcludedSegment", "POLARITIES", "SIGNALS",
+           "analyze_breath", "compute_breath_rate_bpm", "compute_breath_summary", "compute_corner_time",
+           "save_breath_outputs"]
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +86,11 @@ class BreathAnalyzer:
         self._boot: list[tuple[float, float]] | None = []
         self.detector: SwingDetector | None = None
         self.screen: SlopeScreen | None = None
-        self.swings: list = []
+        self.swings, self.events, self.breaths = [], [], []  # Swing, BreathEvent, Breath
         self._held: list[tuple[int, float, float]] = []  # turning points before the polarity is known
-        self.events: list[BreathEvent] = []
-        self.breaths: list[Breath] = []
         self._current: dict | None = None
-        self.gaps = 0
+        self.gaps, self._last_t = 0, None
         self.phase, self._phase_raw, self._still_s, self._slope_typ = "unknown", "unknown", 0.0, 0.0
-        self._last_t: float | None = None
         self._reset_front()
         self._reset_detection()
 
@@ -239,6 +235,9 @@ class BreathAnalyzer:
             if finite and finite[-1] - finite[0] >= self.boot_s:
                 self._start_detection()
             return
+        self._screen_sample(t, v)
+
+    def _screen_sample(self, t: float, v: float) -> None:
         out, new_amplitude = self.screen.update(t, v, self.detector.amplitude)
         if new_amplitude:
             self.detector.heights.clear()
@@ -261,12 +260,12 @@ class BreathAnalyzer:
                                       swing_fraction=self.swing_fraction)
         self.screen = SlopeScreen(rate_hz=self.analysis_hz)
         self._reset_detection()
-        for t, v in held:
+        for t, v in held:  # their phase was already followed
             if math.isnan(v):
                 self._feed(self.screen.flush())
                 self._detection_gap(t)
             else:
-                self._analysis_sample(t, v)
+                self._screen_sample(t, v)
 
     def _feed(self, samples) -> None:
         for t, v in samples:
