@@ -11,6 +11,11 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,belt,postgres]"
+	@# neurokit2's wheel installs its own test suite as a top-level "tests" package, which
+	@# shadows this repository's tests/ (imported as tests.conftest): remove that copy.
+	$(PY) -c "import importlib.util as u, pathlib, shutil; s = u.find_spec('tests'); \
+	p = pathlib.Path(s.origin).parent if s and s.origin else None; \
+	p and (p / 'tests_ecg.py').exists() and shutil.rmtree(p)"
 	touch $(STAMP)
 
 install: $(STAMP)

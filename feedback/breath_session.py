@@ -45,11 +45,12 @@ BREATH_CHANNEL = "breath"
 class BreathRecording:
     """Live breath analysis, thinning to the stored rate, pacer scoring and the result row."""
 
-    def __init__(self, *, rate_hz: float | None = None, polarity: str = "auto",
+    def __init__(self, *, rate_hz: float | None = None, polarity: str | None = None, signal: str = "auto",
                  store_rate_hz: float = STORED_BREATH_RATE_HZ,
                  min_first_samples: int = MIN_FIRST_BREATH_SAMPLES,
                  analyzer: BreathAnalyzer | None = None) -> None:
         self.polarity = polarity
+        self.signal = signal
         self.store_rate_hz = store_rate_hz
         self.min_first_samples = min_first_samples
         self.analyzer: BreathAnalyzer | None = analyzer
@@ -62,7 +63,7 @@ class BreathRecording:
         self._count = 0
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
         if self.analyzer is None and rate_hz is not None:
-            self.analyzer = BreathAnalyzer(rate_hz=rate_hz, polarity=polarity)
+            self.analyzer = BreathAnalyzer(rate_hz=rate_hz, polarity=polarity, signal=signal)
         if self.analyzer is not None and self.analyzer.rate_hz is not None:
             self._every = self._store_every(self.analyzer.rate_hz)
 
@@ -85,7 +86,7 @@ class BreathRecording:
             t = np.concatenate([c[0] for c in self._pending])
             v = np.concatenate([c[1] for c in self._pending])
             self._pending = []
-            self.analyzer = BreathAnalyzer(polarity=self.polarity)
+            self.analyzer = BreathAnalyzer(polarity=self.polarity, signal=self.signal)
             events = self.analyzer.update(t, v)
             self._every = self._store_every(self.analyzer.rate_hz)
         else:
@@ -152,7 +153,7 @@ class BreathRecording:
                     "pacer_target_bpm": target, "pacer_agreement_pct": None, "rate_difference_bpm": None,
                     "detail": detail}
         a.finish()
-        summary = compute_breath_summary(a.breaths, a.events, polarity=a.polarity)
+        summary = {**compute_breath_summary(a.breaths, a.events, polarity=a.polarity), **a.details()}
         paced_rate = None
         if self.pacer is not None:
             paced_rate = compute_breath_rate_bpm([b for b in a.breaths if b.inhale_onset_s >= self.pacer_start_s])

@@ -150,3 +150,36 @@ def check_output_file(path: str | os.PathLike, /, *, option: str, suffixes: tupl
     if out.exists() and not os.access(out, os.W_OK):
         raise InputError(f"Expected {option} to be a file MindMove can write, but {out} is read-only.")
     return out
+
+
+def check_breath_options(*, signal: str | None, polarity: str | None, belt_kind: str | None,
+                         rate_hz: float | None) -> None:
+    """Refuse a bad --signal, --polarity, --belt-kind or --rate-hz before anything is read or stored."""
+    from core.signals import check_sampling_rate_hz
+    from feedback.breath_signals import POLARITIES, resolve_polarity, signal_kind
+    from sensing.belts.kinds import BELT_KINDS
+
+    if polarity is not None and polarity not in POLARITIES:
+        raise InputError(f"--polarity is one of {', '.join(POLARITIES)}, but got {polarity!r}.")
+    kind = signal_kind(signal if signal is not None else "auto")
+    resolve_polarity(kind, polarity)
+    if belt_kind is not None and belt_kind not in BELT_KINDS:
+        raise InputError(f"--belt-kind is one of {', '.join(BELT_KINDS)}, but got {belt_kind!r}.")
+    if rate_hz is not None:
+        check_sampling_rate_hz(rate_hz)
+
+
+def recording_signal(file: Path | None, *, signal: str | None, belt_kind: str | None) -> str:
+    """The breath signal kind: the option, else what the file says (``# signal:``), else the
+    belt kind's own sensor (the registry's), else ``auto``. A generic belt's raw log does not
+    carry its TOML, so its kind's default stands."""
+    if signal is not None:
+        return signal
+    from sensing.belts.kinds import BELT_KINDS
+    from sensing.breath_source import load_breath_signal
+
+    named = load_breath_signal(file) if file is not None else None
+    if named is not None:
+        return named
+    entry = BELT_KINDS.get(belt_kind or "")
+    return entry.signal if entry is not None else "auto"

@@ -39,7 +39,8 @@ class BreathOptions:
     replay: Path | None = None        # a breath recording replayed on the session clock
     rate_hz: float | None = None      # the replay's sampling rate, when the file has no times
     belt_kind: str | None = None      # a belt kind (sensing.belts registry), for a belt or a raw log
-    polarity: Polarity = "auto"
+    signal: str | None = None         # what the breath value measures (None: the file's or belt's own)
+    polarity: Polarity | None = None  # None: the signal kind's own
     pacer: bool | None = None         # None: when the exercise asks for breath coordination
 
 
@@ -69,11 +70,12 @@ class PracticeOutcome:
     session_id: int
     saved: bool
     summary: dict
+    warnings: tuple[str, ...] = ()  # e.g. inhale and exhale told apart with low confidence
 
 
 def check_practice_options(options: PracticeOptions, /) -> None:
     """One clear line for options that contradict each other, before anything opens."""
-    from feedback.breath import POLARITIES
+    from mindmove.inputs import check_breath_options
     from mindmove.store.recording import validate_checkin
 
     if options.camera is not None and options.source is not None:
@@ -86,8 +88,7 @@ def check_practice_options(options: PracticeOptions, /) -> None:
                          "leave out --fast, or use --breath-replay FILE.")
     if b.rate_hz is not None and b.replay is None:
         raise InputError("--rate-hz goes with --breath-replay FILE; leave it out otherwise.")
-    if b.polarity not in POLARITIES:
-        raise InputError(f"--polarity is one of {', '.join(POLARITIES)}, but got {b.polarity!r}.")
+    check_breath_options(signal=b.signal, polarity=b.polarity, belt_kind=b.belt_kind, rate_hz=b.rate_hz)
     validate_checkin(*options.before)
     validate_checkin(*options.after)
     if options.camera is not None and options.camera < 0:
@@ -128,7 +129,8 @@ def run_practice_session(options: PracticeOptions, /, *,
             except StoreError as exc:
                 log.warning("session %d: check-in after not saved: %s", session_id, exc)
                 saved = False
-    return PracticeOutcome(session_id=session_id, saved=saved, summary=result.summary)
+    warnings = tuple(((result.breath or {}).get("detail") or {}).get("warnings", []))
+    return PracticeOutcome(session_id=session_id, saved=saved, summary=result.summary, warnings=warnings)
 
 
 def _answer(given: CheckIn, when: str, ask: Callable[[str], CheckIn] | None) -> CheckIn:
@@ -229,8 +231,11 @@ def open_practice_breath(ex, options: BreathOptions, /):
     if feed is None and guide is None:
         return None, None
     from feedback.session import PracticeBreath
+    from mindmove.inputs import recording_signal
 
-    return PracticeBreath(feed=feed, pacer=guide, polarity=options.polarity), stream
+    signal = options.signal or (stream.adapter.signal if stream is not None else None)
+    kind = recording_signal(options.replay, signal=signal, belt_kind=options.belt_kind)
+    return PracticeBreath(feed=feed, pacer=guide, polarity=options.polarity, signal=kind), stream
 
 
 def summary_lines(outcome: PracticeOutcome, /) -> list[str]:

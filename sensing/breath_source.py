@@ -7,6 +7,7 @@ Accepted files:
 - a one-column numeric text file (``.txt``, ``.dat``...), ``#`` header lines allowed; BioSPPy's
   ``# Sampling Rate (Hz):= 1000.00`` header line gives the rate, otherwise ``--rate-hz``;
 - ``.npy``, a one-dimensional array, with ``--rate-hz``;
+- a CSV of named columns without times (``ECG,PPG,RSP``...) with ``column`` and ``--rate-hz``;
 - a raw belt notification log (``t_monotonic,char_uuid,hex``, from ``mindmove belt record
   --raw-log``), decoded by the belt's own decoder (``belt_kind``: a name of the :mod:`sensing.belts.kinds` registry).
 
@@ -30,10 +31,14 @@ from typing import Callable, Iterator, Protocol
 import numpy as np
 
 from core.errors import InputError, SourceError
+from core.signals import BREATH_SIGNALS, check_sampling_rate_hz
 
 log = logging.getLogger(__name__)
 
 RATE_HEADER = re.compile(r"sampling\s*rate[^0-9]*([0-9]+(?:\.[0-9]*)?)", re.IGNORECASE)
+SIGNAL_HEADER = re.compile(r"^#\s*signal\s*:\s*(\S+)", re.IGNORECASE)
+MIN_RECORDING_S = 2.0  # shorter cannot hold one breath and the start of the next (60/min is 1 s each)
+MAX_ABS_VALUE = 1e100  # no sensor reports more; arithmetic on such values (squares) would overflow
 DEFAULT_CHUNK_S = 0.1
 CHUNK_EDGE_TOLERANCE = 1e-9  # in chunks: an end this close to a chunk edge falls on it
 
@@ -49,24 +54,74 @@ class BreathSource(Protocol):
 def _need_rate(path: Path, rate_hz: float | None) -> float:
     if rate_hz is None:
         raise InputError(f"{path.name} holds values without times; give its sampling rate with --rate-hz N.")
-    if not rate_hz > 0:
-        raise InputError(f"--rate-hz must be a positive number of samples per second, but got {rate_hz}.")
-    return float(rate_hz)
+    return check_sampling_rate_hz(rate_hz)
 
 
-def load_breath_file(path, /, *, rate_hz: float | None = None,
-                     belt_kind: str | None = None) -> tuple[np.ndarray, np.ndarray, float]:
-    """(t_s, values, rate_hz) from a CSV, one-column text or .npy file (see the module docstring)."""
+def load_breath_signal(path, /) -> str | None:
+    """The signal kind a recording names in a ``# signal: KIND`` line (``belt record`` writes
+    one), or None."""
+    try:
+        with Path(path).open(encoding="utf-8", errors="replace") as fh:
+            for _, line in zip(range(20), fh):
+                m = SIGNAL_HEADER.match(line.strip())
+                if m and m.group(1).lower() in BREATH_SIGNALS:
+                    return m.group(1).lower()
+    except OSError:
+        return None
+    return None
+
+
+def check_breath_values(path: Path, t_s: np.ndarray, values: np.ndarray, /, *, gaps_allowed: bool) -> None:
+    """One clear error for a recording no analysis can use: empty, too short for a breath,
+    infinite or absurdly large values, NaN where it cannot mean a gap, nothing but one value."""
+    name = path.name
+    finite = np.isfinite(values)
+    if values.size == 0 or not finite.any():
+        raise InputError(f"Expected breath samples in {name}, but it holds {'no numbers' if values.size else 'none'}: "
+                         "record again or choose another file.")
+    if np.isinf(values).any() or np.abs(values[finite]).max() > MAX_ABS_VALUE:
+        raise InputError(f"Expected breath values a sensor can give in {name}, but some are infinite or beyond "
+                         f"{MAX_ABS_VALUE:g}: the file is damaged or not a breath recording.")
+    if not gaps_allowed and not finite.all():
+        raise InputError(f"Expected numbers in every sample of {name}, but {int((~finite).sum())} are NaN: a gap "
+                         "cannot be told from a fault here; use a t_s,value CSV with empty values for gaps.")
+    if np.ptp(values[finite]) == 0:
+        raise InputError(f"Expected a moving breath signal in {name}, but every value is {values[finite][0]:g}: "
+                         "check that the sensor was on and connected.")
+    span = float(t_s[finite][-1] - t_s[finite][0]) if finite.sum() > 1 else 0.0
+    if span < MIN_RECORDING_S:
+        raise InputError(f"Expected at least {MIN_RECORDING_S:g} s of breathing in {name} (one breath), but it "
+                         f"covers {span:.2f} s: record for longer.")
+
+
+def load_breath_file(path, /, *, rate_hz: float | None = None, belt_kind: str | None = None,
+                     column: str | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """(t_s, values, rate_hz) from a CSV, one-column text or .npy file (see the module
+    docstring), checked by :func:`check_breath_values` (NaN is a gap only in a CSV)."""
     path = Path(path)
+    if rate_hz is not None:
+        check_sampling_rate_hz(rate_hz)
     if not path.is_file():
         raise InputError(f"Expected a breath recording at {path}, but there is no such file.")
+    if path.stat().st_size == 0:
+        raise InputError(f"Expected a breath recording in {path.name}, but the file is empty.")
+    t_s, values, rate = _load_any(path, rate_hz, belt_kind, column)
+    check_sampling_rate_hz(rate, what=f"the sampling rate of {path.name}")
+    check_breath_values(path, t_s, values, gaps_allowed=path.suffix.lower() == ".csv")
+    return t_s, values, rate
+
+
+def _load_any(path: Path, rate_hz: float | None, belt_kind: str | None, column: str | None):
     suffix = path.suffix.lower()
     if suffix == ".npy":
         try:
             values = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, EOFError) as exc:
             raise InputError(f"Expected a numpy array in {path.name}, but it cannot be read: {exc}.") from exc
-        values = np.asarray(values, dtype=float).squeeze()
+        try:
+            values = np.asarray(values, dtype=float).squeeze()
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"Expected numbers in {path.name}, but its array holds {values.dtype}.") from exc
         if values.ndim != 1:
             raise InputError(f"Expected one breath channel in {path.name}, but got an array of shape {values.shape}.")
         rate = _need_rate(path, rate_hz)
@@ -76,6 +131,8 @@ def load_breath_file(path, /, *, rate_hz: float | None = None,
     first = next((ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")), "")
     if first.replace(" ", "").startswith("t_monotonic,char_uuid,hex"):
         return _load_notification_log(path, rate_hz, belt_kind)
+    if column is not None:
+        return _load_column(path, lines, column, rate_hz)
     if suffix == ".csv" or "t_s" in first:
         return _load_csv(path, lines, rate_hz)
     header_rate = None
@@ -109,6 +166,21 @@ def _load_notification_log(path: Path, rate_hz: float | None, belt_kind: str | N
     return t_s - t_s[0], values, rate
 
 
+def _load_column(path: Path, lines: list[str], column: str, rate_hz: float | None):
+    """One named column of a CSV without times (e.g. NeuroKit's ``ECG,PPG,RSP`` files)."""
+    rows = csv.reader(ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#"))
+    header = [h.strip() for h in next(rows, [])]
+    if column not in header:
+        raise InputError(f"Expected a column named {column!r} in {path.name}, but its columns are {header}.")
+    k = header.index(column)
+    try:
+        values = np.array([float(r[k]) if r[k].strip() else np.nan for r in rows], dtype=float)
+    except (ValueError, IndexError) as exc:
+        raise InputError(f"Expected numbers in column {column!r} of {path.name}, but a row is not one: {exc}.") from exc
+    rate = _need_rate(path, rate_hz)
+    return np.arange(values.size) / rate, values, rate
+
+
 def _load_csv(path: Path, lines: list[str], rate_hz: float | None):
     rows = csv.reader(ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#"))
     header = [h.strip() for h in next(rows, [])]
@@ -123,8 +195,8 @@ def _load_csv(path: Path, lines: list[str], rate_hz: float | None):
         except (ValueError, IndexError) as exc:
             raise InputError(f"Expected numbers in {path.name} line {n}, but got {row}.") from exc
     t_s, values = np.asarray(t), np.asarray(v)
-    if t_s.size < 2 or np.any(np.diff(t_s) < 0):
-        raise InputError(f"Expected at least two rows with increasing t_s in {path.name}.")
+    if t_s.size < 2 or not np.all(np.isfinite(t_s)) or np.any(np.diff(t_s) < 0):
+        raise InputError(f"Expected at least two rows with finite, increasing t_s in {path.name}.")
     rate = rate_hz if rate_hz is not None else float(1.0 / np.median(np.diff(t_s)))
     return t_s - t_s[0], values, rate
 
@@ -176,8 +248,9 @@ class ReplayBreathSource:
 
 
 def open_breath_replay(path, /, *, rate_hz: float | None = None, realtime: bool = True,
-                       max_s: float | None = None, belt_kind: str | None = None) -> ReplayBreathSource:
-    t_s, values, rate = load_breath_file(path, rate_hz=rate_hz, belt_kind=belt_kind)
+                       max_s: float | None = None, belt_kind: str | None = None,
+                       column: str | None = None) -> ReplayBreathSource:
+    t_s, values, rate = load_breath_file(path, rate_hz=rate_hz, belt_kind=belt_kind, column=column)
     log.info("replaying %s: %d samples at %.1f Hz", Path(path).name, values.size, rate)
     return ReplayBreathSource(t_s, values, rate_hz=rate, realtime=realtime, max_s=max_s)
 

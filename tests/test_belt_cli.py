@@ -37,6 +37,7 @@ def test_record_writes_csv_with_a_gap_row(monkeypatch, tmp_path, capsys):
     assert main(["belt", "record", "--device", "GDX-RB", "--out", str(out),
                  "--duration", "2.2", "--raw-log", str(raw), "--scan-timeout", "0.01"]) == 0
     with out.open() as f:
+        assert f.readline() == "# signal: belt\n"  # the Vernier adapter's: force rises on inhalation
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["t_s", "value", "gap_end_s"]
     gaps = [r for r in rows if r["gap_end_s"]]
@@ -51,3 +52,36 @@ def test_record_writes_csv_with_a_gap_row(monkeypatch, tmp_path, capsys):
     assert device.writes[-1][-1][1] == bytes.fromhex("58 0b fb 72 19 ff 00 ff ff ff ff")
     assert raw.read_text().startswith("t_monotonic,char_uuid,hex")
     assert "Wrote" in capsys.readouterr().out
+
+
+def test_record_signal_option_is_written_and_read_back(monkeypatch, tmp_path):
+    """`belt record --signal impedance` names the signal in the file; `breath analyze` then uses
+    it (its polarity) without being told; a bad --signal is refused before connecting."""
+    from sensing.breath_source import load_breath_signal
+
+    monkeypatch.setenv(BACKEND_ENV, "belt_backend:cli_backends")
+    out = tmp_path / "b.csv"
+    assert main(["belt", "record", "--device", "GDX-RB", "--out", str(out), "--duration", "0.5",
+                 "--scan-timeout", "0.01", "--signal", "impedance"]) == 0
+    assert load_breath_signal(out) == "impedance"
+    assert main(["belt", "record", "--device", "GDX-RB", "--out", str(tmp_path / "c.csv"), "--duration", "0.5",
+                 "--scan-timeout", "0.01", "--signal", "sonar"]) == 2
+    assert not (tmp_path / "c.csv").exists()
+
+
+def test_each_adapter_names_its_signal(tmp_path):
+    from sensing.belts import load_generic_config, make_adapter
+    from core.errors import InputError
+
+    assert make_adapter("vernier").signal == "belt"
+    assert make_adapter("polar").signal == "accelerometer"
+    toml = tmp_path / "belt.toml"
+    base = ('service_uuid = "s"\ncharacteristic_uuid = "c"\nstruct_format = "<h"\nvalue_field = 0\n'
+            'sample_rate_hz = 20.0\n')
+    toml.write_text(base)
+    assert make_adapter("generic", config=load_generic_config(toml)).signal == "belt"
+    toml.write_text(base + 'signal = "thermistor"\n')
+    assert make_adapter("generic", config=load_generic_config(toml)).signal == "thermistor"
+    toml.write_text(base + 'signal = "sonar"\n')
+    with pytest.raises(InputError, match="signal"):
+        load_generic_config(toml)

@@ -15,7 +15,7 @@ from sensing.belts import (
     load_generic_config, make_adapter, register_belt_kind,
 )
 from sensing.belts.adapters import GenericAdapter, PolarAdapter, VernierAdapter
-from sensing.belts.base import BREATH_SIGNALS
+from core.signals import BREATH_SIGNALS
 
 REPO = Path(__file__).resolve().parents[1]
 TOML = ('name = "Stretch"\nservice_uuid = "0000ffe0-0000-1000-8000-00805f9b34fb"\n'

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import struct
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from sensing.belts import replay_notification_events  # noqa: F401  (import check)
 from sensing.belts.base import (
@@ -64,8 +64,15 @@ def _assert_well_formed_breath(samples, t_arrival_s, *, max_drift_s=MAX_CLOCK_DR
         assert abs(times[-1] - t_arrival_s) <= max_drift_s + 1e-6
 
 
+# Found by hypothesis on main: eight measurement packets in one notification at one arrival
+# time (a burst of buffered packets) ran the sample count 1.2 s ahead of the arrival time,
+# and the clock re-anchored backwards, giving times that went back 1.3 s.
+BURST = [SEEDS[0] * 8]
+
+
 @settings(max_examples=120, deadline=None)
 @given(NOTIFICATIONS)
+@example(BURST)
 def test_vernier_decoder_never_raises(notifications):
     d = VernierDecoder()
     n_breath = 0
@@ -121,11 +128,15 @@ def test_generic_decoder_never_raises(fmt, notifications):
     size = struct.calcsize(fmt)
     returned = 0
     for t, n in enumerate(notifications):
+        overlap_before = d.stats.skipped["clock_overlap"]
         samples = d.update(n, t_s=float(t))
         records = len(n) // size if n and len(n) % size == 0 else 0
         assert len(samples) <= records  # never more samples than whole records
-        if records:  # the value is field 0 scaled by 2 (offset 0), unless it was not finite
-            raw = [r[0] for r in struct.iter_unpack(fmt, n)]
+        if records:  # the value is field 0 scaled by 2 (offset 0), unless it was not finite;
+            # records the clock could not place after those already given (the first of a
+            # notification that arrived too early for its count) are dropped and counted
+            dropped = d.stats.skipped["clock_overlap"] - overlap_before
+            raw = [r[0] for r in struct.iter_unpack(fmt, n)][dropped:]
             assert [e.value for e in samples] == [2.0 * float(v) for v in raw if math.isfinite(2.0 * float(v))]
         _assert_well_formed_breath(samples, float(t))
         returned += len(samples)
@@ -135,4 +146,21 @@ def test_generic_decoder_never_raises(fmt, notifications):
     assert d.stats.skipped["bad_length"] == bad
     assert d.stats.samples == returned
     whole = sum(len(n) // size for n in notifications if n and len(n) % size == 0)
-    assert returned + d.stats.skipped["nan_value"] + d.stats.skipped["non_numeric_field"] == whole
+    assert returned + d.stats.skipped["nan_value"] + d.stats.skipped["non_numeric_field"] \
+        + d.stats.skipped["clock_overlap"] == whole
+
+
+def test_a_burst_of_packets_keeps_times_increasing_and_accounts_for_every_sample():
+    """The burst above, then regular packets: times only go forward, within the allowed
+    drift of each arrival; a sample whose time a backward re-anchor cannot place after the
+    ones already given is dropped and counted, never given an earlier time."""
+    d = VernierDecoder()
+    times = []
+    for t_arrival, data in [(0.0, BURST[0]), (0.2, SEEDS[0]), (0.4, SEEDS[0]), (2.0, SEEDS[0])]:
+        samples = [e for chunk in split_chunks(data) for e in d.update(chunk, t_s=t_arrival)
+                   if isinstance(e, BreathSample)]
+        _assert_well_formed_breath(samples, t_arrival)
+        times += [s.t_s for s in samples]
+    assert all(b > a for a, b in zip(times, times[1:]))
+    assert d.stats.samples == len(times)
+    assert d.stats.samples + d.stats.skipped["clock_overlap"] == 2 * (8 + 3)

@@ -15,9 +15,12 @@ from sensing.breath_source import ReplayBreathSource, load_breath_file
 
 def test_load_csv_text_and_npy(tmp_path, shared):
     csv = tmp_path / "b.csv"
-    csv.write_text("t_s,value\n0.0,1\n0.1,\n0.2,3\n")
+    rows = "".join(f"{k / 10:.1f},{'' if k == 1 else k % 7}\n" for k in range(30))
+    csv.write_text("# signal: impedance\nt_s,value\n" + rows)
     t, v, rate = load_breath_file(csv)
-    assert rate == pytest.approx(10.0) and np.isnan(v[1]) and v[2] == 3
+    assert rate == pytest.approx(10.0) and np.isnan(v[1]) and v[2] == 2  # an empty value is a gap
+    from sensing.breath_source import load_breath_signal
+    assert load_breath_signal(csv) == "impedance"
     t, v, rate = load_breath_file(shared("breath/biosppy_chest_belt.txt"))
     assert rate == 1000.0 and v.size == 60000 and v[0] == 2094.0
     with pytest.raises(InputError, match="--rate-hz"):
@@ -64,7 +67,8 @@ def test_breath_analyze_command(tmp_path, shared, capsys):
     rc = main(["breath", "analyze", str(shared("breath/resp4_CO2.npy")), "--rate-hz", "60", "--out", str(out)])
     assert rc == 0
     summary = json.loads((out / "breath_summary.json").read_text())
-    assert summary["polarity"] == "inverted"
+    assert summary["polarity"] == "inverted" and summary["signal"] == "auto"
+    assert summary["polarity_basis"] == "shape" and summary["polarity_confidence"] >= 0.9
     assert 15.0 <= summary["rate_bpm_median"] <= 16.0
     rows = (out / "breaths.csv").read_text().splitlines()
     assert len(rows) - 1 == summary["breaths"] >= 78
@@ -254,3 +258,91 @@ def test_breathe_tells_calmly_when_the_store_refuses_the_samples(shared, capsys)
         assert db.scalar(select(Session)).status == "running"  # marked interrupted by the next start
         assert db.scalar(select(BreathResult)).breaths > 0
         assert db.scalars(select(Sample)).all() == []
+
+
+def test_breath_analyze_signal_sets_the_polarity_and_neurokit_columns_are_read(tmp_path, shared, capsys):
+    """--signal co2 is inverted by its physics (no guess); a NeuroKit CSV's RSP column is read
+    with --column; the summary says how the polarity was decided."""
+    out = tmp_path / "o"
+    assert main(["breath", "analyze", str(shared("breath/resp4_CO2.npy")), "--rate-hz", "60",
+                 "--signal", "co2", "--out", str(out)]) == 0
+    s = json.loads((out / "breath_summary.json").read_text())
+    assert (s["signal"], s["polarity"], s["polarity_basis"]) == ("co2", "inverted", "signal")
+    assert "from the co2 signal" in capsys.readouterr().out
+    assert main(["breath", "analyze", str(shared("breath/neurokit/bio_resting_5min_100hz.csv")), "--column", "RSP",
+                 "--rate-hz", "100", "--signal", "belt", "--out", str(out)]) == 0
+    s = json.loads((out / "breath_summary.json").read_text())
+    assert s["polarity"] == "normal" and 70 <= s["breaths"] <= 80
+
+
+def test_low_confidence_polarity_is_a_warning_on_screen_and_in_the_summary(tmp_path, capsys):
+    from synthetic.breathing import SimBreath, simulate_breathing
+
+    wave = simulate_breathing([SimBreath(3.0, 3.0, hold_s=2.0, pause_s=2.0)] * 12, seed=2, noise=0.05)
+    path = tmp_path / "box.csv"
+    path.write_text("t_s,value\n" + "".join(f"{t:.3f},{v:.5f}\n" for t, v in zip(wave.t_s, wave.values)))
+    assert main(["breath", "analyze", str(path), "--out", str(tmp_path / "o")]) == 0
+    s = json.loads((tmp_path / "o" / "breath_summary.json").read_text())
+    assert any("low confidence" in w for w in s["warnings"])
+    assert "Warning:" in capsys.readouterr().err
+
+
+def _write(path, kind):
+    """Bad recordings, one per kind of fault."""
+    import numpy as np
+
+    t = np.arange(0, 60, 0.04)
+    wave = np.sin(2 * np.pi * t / 4)
+    if kind == "short":
+        path.write_text("t_s,value\n" + "".join(f"{x:.2f},{np.sin(x)}\n" for x in t[:30]))
+    elif kind == "constant":
+        np.save(path, np.full(1500, 3.0))
+    elif kind == "nan":
+        wave[100] = np.nan
+        np.save(path, wave)
+    elif kind == "inf":
+        path.write_text("".join(f"{v}\n" for v in [*wave[:200], "inf", *wave[200:400]]))
+    elif kind == "huge":
+        np.save(path, wave * 1e308)
+    elif kind == "empty_npy":
+        path.write_bytes(b"")
+    elif kind == "empty_array":
+        np.save(path, np.array([]))
+    else:
+        np.save(path, wave)
+
+
+@pytest.mark.parametrize("kind, suffix, extra, expected", [
+    ("short", ".csv", [], "record for longer"),
+    ("constant", ".npy", ["--rate-hz", "25"], "every value is 3"),
+    ("nan", ".npy", ["--rate-hz", "25"], "NaN"),
+    ("inf", ".txt", ["--rate-hz", "25"], "infinite"),
+    ("huge", ".npy", ["--rate-hz", "25"], "infinite or beyond"),
+    ("empty_npy", ".npy", ["--rate-hz", "25"], "empty"),
+    ("empty_array", ".npy", ["--rate-hz", "25"], "holds none"),
+    ("ok", ".npy", ["--rate-hz", "1e-300"], "between 1 and 10000"),
+    ("ok", ".npy", ["--rate-hz", "0.5"], "between 1 and 10000"),
+    ("ok", ".npy", ["--rate-hz", "20000"], "between 1 and 10000"),
+    ("ok", ".npy", ["--rate-hz", "nan"], "finite number"),
+    ("ok", ".npy", ["--rate-hz", "25", "--belt-kind", "bogus"], "--belt-kind is one of"),
+    ("ok", ".npy", ["--rate-hz", "25", "--signal", "sonar"], "Breath signal is one of"),
+    ("ok", ".npy", ["--rate-hz", "25", "--polarity", "sideways"], "polarity is one of"),
+])
+def test_bad_input_gets_one_line_and_exit_2_through_the_real_cli(tmp_path, kind, suffix, extra, expected):
+    """Through `python -m mindmove` as a user runs it: one line on stderr, exit 2, no output
+    folder (today: 1e308 overflowed, --rate-hz 1e-300 recursed, --belt-kind bogus was taken,
+    an empty .npy exited 130)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = tmp_path / f"rec{suffix}"
+    _write(path, kind)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "mindmove", "breath", "analyze", str(path), "--out", str(out),
+                           *extra], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and expected in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr and not out.exists()

@@ -135,7 +135,8 @@ class PracticeBreath:
     feed: BreathFeed | None = None
     analyzer: Any = None  # feedback.breath.BreathAnalyzer (made from the feed's rate if None)
     pacer: Any = None  # feedback.pacer.Pacer
-    polarity: str = "auto"
+    polarity: str | None = None  # None: the signal kind's own
+    signal: str = "auto"  # what the feed measures (feedback.breath_signals)
     store_rate_hz: float = STORED_BREATH_RATE_HZ
     recording: BreathRecording = field(init=False, repr=False)
     last_t_s: float = field(default=0.0, init=False)
@@ -143,7 +144,8 @@ class PracticeBreath:
 
     def __post_init__(self) -> None:
         rate_hz = self.feed.rate_hz if self.feed is not None else None
-        self.recording = BreathRecording(rate_hz=rate_hz, polarity=self.polarity, store_rate_hz=self.store_rate_hz,
+        self.recording = BreathRecording(rate_hz=rate_hz, polarity=self.polarity, signal=self.signal,
+                                         store_rate_hz=self.store_rate_hz,
                                          analyzer=self.analyzer)
         if self.pacer is not None:
             self.recording.start_pacer(self.pacer, t_s=0.0)

@@ -74,14 +74,20 @@ def record(
                                            help="Also write raw notifications for replay."),
     kind: Optional[str] = typer.Option(None, "--kind", help=f"{belt_kinds_help()} (default: from the name)."),
     scan_timeout: float = typer.Option(5.0, "--scan-timeout", min=0.0),
+    signal: Optional[str] = typer.Option(None, "--signal", help="What the value measures (belt, impedance, airflow, "
+                                         "co2, thermistor, accelerometer, auto), written in the file's first line "
+                                         "so its polarity is known. Default: the device's own."),
 ) -> None:
     """Record a belt's breathing waveform to CSV; Ctrl-C stops and keeps what was written."""
+    from core.signals import BREATH_SIGNALS
     from mindmove.inputs import check_number, check_output_file
     from sensing.belts import get_belt_kind, open_belt
     from sensing.belts.recording import BreathCsvWriter
 
     if not device.strip():
         raise InputError("Expected a belt's name, address or TOML file in --device, but got nothing.")
+    if signal is not None and signal not in BREATH_SIGNALS:
+        raise InputError(f"--signal is one of {', '.join(BREATH_SIGNALS)}, but got {signal!r}.")
     check_number(scan_timeout, option="--scan-timeout", low=0.0, high=MAX_SCAN_S, unit="s")
     check_output_file(out, option="--out")  # before the belt connects, not after the recording
     if raw_log is not None:
@@ -91,7 +97,8 @@ def record(
     stream = open_belt(device, kind=kind, backend=client_backend,
                        scanner_backend=scanner_backend, scan_timeout_s=scan_timeout,
                        raw_log=raw_log)
-    writer = BreathCsvWriter(out, t0_s=t0, heart=get_belt_kind(stream.adapter.kind).heart_rate)
+    writer = BreathCsvWriter(out, t0_s=t0, heart=get_belt_kind(stream.adapter.kind).heart_rate,
+                             signal=signal or stream.adapter.signal)
     typer.echo(f"Recording {stream.name} to {out}" + (f" for {duration:g} s" if duration
                                                       else "; press Ctrl-C to stop") + ".")
     error = None

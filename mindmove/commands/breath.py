@@ -35,26 +35,43 @@ def register(app: typer.Typer) -> None:
     app.command("breathe")(breathe_command)
 
 
+SIGNAL_HELP = ("What the recording measures, which fixes the polarity: belt | impedance | airflow | co2 | "
+               "thermistor | accelerometer | auto (unknown: decided from the waveform, with a confidence). "
+               "Default: the file's '# signal:' line, the --belt-kind's sensor, else auto.")
+
+
 def analyze_command(
-    file: Path = typer.Argument(..., help="t_s,value CSV, one-column text (# headers allowed) or .npy."),
+    file: Path = typer.Argument(..., help="t_s,value CSV, one-column text (# headers allowed), .npy, a CSV with --column, or a raw belt log."),
     out: Path = typer.Option(..., "--out", help="Folder for breaths.csv and breath_summary.json."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate, for files without times."),
-    polarity: str = typer.Option("auto", "--polarity", help="auto | normal (rise = inhale) | inverted."),
+    signal: Optional[str] = typer.Option(None, "--signal", help=SIGNAL_HELP),
+    polarity: Optional[str] = typer.Option(None, "--polarity", help="Override the signal's polarity: auto | normal (rise = inhale) | inverted."),
     belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help=f"For a raw notification log: {belt_kinds_help()}."),
+    column: Optional[str] = typer.Option(None, "--column", help="The column to read from a CSV of named columns without times (e.g. RSP)."),
 ) -> None:
     """Find every breath in a recording; write breaths.csv and breath_summary.json."""
     from feedback.breath import analyze_breath, save_breath_outputs
+    from mindmove.inputs import check_breath_options, recording_signal
     from sensing.breath_source import load_breath_file
 
-    t_s, values, rate = load_breath_file(file, rate_hz=rate_hz, belt_kind=belt_kind)
-    analysis = analyze_breath(t_s, values, rate_hz=rate, polarity=polarity)
+    check_breath_options(signal=signal, polarity=polarity, belt_kind=belt_kind, rate_hz=rate_hz)
+    t_s, values, rate = load_breath_file(file, rate_hz=rate_hz, belt_kind=belt_kind, column=column)
+    kind = recording_signal(file, signal=signal, belt_kind=belt_kind)
+    analysis = analyze_breath(t_s, values, rate_hz=rate, signal=kind, polarity=polarity)
     analysis.summary["file"] = Path(file).name
     csv_path, json_path = save_breath_outputs(analysis, out)
     s = analysis.summary
     rate_text = f"{s['rate_bpm']:.1f}" if s["rate_bpm"] is not None else "-"
     ie_text = f"{s['ie_ratio_median']:.2f}" if s["ie_ratio_median"] is not None else "-"
+    confidence = s.get("polarity_confidence")
+    basis = (f"from the {s['signal']} signal" if s["polarity_basis"] == "signal" else
+             f"from the waveform, {100 * confidence:.0f}% of breaths agree" if confidence is not None else "assumed")
+    excluded = ", ".join(f"{v:.1f} s {k.replace('_', ' ')}" for k, v in s["excluded_s"].items())
     typer.echo(f"{s['breaths']} breaths, {rate_text} breaths/min, exhale/inhale {ie_text}, "
-               f"polarity {s['polarity']}; wrote {csv_path} and {json_path}")
+               f"polarity {s['polarity']} ({basis})" + (f"; excluded {excluded}" if excluded else "")
+               + f"; wrote {csv_path} and {json_path}")
+    for warning in s["warnings"]:
+        typer.echo(f"Warning: {warning}", err=True)
 
 
 def _profile_breath(store, patient: str):
@@ -143,7 +160,8 @@ def breathe_command(
     breath_replay: Optional[Path] = typer.Option(None, "--breath-replay", help="Replay a breath recording instead of a belt."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate of the replay file, if it has no times."),
     belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help=f"{belt_kinds_help()} (a belt, or a raw log replay)."),
-    polarity: str = typer.Option("auto", "--polarity", help="auto | normal | inverted."),
+    signal: Optional[str] = typer.Option(None, "--signal", help=SIGNAL_HELP.replace("--belt-kind's sensor", "belt's sensor")),
+    polarity: Optional[str] = typer.Option(None, "--polarity", help="Override the signal's polarity: auto | normal | inverted."),
     minutes: float = typer.Option(5.0, "--minutes", help="Session length in minutes."),
     no_window: bool = typer.Option(False, "--no-window", help="Do not open the pacer window."),
     sound: bool = typer.Option(False, "--sound", help="Soft tones at phase changes."),
@@ -153,16 +171,14 @@ def breathe_command(
     from feedback.breath_session import BreathRecording
     from mindmove.store.db import open_store
     from mindmove.store.recording import SessionRecorder
-    from feedback.breath import POLARITIES
     from feedback.messages import load_catalogue
-    from mindmove.inputs import check_number
+    from mindmove.inputs import check_breath_options, check_number, recording_signal
 
     if belt and breath_replay:
         raise ValidationError("Use either --belt or --breath-replay, not both.")
     check_number(minutes, option="--minutes", low=0.0, low_open=True, high=MAX_SESSION_MIN, unit="minutes")
     check_number(ramp_min, option="--ramp-min", low=0.0, high=MAX_RAMP_MIN, unit="minutes")
-    if polarity not in POLARITIES:
-        raise ValidationError(f"--polarity is one of {', '.join(POLARITIES)}, but got {polarity!r}.")
+    check_breath_options(signal=signal, polarity=polarity, belt_kind=belt_kind, rate_hz=rate_hz)
     load_catalogue()  # a clinic's message file is checked before anything starts
     if not no_window:
         from mindmove.display import check_display
@@ -176,6 +192,9 @@ def breathe_command(
         max_s = 60.0 * minutes
         source, stream = _open_breath_source(belt, breath_replay, rate_hz=rate_hz, belt_kind=belt_kind,
                                              realtime=not fast, max_s=max_s)
+        if stream is not None:
+            signal = signal or stream.adapter.signal
+        kind = recording_signal(breath_replay, signal=signal, belt_kind=belt_kind)
         player = None
         if sound:
             from feedback.sound import open_sound
@@ -185,7 +204,8 @@ def breathe_command(
                                    background=True)
         session_id = recorder.start()
         loop = BreatheLoop(recorder=recorder, plan_options=plan_options, on_frame=show,
-                           recording=BreathRecording(rate_hz=source.rate_hz if source else None, polarity=polarity))
+                           recording=BreathRecording(rate_hz=source.rate_hz if source else None, polarity=polarity,
+                                                     signal=kind))
         try:
             status = _run_breathe(loop, source, show, max_s=max_s, ramp_min=ramp_min,
                                   resting_bpm=profile_breath.resting_rate_bpm if profile_breath else None)
@@ -266,6 +286,8 @@ def _echo_breathe_result(session_id: int, fields: dict, *, saved: bool, belt_err
     agree = fields.get("pacer_agreement_pct")
     agree_text = f", pacer agreement {agree:.0f}%" if agree is not None else ""
     typer.echo(f"session {session_id}: {fields['breaths']} breaths, {rate_text} breaths/min{agree_text}")
+    for warning in fields["detail"].get("warnings", []) if fields["breaths"] else []:
+        typer.echo(f"Warning: {warning}", err=True)
     if belt_error is not None:
         typer.echo(f"The belt stopped, so the session ended early: {belt_error}", err=True)
 

@@ -47,7 +47,8 @@ def practice(
     breath_replay: Optional[Path] = typer.Option(None, "--breath-replay", help="Replay a breath recording on the session clock."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate of the breath replay, if it has no times."),
     belt_kind: Optional[str] = typer.Option(None, "--belt-kind", help=f"{belt_kinds_help()} (a belt, or a raw log replay)."),
-    polarity: str = typer.Option("auto", "--polarity", help="Breath polarity: auto | normal (rise = inhale) | inverted."),
+    signal: Optional[str] = typer.Option(None, "--signal", help="What the breath recording or belt measures: belt | impedance | airflow | co2 | thermistor | accelerometer | auto (default: the file's or belt's own)."),
+    polarity: Optional[str] = typer.Option(None, "--polarity", help="Override the breath signal's polarity: auto | normal (rise = inhale) | inverted."),
     pacer: Optional[bool] = typer.Option(None, "--pacer/--no-pacer", help="Show the breathing guide (default: when the exercise asks for breath coordination)."),
     sound: bool = typer.Option(False, "--sound", help="Soft tones at the guide's phase changes and a quiet chime per repetition."),
 ) -> None:
@@ -60,7 +61,7 @@ def practice(
         windowed=windowed, record_video=record_video, fast=fast, sound=sound,
         before=(pain_before, mood_before), after=(pain_after, mood_after),
         breath=BreathOptions(belt=belt, replay=breath_replay, rate_hz=rate_hz, belt_kind=belt_kind,
-                             polarity=polarity, pacer=pacer))
+                             signal=signal, polarity=polarity, pacer=pacer))
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     outcome = run_practice_session(
         options, ask_checkin=_ask_checkin if interactive else None,
@@ -69,6 +70,8 @@ def practice(
         typer.echo(message("session.not_all_saved"))
     for line in summary_lines(outcome):
         typer.echo(line)
+    for warning in outcome.warnings:
+        typer.echo(f"Warning: {warning}", err=True)
 
 
 def exercises() -> None:

@@ -56,6 +56,7 @@ class BeltLink:
 
 class BeltAdapter(Protocol):
     kind: str
+    signal: str  # what the breath value measures (core.signals.BREATH_SIGNALS): sets its polarity
     stats: DecodeStats
 
     def notify_uuids(self, link: BeltLink) -> tuple[str, ...]: ...
@@ -77,6 +78,7 @@ class VernierAdapter:
     """Go Direct Respiration Belt: INIT, SET_MEASUREMENT_PERIOD, START force; STOP on exit."""
 
     kind = "vernier"
+    signal = "belt"  # belt force in newtons: tension rises on inhalation
 
     def __init__(self, *, period_s: float = vernier.DEFAULT_PERIOD_S,
                  command_timeout_s: float = vernier.COMMAND_TIMEOUT_S) -> None:
@@ -123,6 +125,7 @@ class PolarAdapter:
     """Polar H10: PMD accelerometer (breathing), heart rate with RR, battery."""
 
     kind = "polar"
+    signal = "accelerometer"  # chest tilt against gravity: its sign depends on posture and fit
 
     def __init__(self, *, rate_hz: int = 25, range_g: int = 2, chest_axis=(0.0, 0.0, 1.0),
                  command_timeout_s: float = 5.0) -> None:
@@ -175,6 +178,7 @@ class GenericAdapter:
 
     def __init__(self, config: GenericBeltConfig, /) -> None:
         self.config = config
+        self.signal = config.signal  # from the TOML file (default "belt")
         self.decoder = GenericDecoder(config)
 
     @property

@@ -28,7 +28,6 @@ import numpy as np
 # The kinds of breath signal a sensor gives, which decide what a rise means: a stretch or
 # force belt, chest impedance, nasal airflow, exhaled CO2, a nasal thermistor, a chest
 # accelerometer. Every belt kind (sensing.belts.kinds) names one.
-BREATH_SIGNALS = ("belt", "impedance", "airflow", "co2", "thermistor", "accelerometer")
 
 # Sample times are rebuilt by counting samples at the nominal rate from an anchor; when the
 # count drifts this far from the arrival times (a lost packet, a stalled link), re-anchor.
@@ -113,7 +112,12 @@ class SampleClock:
 
     The first packet anchors the count so that its last sample falls at its arrival time;
     later samples are ``anchor + k / rate_hz``. When the count drifts more than
-    ``max_drift_s`` from arrival times (packets lost), the clock re-anchors and counts it.
+    ``max_drift_s`` from arrival times, the clock re-anchors on the arrival time: forward
+    when packets were lost (the count fell behind), backward when the count ran ahead (a
+    burst of buffered packets arriving at once after a late first anchor, or a device
+    sampling faster than its nominal rate). Times never go backwards: a sample that a
+    backward re-anchor would place at or before one already given gets NaN, and the caller
+    drops it (counted as ``clock_overlap``), since its true time is unknown.
     """
 
     def __init__(self, rate_hz: float, *, max_drift_s: float = MAX_CLOCK_DRIFT_S) -> None:
@@ -124,13 +128,16 @@ class SampleClock:
         self.reanchors = 0
         self._anchor_s: float | None = None
         self._count = 0
+        self._last_t_s = -math.inf
 
     def reset(self) -> None:
+        """Forget the anchor (after a reconnect); times still never go backwards."""
         self._anchor_s = None
         self._count = 0
 
     def times(self, n_samples: int, t_arrival_s: float) -> np.ndarray:
-        """Times of the next ``n_samples`` samples, the last of which arrived at ``t_arrival_s``."""
+        """Times of the next ``n_samples`` samples, the last of which arrived at
+        ``t_arrival_s``; NaN for a sample that cannot come after those already timed."""
         period_s = 1.0 / self.rate_hz
         if self._anchor_s is not None:
             t_last = self._anchor_s + (self._count + n_samples - 1) * period_s
@@ -142,4 +149,7 @@ class SampleClock:
             self._count = 0
         t = self._anchor_s + (self._count + np.arange(n_samples)) * period_s
         self._count += n_samples
+        t = np.where(t > self._last_t_s, t, np.nan)
+        if np.isfinite(t).any():
+            self._last_t_s = float(np.nanmax(t))
         return t

@@ -11,8 +11,8 @@ Example (``docs/belts.md`` has the full reference)::
     scale = 0.01                     # value = raw * scale + offset
     offset = 0.0
     sample_rate_hz = 20.0
-    signal = "belt"                  # optional: the breath signal kind (belt, impedance, airflow,
-                                     # co2, thermistor, accelerometer); default belt
+    signal = "belt"                  # what the value measures: belt, impedance, airflow, co2,
+                                     # thermistor, accelerometer or auto (sets the polarity)
     # optional: bytes written after subscribing and before disconnecting
     setup_writes = [{ characteristic_uuid = "0000ffe2-...", hex = "01" }]
     stop_writes = [{ characteristic_uuid = "0000ffe2-...", hex = "00" }]
@@ -28,7 +28,8 @@ from pathlib import Path
 
 
 from core.errors import InputError
-from sensing.belts.base import BREATH_SIGNALS, BreathSample, DecodeStats, SampleClock
+from core.signals import BREATH_SIGNALS
+from sensing.belts.base import BreathSample, DecodeStats, SampleClock
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class GenericBeltConfig:
     scale: float = 1.0
     offset: float = 0.0
     name: str = "generic belt"
+    signal: str = "belt"
     name_prefix: str | None = None
     address: str | None = None
     setup_writes: tuple[GattWrite, ...] = field(default_factory=tuple)
@@ -101,17 +103,17 @@ def load_generic_config(path: str | Path, /) -> GenericBeltConfig:
         raise InputError(f"Expected sample_rate_hz > 0 in {path}, but got {rate!r}.")
     signal = raw.get("signal", "belt")
     if signal not in BREATH_SIGNALS:
-        raise InputError(f"Expected signal in {path} to be one of {', '.join(BREATH_SIGNALS)}, "
-                         f"but got {signal!r}: name the kind of breath signal the device gives.")
+        raise InputError(f"Expected signal in {path} to be one of {', '.join(BREATH_SIGNALS)}, but got "
+                         f"{signal!r}: say what the belt's value measures.")
     return GenericBeltConfig(
         service_uuid=str(raw["service_uuid"]).lower(),
         characteristic_uuid=str(raw["characteristic_uuid"]).lower(),
         struct_format=raw["struct_format"], value_field=value_field,
         sample_rate_hz=float(rate), scale=float(raw.get("scale", 1.0)),
-        offset=float(raw.get("offset", 0.0)), name=str(raw.get("name", path.stem)),
+        offset=float(raw.get("offset", 0.0)), name=str(raw.get("name", path.stem)), signal=signal,
         name_prefix=raw.get("name_prefix"), address=raw.get("address"),
         setup_writes=_writes(raw.get("setup_writes"), path, "setup_writes"),
-        stop_writes=_writes(raw.get("stop_writes"), path, "stop_writes"), signal=signal,
+        stop_writes=_writes(raw.get("stop_writes"), path, "stop_writes"),
     )
 
 
@@ -140,6 +142,9 @@ class GenericDecoder:
         times = self._clock.times(len(records), t_s)
         out = []
         for t, rec in zip(times, records):
+            if not math.isfinite(t):
+                self.stats.skip("clock_overlap")  # see SampleClock: its time is unknown
+                continue
             raw = rec[self.config.value_field]
             try:
                 value = float(raw) * self.config.scale + self.config.offset

@@ -6,7 +6,7 @@ module) plus one :class:`BeltKind` entry here; scanning, ``open_belt``, raw-log 
 A belt that needs no code is a TOML file for the ``generic`` kind (``docs/belts.md``).
 
 Each entry names the breath ``signal`` its device gives (one of
-:data:`sensing.belts.base.BREATH_SIGNALS`), which decides what a rise of the waveform
+:data:`core.signals.BREATH_SIGNALS`), which decides what a rise of the waveform
 means; a generic belt's file may name another (:func:`belt_signal`).
 """
 
@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 from core.errors import SourceError
 from sensing.belts import polar, vernier
 from sensing.belts.adapters import BeltAdapter, GenericAdapter, PolarAdapter, VernierAdapter
-from sensing.belts.base import BREATH_SIGNALS
+from core.signals import BREATH_SIGNALS
 from sensing.belts.generic import GenericBeltConfig
 
 
@@ -59,10 +59,10 @@ def register_belt_kind(kind: BeltKind, /) -> BeltKind:
 
 
 register_belt_kind(BeltKind(
-    "vernier", "Vernier GDX-RB respiration belt", signal="belt",
+    "vernier", "Vernier GDX-RB respiration belt", signal=VernierAdapter.signal,
     adapter=lambda _config: VernierAdapter(), name_prefix=vernier.NAME_PREFIX, service_uuid=vernier.SERVICE_UUID))
 register_belt_kind(BeltKind(
-    "polar", "Polar H10 chest strap", signal="accelerometer",
+    "polar", "Polar H10 chest strap", signal=PolarAdapter.signal,
     adapter=lambda _config: PolarAdapter(), name_prefix=polar.NAME_PREFIX, service_uuid=polar.PMD_SERVICE_UUID,
     heart_rate=True))
 register_belt_kind(BeltKind(

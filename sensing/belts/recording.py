@@ -1,5 +1,7 @@
 """Write a live belt's events as a breath CSV, row by row (a Ctrl-C keeps what was written).
 
+A first line ``# signal: KIND`` says what the value measures (the adapter's ``signal``, or
+``mindmove belt record --signal``), so ``breath analyze`` and replays know its polarity.
 Columns: ``t_s,value`` (seconds from the recording's start, the breath waveform), then for a
 Polar strap ``hr_bpm,rr_s`` (the latest heart rate on each breath row; ``rr_s`` holds the
 RR intervals, ``;``-separated, on the first row after they arrived), then ``gap_end_s``.
@@ -19,7 +21,7 @@ from sensing.belts.base import BatteryLevel, BeltEvent, BreathSample, Gap, Heart
 class BreathCsvWriter:
     """``write(event)`` one event at a time; every row is flushed to disk at once."""
 
-    def __init__(self, path: str | Path, /, *, t0_s: float, heart: bool = False) -> None:
+    def __init__(self, path: str | Path, /, *, t0_s: float, heart: bool = False, signal: str | None = None) -> None:
         self.path = Path(path)
         self.t0_s = t0_s
         self.heart = heart
@@ -30,6 +32,8 @@ class BreathCsvWriter:
         self._rr: tuple[float, ...] = ()
         self._file = self.path.open("w", newline="", encoding="utf-8")
         self._csv = csv.writer(self._file)
+        if signal is not None:
+            self._file.write(f"# signal: {signal}\n")
         header = ["t_s", "value"] + (["hr_bpm", "rr_s"] if heart else []) + ["gap_end_s"]
         self._csv.writerow(header)
         self._file.flush()

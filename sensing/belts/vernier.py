@@ -289,6 +289,9 @@ class VernierDecoder:
         times = self._clock.times(len(values), t_s)
         samples = []
         for t, v in zip(times, values[:, col]):
+            if not math.isfinite(t):
+                self.stats.skip("clock_overlap")  # see SampleClock: its time is unknown
+                continue
             if not math.isfinite(v):
                 self.stats.skip("nan_value")
                 continue
