@@ -26,8 +26,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from sensing.landmarks import PoseFrame
-from sensing.people import (MAX_SIZE_RATIO, PersonTracker, Track, choose_centred, compute_overlap,
-                            compute_person_features)
+from sensing.people import (GATE_TORSO, MAX_SIZE_RATIO, MAX_SPEED_TORSO_PER_S, PersonTracker, Track,
+                            choose_centred, compute_overlap, compute_person_features, compute_pose_shift)
 from sensing.pose import TasksPoseEstimator, square_crop_offsets
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,12 @@ CALM_S = 1.0
 # Live: a person who appears where the lost patient was (within this many body sizes of the
 # last place they were seen, and of a similar size) is taken to be the patient coming back.
 RELOCK_TORSO = 1.5
+# Live, on the cheap path: the one-person model's pose must continue the locked person's last
+# pose: its body landmarks moved on average by at most this many body sizes plus what running
+# speed allows since (sensing.people.MAX_SPEED_TORSO_PER_S). At 30 fps that is 0.48: a person
+# moves about 0.1 body sizes a frame even walking; a one-person model that moved on to someone
+# standing beside or in front of the patient lands a whole body elsewhere.
+POSE_SHIFT_TORSO = 0.25
 
 
 class TiledPoseEstimator:
@@ -107,10 +113,11 @@ class TrackingPoseEstimator:
 
     ``multi`` finds everyone (``estimate_all``); ``single`` (optional, a one-person
     estimator) is the cheap path used while the locked person is alone: it is checked every
-    frame against the locked identity (:meth:`sensing.people.PersonTracker.best_track`),
+    frame against the locked identity (:meth:`sensing.people.PersonTracker.best_track`, and
+    its landmarks must continue the person's last pose: ``POSE_SHIFT_TORSO``),
     and everyone is looked for with ``multi`` every ``scan_every_s``, when that check fails
     (the one-person model jumped to someone else or lost the person) and for as long as
-    anyone else is in view (until the person has been alone for ``calm_s``). The lock is
+    anyone else is in view (until nobody else has been seen for ``calm_s``). The lock is
     the most centred person of the first frame with anyone in it; when the locked identity
     is lost for good (:data:`sensing.people.MAX_AGE_S`), only a person who appears where it
     was last seen (``relock_torso`` body sizes, similar size) takes the lock again.
@@ -126,40 +133,51 @@ class TrackingPoseEstimator:
         self.locked: int | None = None
         self.lock_history: list[tuple[float, int]] = []  # (t_s, identity) each time the lock is set
         self.frames_by_path = {"single": 0, "multi": 0}
+        self.last_path = ""  # "single" or "multi": how the last frame was estimated
         self._last_seen: Track | None = None
+        self._last_pose: tuple[float, PoseFrame] | None = None  # the locked person's, when last seen
         self._use_single = False
         self._last_scan_t = -math.inf
-        self._alone_since: float | None = None
+        self._crowd_t = -math.inf  # when someone else was last in view
 
     def estimate(self, image_bgr: np.ndarray, t_s: float) -> PoseFrame | None:
         if self._use_single and self.single is not None and t_s - self._last_scan_t < self.scan_every_s:
             pose = self.single.estimate(image_bgr, t_s)
-            if pose is not None and self.locked is not None and self.tracker.best_track(t_s, pose) == self.locked:
+            if pose is not None and self._continues_locked(t_s, pose):
                 self.tracker.update(t_s, [pose])
+                self._last_pose = (t_s, pose)
                 self.frames_by_path["single"] += 1
+                self.last_path = "single"
                 return pose
             log.debug("t=%.2f s: the one-person model lost or left the locked person; looking for everyone", t_s)
         return self._estimate_everyone(image_bgr, t_s)
 
+    def _continues_locked(self, t_s: float, pose: PoseFrame) -> bool:
+        """Whether the one-person model's pose is the locked person's (see POSE_SHIFT_TORSO)."""
+        if self.locked is None or self._last_pose is None or self.tracker.best_track(t_s, pose) != self.locked:
+            return False
+        last_t, last = self._last_pose
+        shift = compute_pose_shift(pose, last, size_px=self.tracker.track(self.locked).size_px)
+        return shift <= POSE_SHIFT_TORSO + MAX_SPEED_TORSO_PER_S * (t_s - last_t)
+
     def _estimate_everyone(self, image_bgr: np.ndarray, t_s: float) -> PoseFrame | None:
         self.frames_by_path["multi"] += 1
+        self.last_path = "multi"
         self._last_scan_t = t_s
         people = self.tracker.update(t_s, self.multi.estimate_all(image_bgr, t_s))
         if self.locked is not None and self.tracker.track(self.locked) is None:
             log.info("t=%.2f s: the person followed is out of view", t_s)
             self.locked = None
         if self.locked is None:
-            self._lock(t_s, people, image_size=(image_bgr.shape[1], image_bgr.shape[0]))
+            confirmed = [(k, p) for k, p in people if self.tracker.confirmed(self.tracker.track(k))]
+            self._lock(t_s, confirmed, image_size=(image_bgr.shape[1], image_bgr.shape[0]))
         pose = dict(people).get(self.locked) if self.locked is not None else None
         if pose is not None:
             self._last_seen = self.tracker.track(self.locked)
-        alone = pose is not None and len(people) == 1
-        if not alone:
-            self._alone_since = None
-        elif self._alone_since is None:
-            self._alone_since = t_s
-        was_single = self._use_single
-        self._use_single = alone and (was_single or t_s - self._alone_since >= self.calm_s)
+            self._last_pose = (t_s, pose)
+        if self.locked is not None and any(k != self.locked for k, _ in people):
+            self._crowd_t = t_s
+        self._use_single = pose is not None and t_s - self._crowd_t >= self.calm_s
         return pose
 
     def _lock(self, t_s: float, people: Sequence[tuple[int, PoseFrame]], *, image_size: tuple[int, int]) -> None:

@@ -10,8 +10,8 @@ followed, on this cost (every term is dimensionless):
 
 - ``d_pos``: distance in the image between the person's centre (the mid-hip; the
   mid-shoulder when the hips are unseen) and where the track is expected (its last centre
-  moved on by its velocity for at most ``PREDICT_MAX_S``), in units of the track's body
-  size ``s``. The body size is the person's scale in pixels per metre times
+  moved on at its velocity, measured over the last ``VELOCITY_WINDOW_S``), in units of the
+  track's body size ``s``. The body size is the person's scale in pixels per metre times
   ``NOMINAL_TORSO_M``: the pixel length of each body segment divided by its length in the
   world landmarks (metres); the ``SIZE_QUANTILE`` of those ratios is the scale, because in
   any posture some segments lie nearly parallel to the image (a foreshortened one only
@@ -23,9 +23,10 @@ followed, on this cost (every term is dimensionless):
   apart (shoulder width over torso: 0.71 for the man, 0.65 for the woman of
   ``sports2d_demo.mp4``), so they weigh least; a track keeps their running mean.
 
-A pairing is allowed only inside a gate: ``d_pos <= GATE_TORSO + MAX_SPEED_TORSO_PER_S * dt``
-(``dt``: time since the track was last seen; a person moves at most at running speed) and a
-size ratio under ``MAX_SIZE_RATIO``. Birth: a person not paired starts a new, tentative identity, confirmed
+A pairing is allowed only inside a gate: ``d_pos <= GATE_TORSO + min(MAX_ACCEL_TORSO_PER_S2
+* dt^2 / 2, MAX_SPEED_TORSO_PER_S * dt)`` (``dt``: time since the track was last seen; a
+person changes speed by at most about 1 g and runs at most at running speed) and a size
+ratio under ``MAX_SIZE_RATIO``. Birth: a person not paired starts a new, tentative identity, confirmed
 after ``CONFIRM_FRAMES`` frames in a row (a tentative one missed once is closed), unless
 their box lies ``DUPLICATE_OVERLAP`` inside that of someone already placed in this frame (the
 model sometimes returns one person twice). Proportions count only for confirmed tracks. Death: an identity unseen for
@@ -61,11 +62,14 @@ PROPORTION_WEIGHT = 2.0  # frame-to-frame noise of the proportions (0.05) costs 
 GATE_TORSO = 1.0
 # Running at 3.5 m/s is 7 torso lengths a second: a person cannot move further than that.
 MAX_SPEED_TORSO_PER_S = 7.0
+# Nor change speed faster than about 1 g (10 m/s^2 = 20 torso lengths/s^2: a sprint start
+# reaches 5-6 m/s^2, a jump down falls at 1 g), so a person standing still cannot be 4 body
+# sizes away half a second later.
+MAX_ACCEL_TORSO_PER_S2 = 20.0
 # The size may change this much while a track is followed (a step toward the camera, a
 # forward bend seen from the front shortens the torso but not the scale; feedback.gait
 # calls a 1.35 change in ONE frame a switch).
 MAX_SIZE_RATIO = 1.5
-PREDICT_MAX_S = 0.2  # the velocity is trusted this far ahead (a few frames), no further
 # The velocity is the displacement over about this long (a few frames: one frame's
 # displacement is mostly the landmarks' jitter).
 VELOCITY_WINDOW_S = 0.2
@@ -161,14 +165,18 @@ class Track:
     history: list = field(default_factory=list)  # (t_s, centre) over the last VELOCITY_WINDOW_S
 
     def predicted_centre(self, t_s: float) -> np.ndarray:
-        return self.centre_px + self.velocity_px_s * min(max(t_s - self.last_t_s, 0.0), PREDICT_MAX_S)
+        return self.centre_px + self.velocity_px_s * max(t_s - self.last_t_s, 0.0)
+
+    def reach(self, t_s: float) -> float:
+        """How far (body sizes) the person may be from the predicted centre at ``t_s``."""
+        dt = max(t_s - self.last_t_s, 0.0)
+        return GATE_TORSO + min(0.5 * MAX_ACCEL_TORSO_PER_S2 * dt * dt, MAX_SPEED_TORSO_PER_S * dt)
 
     def cost(self, t_s: float, person: PersonFeatures, /, *, use_proportions: bool = True) -> float:
         """The pairing cost (module docstring), ``inf`` outside the gate."""
-        dt = max(t_s - self.last_t_s, 0.0)
         d_pos = float(np.linalg.norm(person.centre_px - self.predicted_centre(t_s))) / self.size_px
         size_change = abs(math.log(person.size_px / self.size_px))
-        if d_pos > GATE_TORSO + MAX_SPEED_TORSO_PER_S * dt or size_change > math.log(MAX_SIZE_RATIO):
+        if d_pos > self.reach(t_s) or size_change > math.log(MAX_SIZE_RATIO):
             return math.inf
         both = np.isfinite(person.proportions) & np.isfinite(self.proportions) & use_proportions
         d_prop = float(np.mean(np.abs(person.proportions[both] - self.proportions[both]))) if both.any() else 0.0
@@ -189,6 +197,18 @@ class Track:
         self.proportions[mixed] += PROPORTION_SMOOTHING * (person.proportions[mixed] - self.proportions[mixed])
         self.centre_px, self.size_px, self.last_t_s = person.centre_px, person.size_px, t_s
         self.frames_seen += 1
+
+
+def compute_pose_shift(a: PoseFrame, b: PoseFrame, /, *, size_px: float) -> float:
+    """Mean distance between the same body landmarks of two poses, in body sizes (NaN when
+    they share no visible landmark): small from one frame to the next for one person, large
+    when a one-person model has moved on to someone else."""
+    pa, pb = np.asarray(a.pixel_px)[_BODY_IDX], np.asarray(b.pixel_px)[_BODY_IDX]
+    seen = ((np.asarray(a.visibility)[_BODY_IDX] >= MIN_VISIBILITY)
+            & (np.asarray(b.visibility)[_BODY_IDX] >= MIN_VISIBILITY))
+    d = np.linalg.norm(pa - pb, axis=1)[seen]
+    d = d[np.isfinite(d)]
+    return float(d.mean()) / size_px if d.size else math.nan
 
 
 def _box(pose: PoseFrame) -> np.ndarray | None:

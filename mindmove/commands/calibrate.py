@@ -121,7 +121,7 @@ def calibrate(
     _quiet_opencv()
     from calibration.guided import run_neutral_capture, run_range_capture
     from feedback.messages import message
-    from sensing.pose import create_pose_estimator
+    from sensing.multipose import create_tracking_estimator
     from sensing.video import open_source
 
     spec = source if source is not None else camera
@@ -133,7 +133,7 @@ def calibrate(
         window = CalibrationWindow(tuple(motions), instruction=message(key))
     on_frame = window.show_capture if window is not None else None
     try:
-        with open_source(spec) as frames, create_pose_estimator() as estimator:
+        with open_source(spec) as frames, create_tracking_estimator() as estimator:
             if neutral:
                 capture = run_neutral_capture(frames.frames(), estimator, on_frame=on_frame,
                                               duration_s=duration_s or DEFAULT_NEUTRAL_S)

@@ -67,7 +67,7 @@ def practice(
     from mindmove.store.db import open_store
     from mindmove.settings import load_settings
     from mindmove.store.recording import SessionRecorder
-    from sensing.pose import create_pose_estimator
+    from sensing.multipose import create_tracking_estimator
     from sensing.video import open_source
 
     if camera is not None and source is not None:
@@ -96,9 +96,10 @@ def practice(
         player = open_sound()
     sinks = []
     frames = None
+    estimator = None
     try:
         frames = open_source(source if source is not None else (camera if camera is not None else 0))
-        estimator = create_pose_estimator()
+        estimator = create_tracking_estimator()
         recorder = SessionRecorder(store, patient, kind="practice", exercise=ex.name,
                                    profile_version_id=record.version_id if record else None, background=True)
         session_id = recorder.start()
@@ -128,6 +129,8 @@ def practice(
             sink.close()
         if frames is not None:
             frames.close()
+        if estimator is not None:
+            estimator.close()
         if stream is not None:
             stream.close()
     after = _checkin(pain_after, mood_after, when="after", interactive=interactive)
