@@ -267,6 +267,10 @@ def analyze_input(path: str | Path, out_dir: str | Path, /, *,
         raise InputError(f"Input not found: {path}. Check the path and try again.")
     suffix = path.suffix.lower()
     notes: list[str] = []
+    one_person_file = path.is_file() and (suffix in LANDMARK_CSV_SUFFIXES or suffix in MOCAP_SUFFIXES)
+    if options.person is not None and one_person_file:
+        raise InputError(f"--person picks one of several people in a video or image folder, but {path.name} "
+                         f"holds the landmarks of one person; leave out --person.")
     # a .csv given with --markers is a marker table (e.g. gaitmap's), not a landmark CSV
     if path.is_file() and suffix in LANDMARK_CSV_SUFFIXES and marker_map is None:
         from sensing.landmarks import load_landmarks_csv
