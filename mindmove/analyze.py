@@ -166,7 +166,10 @@ def analyze_series(series: LandmarkSeries, out_dir: str | Path, /, *,
     else:
         values, filter_desc = angles.values_deg, {"filter": "none", "reason": "no person found"}
     smoothed = AngleSeries(t_s=angles.t_s, names=angles.names, values_deg=values)
-    save_angles_csv(smoothed, out / "angles.csv")
+    from feedback.trust import compute_angle_trust
+
+    trust = compute_angle_trust(series, values, smoothed.names)
+    save_angles_csv(smoothed, out / "angles.csv", trust=trust)
     if frames_with_person == 0:
         notes.append("no person was found in any frame: landmarks and angles are empty")
     upright_frames = int(angles.assumed_upright_frames().sum())
@@ -183,6 +186,9 @@ def analyze_series(series: LandmarkSeries, out_dir: str | Path, /, *,
         "filter": filter_desc,
         "visibility_threshold": options.visibility_threshold,
         "assumed_upright_frames": upright_frames,
+        # per sided angle: % of its known frames of low trust (a limb the camera sees badly:
+        # hidden, or on the far side of the body in a side or oblique view; docs/angles.md)
+        "angle_trust": trust.summary(),
         "coordinates": "world_m" if series.has_world else "pixel_px",
         "pose_model": pose_model if pose_model is not None else series.attrs.get("pose_model"),
         "software": software_versions(),
