@@ -99,7 +99,9 @@ def practice(
     estimator = None
     try:
         frames = open_source(source if source is not None else (camera if camera is not None else 0))
-        estimator = create_tracking_estimator()
+        from feedback.facing import attach_facing
+
+        estimator = attach_facing(pipeline, create_tracking_estimator())
         recorder = SessionRecorder(store, patient, kind="practice", exercise=ex.name,
                                    profile_version_id=record.version_id if record else None, background=True)
         session_id = recorder.start()
