@@ -168,9 +168,15 @@ class TrackingPoseEstimator:
         if self.locked is not None and self.tracker.track(self.locked) is None:
             log.info("t=%.2f s: the person followed is out of view", t_s)
             self.locked = None
+        size = (image_bgr.shape[1], image_bgr.shape[0])
         if self.locked is None:
             confirmed = [(k, p) for k, p in people if self.tracker.confirmed(self.tracker.track(k))]
-            self._lock(t_s, confirmed, image_size=(image_bgr.shape[1], image_bgr.shape[0]))
+            self._lock(t_s, confirmed, image_size=size)
+        if self.locked is None and self._last_seen is None:
+            # The first frames of a session, before anyone is confirmed: the person most
+            # centred now is shown (not locked), so a short capture loses no frame.
+            provisional = choose_centred(people, size)
+            return dict(people).get(provisional) if provisional is not None else None
         pose = dict(people).get(self.locked) if self.locked is not None else None
         if pose is not None:
             self._last_seen = self.tracker.track(self.locked)
@@ -217,12 +223,16 @@ class TrackingPoseEstimator:
 
 def create_tracking_estimator(model_path: str | Path | None = None, /, *,
                               max_people: int = LIVE_MAX_PEOPLE) -> TrackingPoseEstimator:
-    """The live estimator of practice and calibration: the offline bundle (or ``model_path``)
-    as a ``max_people`` landmarker to find everyone and a one-person landmarker for the
-    cheap path, both in VIDEO mode, following the person centred at the start."""
+    """The live estimator of practice and calibration, following the person centred at the
+    start: the offline bundle (or ``model_path``) as a ``max_people`` landmarker in VIDEO mode
+    to find everyone, and for the cheap path the legacy one-person model that practice used
+    before (same network, with its landmark smoothing; faster than the Tasks landmarker on
+    the same frames, ``benchmarks/people_cost.py``), or ``model_path`` with one pose."""
     from sensing.pose import offline_task_bundle
+
+    from sensing.pose import MediaPipePoseEstimator
 
     bundle = Path(model_path) if model_path is not None else offline_task_bundle()
     multi = TasksPoseEstimator(bundle, num_poses=max_people)
-    single = TasksPoseEstimator(bundle, num_poses=1)
+    single = TasksPoseEstimator(bundle, num_poses=1) if model_path is not None else MediaPipePoseEstimator()
     return TrackingPoseEstimator(multi, single=single)

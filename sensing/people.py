@@ -343,7 +343,8 @@ def build_people_tracks(t_s: Sequence[float], assigned: Sequence[Sequence[tuple[
                         image_size: tuple[int, int] | None = None, source: str = "",
                         min_track_s: float = MIN_TRACK_S, attrs: dict | None = None) -> PeopleTracks:
     """Stack per-frame ``(identity, pose)`` lists into one series per identity; identities
-    seen in fewer than ``CONFIRM_FRAMES`` frames or for less than ``min_track_s`` are dropped and the rest renumbered 1, 2, ... by first
+    seen in fewer than ``CONFIRM_FRAMES`` frames or for less than ``min_track_s`` (half the
+    clip, for a clip shorter than twice that) are dropped and the rest renumbered 1, 2, ... by first
     appearance."""
     times = np.asarray(t_s, dtype=float)
     frame_s = float(np.median(np.diff(times))) if times.size > 1 else 0.0
@@ -351,9 +352,10 @@ def build_people_tracks(t_s: Sequence[float], assigned: Sequence[Sequence[tuple[
     for i, people in enumerate(assigned):
         for identity, pose in people:
             frames_of.setdefault(identity, []).append((i, pose))
+    # A clip shorter than twice min_track_s: a person in half of it counts.
+    min_s = min(min_track_s, 0.5 * frame_s * times.size)
     kept = [k for k in sorted(frames_of, key=lambda k: frames_of[k][0][0])
-            if len(frames_of[k]) >= min(CONFIRM_FRAMES, times.size)
-            and (len(frames_of[k]) * frame_s >= min_track_s or times.size <= 1)]
+            if len(frames_of[k]) >= min(CONFIRM_FRAMES, times.size) and len(frames_of[k]) * frame_s >= min_s]
     people = {}
     for number, identity in enumerate(kept, start=1):
         poses: list[PoseFrame | None] = [None] * times.size

@@ -16,11 +16,14 @@ from sensing.mocap import MARKER_MAP_DIR
 
 @pytest.fixture(scope="module")
 def sports2d_gait(tmp_path_factory):
-    from tests.conftest import shared_file
+    from conftest import shared_file
 
     video = shared_file("video/sports2d_demo.mp4")
     out = tmp_path_factory.mktemp("sports2d")
-    code = main(["analyze", str(video), "--out", str(out), "--task", "gait"])
+    # --people one: the legacy one-person model, which jumps from the man to the woman, so
+    # that gait's own handling of an identity switch is tested (following everyone instead:
+    # tests/test_people_video.py).
+    code = main(["analyze", str(video), "--out", str(out), "--task", "gait", "--people", "one"])
     assert code == 0
     return out
 
@@ -63,7 +66,7 @@ def test_roi_picks_the_person_inside_it(sports2d_gait, tmp_path):
 
 
 def test_cli_c3d_with_markers(tmp_path):
-    from tests.conftest import shared_file
+    from conftest import shared_file
 
     c3d = shared_file("mocap/pyomeca/markers_analogs.c3d")
     out = tmp_path / "out"
@@ -75,7 +78,7 @@ def test_cli_c3d_with_markers(tmp_path):
 
 
 def test_cli_gaitmap_csv_gait(tmp_path):
-    from tests.conftest import shared_file
+    from conftest import shared_file
 
     walk = shared_file("mocap/gaitmap/mocap_sample.csv")
     out = tmp_path / "out"
@@ -88,7 +91,7 @@ def test_cli_gaitmap_csv_gait(tmp_path):
 
 
 def test_cli_c3d_without_markers_is_one_line_error(tmp_path, capsys):
-    from tests.conftest import shared_file
+    from conftest import shared_file
 
     c3d = shared_file("mocap/pyomeca/markers_analogs.c3d")
     code = main(["analyze", str(c3d), "--out", str(tmp_path / "o")])
