@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from sensing.landmarks import PoseFrame
-from sensing.people import (GATE_TORSO, MAX_SIZE_RATIO, MAX_SPEED_TORSO_PER_S, PersonTracker, Track,
+from sensing.people import (DUPLICATE_OVERLAP, MAX_SIZE_RATIO, MAX_SPEED_TORSO_PER_S, PersonTracker, Track,
                             choose_centred, compute_overlap, compute_person_features, compute_pose_shift)
 from sensing.pose import TasksPoseEstimator, square_crop_offsets
 
@@ -79,7 +79,7 @@ class TiledPoseEstimator:
                                         pixel_px=pose.pixel_px + (float(x0), 0.0)), centrality))
         kept: list[PoseFrame] = []
         for pose, _ in sorted(found, key=lambda f: -f[1]):
-            if all(compute_overlap(pose, other) < 0.5 for other in kept):
+            if all(compute_overlap(pose, other) < DUPLICATE_OVERLAP for other in kept):
                 kept.append(pose)
         return kept
 

@@ -239,6 +239,7 @@ class PersonTracker:
         self.confirm_frames = confirm_frames
         self.tracks: list[Track] = []
         self._next_identity = 1
+        self._last_t_s = -math.inf  # time of the previous update
 
     def track(self, identity: int) -> Track | None:
         return next((tr for tr in self.tracks if tr.identity == identity), None)
@@ -303,8 +304,6 @@ class PersonTracker:
             placed.append(pose)
             out.append((tr.identity, pose))
         return out
-
-    _last_t_s: float = -math.inf
 
 
 @dataclass(frozen=True)
