@@ -106,7 +106,10 @@ def compute_angle_trust(series: LandmarkSeries, values_deg: np.ndarray, names, /
     names = tuple(names)
     vis = np.asarray(series.visibility, dtype=float)
     n = len(series)
-    far = compute_far_side(series.world_m) if series.has_world else np.full(n, "", dtype=object)
+    # World z is the depth from the camera only for a series seen by a camera (with pixels);
+    # motion capture has no camera and no far side.
+    from_camera = series.has_world and series.pixel_px is not None
+    far = compute_far_side(series.world_m) if from_camera else np.full(n, "", dtype=object)
     sided = [k for k, name in enumerate(names) if name in SIDED_ANGLE_NAMES]
     level = np.full((n, len(sided)), "", dtype=object)
     reason = np.full((n, len(sided)), "", dtype=object)

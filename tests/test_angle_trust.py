@@ -34,10 +34,11 @@ def test_the_far_side_follows_the_view(yaw, far):
 
 def test_a_barely_visible_limb_is_low_trust_and_the_rest_is_high():
     t = np.arange(10) / 30.0
-    series = simulate_landmark_series(t, {"right_knee_flexion": 30}, yaw_deg=-70)  # right side away
+    series = simulate_landmark_series(t, {"right_knee_flexion": 30}, yaw_deg=-70, image_size=IMAGE)  # right side away
     vis = series.visibility.copy()
     vis[:, LANDMARK_INDEX["left_ankle"]] = 0.6  # placed, but the model doubts it
-    series = type(series)(t_s=series.t_s, world_m=series.world_m, visibility=vis, up=series.up)
+    series = type(series)(t_s=series.t_s, world_m=series.world_m, visibility=vis, pixel_px=series.pixel_px,
+                          up=series.up)
     angles = compute_joint_angles(series)
     trust = compute_angle_trust(series, angles.values_deg, angles.names)
     assert trust.names == SIDED_ANGLE_NAMES
@@ -48,6 +49,9 @@ def test_a_barely_visible_limb_is_low_trust_and_the_rest_is_high():
     assert summary["right_knee_flexion_deg"]["far_side_pct"] == 100.0
     assert summary["left_knee_flexion_deg"]["hidden_pct"] == 100.0
     assert summary["left_elbow_flexion_deg"]["low_trust_pct"] == 0.0
+    mocap = type(series)(t_s=series.t_s, world_m=series.world_m, visibility=np.ones_like(vis), up=series.up)
+    no_camera = compute_angle_trust(mocap, angles.values_deg, angles.names)  # motion capture: no far side
+    assert set(no_camera.column("right_knee_flexion")) == {"high"}
 
 
 def test_trust_columns_are_written_after_the_angles_and_skipped_when_read(tmp_path):
