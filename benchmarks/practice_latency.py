@@ -53,6 +53,7 @@ def main() -> int:
         t0 = time.monotonic()
         result = run_practice(source, estimator, pipeline, recorder=recorder, pace=True)
         wall_s = time.monotonic() - t0
+        pose_name, paths = estimator.name, getattr(estimator, "frames_by_path", None)
     recorder.finish(summary=result.summary, metrics=result.metrics, active_s=result.active_s)
     lat_ms = np.array(result.latency_s) * 1000
     pipe_inf_ms = np.array(result.inference_s) * 1000
@@ -71,8 +72,7 @@ def main() -> int:
     print(f"capture->cue latency: p50 {np.percentile(lat_ms, 50):.1f} ms, p95 {np.percentile(lat_ms, 95):.1f} ms")
     print(f"frames dropped: {result.frames_dropped} of {result.frames_read} "
           f"({100 * result.frames_dropped / max(result.frames_read, 1):.1f} %)")
-    paths = getattr(estimator, "frames_by_path", None)
-    print(f"pose in the pipeline: {estimator.name}" + (f", frames by path {paths}" if paths else ""))
+    print(f"pose in the pipeline: {pose_name}" + (f", frames by path {paths}" if paths else ""))
     print(f"inference inside the pipeline: p50 {np.percentile(pipe_inf_ms, 50):.1f} ms, "
           f"p95 {np.percentile(pipe_inf_ms, 95):.1f} ms")
     print(f"bare MediaPipe inference: p50 {np.percentile(bare_ms, 50):.1f} ms, p95 {np.percentile(bare_ms, 95):.1f} ms")

@@ -44,8 +44,13 @@ LIVE_MAX_PEOPLE = 2
 # walking in at 1.2 m/s from the edge of a webcam's view (about 1.2 m from a patient in the
 # middle at 2.5 m) needs about 1 s to reach them, so they are seen well before.
 SCAN_EVERY_S = 0.5
-# Live: after someone else was in view, the cheap one-person path resumes only when the
-# patient has been alone this long (a passer-by half hidden at the edge flickers in and out).
+# Live: everyone is followed every frame only while someone else is within reach of the
+# patient before the next scan: one body size (the tracker's gate) plus a brisk walk
+# (1.5 m/s, 3 body sizes a second) for SCAN_EVERY_S. Someone further away cannot step in
+# front of the patient before they are seen again; the cheap path's check catches a jump.
+NEAR_TORSO = 2.5
+# Live: after someone else was that near, the cheap one-person path resumes only when nobody
+# has been that near for this long (a person half hidden beside the patient flickers in and out).
 CALM_S = 1.0
 # Live: a person who appears where the lost patient was (within this many body sizes of the
 # last place they were seen, and of a similar size) is taken to be the patient coming back.
@@ -117,7 +122,8 @@ class TrackingPoseEstimator:
     its landmarks must continue the person's last pose: ``POSE_SHIFT_TORSO``),
     and everyone is looked for with ``multi`` every ``scan_every_s``, when that check fails
     (the one-person model jumped to someone else or lost the person) and for as long as
-    anyone else is in view (until nobody else has been seen for ``calm_s``). The lock is
+    anyone else is within ``near_torso`` body sizes of the person (until nobody has been that
+    near for ``calm_s``). The lock is
     the most centred person of the first frame with anyone in it; when the locked identity
     is lost for good (:data:`sensing.people.MAX_AGE_S`), only a person who appears where it
     was last seen (``relock_torso`` body sizes, similar size) takes the lock again.
@@ -125,10 +131,11 @@ class TrackingPoseEstimator:
 
     def __init__(self, multi, /, *, single=None, tracker: PersonTracker | None = None,
                  scan_every_s: float = SCAN_EVERY_S, calm_s: float = CALM_S,
-                 relock_torso: float = RELOCK_TORSO) -> None:
+                 relock_torso: float = RELOCK_TORSO, near_torso: float = NEAR_TORSO) -> None:
         self.multi, self.single = multi, single
         self.tracker = tracker or PersonTracker()
         self.scan_every_s, self.calm_s, self.relock_torso = scan_every_s, calm_s, relock_torso
+        self.near_torso = near_torso
         self.name = f"{getattr(multi, 'name', 'multi-person')}, following one person"
         self.locked: int | None = None
         self.lock_history: list[tuple[float, int]] = []  # (t_s, identity) each time the lock is set
@@ -138,7 +145,7 @@ class TrackingPoseEstimator:
         self._last_pose: tuple[float, PoseFrame] | None = None  # the locked person's, when last seen
         self._use_single = False
         self._last_scan_t = -math.inf
-        self._crowd_t = -math.inf  # when someone else was last in view
+        self._crowd_t = -math.inf  # when someone else was last seen near the locked person
 
     def estimate(self, image_bgr: np.ndarray, t_s: float) -> PoseFrame | None:
         if self._use_single and self.single is not None and t_s - self._last_scan_t < self.scan_every_s:
@@ -181,10 +188,21 @@ class TrackingPoseEstimator:
         if pose is not None:
             self._last_seen = self.tracker.track(self.locked)
             self._last_pose = (t_s, pose)
-        if self.locked is not None and any(k != self.locked for k, _ in people):
+        if pose is not None and self._someone_near(pose, [p for k, p in people if k != self.locked]):
             self._crowd_t = t_s
         self._use_single = pose is not None and t_s - self._crowd_t >= self.calm_s
         return pose
+
+    def _someone_near(self, pose: PoseFrame, others: Sequence[PoseFrame]) -> bool:
+        """Whether anyone in ``others`` stands within ``NEAR_TORSO`` body sizes of ``pose``."""
+        mine = compute_person_features(pose)
+        if mine is None:
+            return bool(others)
+        for other in others:
+            feats = compute_person_features(other)
+            if feats is None or np.linalg.norm(feats.centre_px - mine.centre_px) <= self.near_torso * mine.size_px:
+                return True
+        return False
 
     def _lock(self, t_s: float, people: Sequence[tuple[int, PoseFrame]], *, image_size: tuple[int, int]) -> None:
         if self._last_seen is None:

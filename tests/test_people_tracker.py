@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sensing.landmarks import LANDMARK_INDEX, LandmarkSeries, PoseFrame
-from sensing.multipose import CALM_S, SCAN_EVERY_S, TrackingPoseEstimator
+from sensing.multipose import CALM_S, NEAR_TORSO, SCAN_EVERY_S, TrackingPoseEstimator
 from sensing.people import (CONFIRM_FRAMES, MAX_AGE_S, PersonTracker, build_people_tracks, centred_rank,
                             choose_in_roi, compute_overlap, compute_person_features, track_people)
 from synthetic import BodySegments, simulate_landmark_series, simulate_walk
@@ -164,14 +164,18 @@ class _JumpsTo:
 
     name = "single"
 
-    def __init__(self, patient: list[PoseFrame], other: list[PoseFrame | None], *, jump_at_s: float) -> None:
+    def __init__(self, patient: list[PoseFrame], other: list[PoseFrame | None], *, jump_at_s: float,
+                 when_in_front: bool = False) -> None:
         self.patient, self.other, self.jump_at_s = patient, other, jump_at_s
+        self.when_in_front = when_in_front  # jump only while the other person overlaps the patient
         self.calls = self.jumps = 0
 
     def estimate(self, image_bgr, t_s):
         i = int(round(t_s * RATE_HZ))
         self.calls += 1
-        if t_s >= self.jump_at_s and self.other[i] is not None:
+        other = self.other[i]
+        in_front = other is not None and compute_overlap(self.patient[i], other) > 0.3
+        if t_s >= self.jump_at_s and other is not None and (in_front or not self.when_in_front):
             self.jumps += 1
             return self.other[i]
         return self.patient[i]
@@ -205,25 +209,29 @@ def test_a_therapist_walking_in_front_never_takes_over_the_patient():
     in_front = [o is not None and compute_overlap(p, o) > 0.3 for p, o in zip(patient, therapist)]
     assert sum(in_front) >= 5  # the therapist does pass in front of the patient
     multi = _Replay([[p] + ([o] if o is not None else []) for p, o in zip(patient, therapist)])
-    single = _JumpsTo(patient, therapist, jump_at_s=0.0)  # would jump as soon as they are in view
+    single = _JumpsTo(patient, therapist, jump_at_s=0.0, when_in_front=True)
     est = TrackingPoseEstimator(multi, single=single)
-    paths = []
-    out = []
+    paths, out = [], []
     for s in t:
         out.append(est.estimate(np.zeros((IMAGE[1], IMAGE[0], 3), np.uint8), s))
         paths.append(est.last_path)
     _assert_always_the_patient(out, patient)
     assert est.lock_history == [(t[CONFIRM_FRAMES - 1], 1)]
     paths = np.array(paths)
-    in_view = np.array([o is not None for o in therapist])
-    # Everyone is followed from the first scan after the therapist comes into view until
-    # CALM_S after they left; the cheap one-person path runs while the patient is alone.
-    entered, left = np.flatnonzero(in_view)[[0, -1]]
-    scan = round(SCAN_EVERY_S * RATE_HZ)
-    assert (paths[entered + scan:left + 1] == "multi").all()
-    assert (paths[CONFIRM_FRAMES:entered] == "single").mean() > 0.85  # scans apart
-    assert (paths[left + round(CALM_S * RATE_HZ) + 1:] == "single").mean() > 0.85
-    assert single.jumps <= scan
+    size = compute_person_features(patient[0]).size_px
+    near = np.array([o is not None and np.linalg.norm(_centre(o) - _centre(p)) <= NEAR_TORSO * size
+                     for p, o in zip(patient, therapist)])
+    # Everyone is followed every frame from the first scan that sees the therapist within
+    # reach of the patient until they are out of reach; further away (or alone) the cheap
+    # one-person path runs, with a scan every SCAN_EVERY_S.
+    scan, calm = round(SCAN_EVERY_S * RATE_HZ), round(CALM_S * RATE_HZ)
+    first_near, last_near = np.flatnonzero(near)[[0, -1]]
+    assert (paths[first_near + scan:last_near + 1] == "multi").all()
+    far = np.ones(len(t), bool)
+    far[first_near:last_near + calm + 1] = False
+    far[:CONFIRM_FRAMES] = False
+    assert (paths[far] == "single").mean() > 0.85
+    assert single.jumps == 0  # the one-person model was never asked while the therapist was in front
 
 
 def test_a_jump_of_the_one_person_model_is_caught_even_when_the_other_person_is_missed():
