@@ -148,16 +148,28 @@ class TrackingPoseEstimator:
         self._crowd_t = -math.inf  # when someone else was last seen near the locked person
 
     def estimate(self, image_bgr: np.ndarray, t_s: float) -> PoseFrame | None:
-        if self._use_single and self.single is not None and t_s - self._last_scan_t < self.scan_every_s:
-            pose = self.single.estimate(image_bgr, t_s)
-            if pose is not None and self._continues_locked(t_s, pose):
-                self.tracker.update(t_s, [pose])
-                self._last_pose = (t_s, pose)
-                self.frames_by_path["single"] += 1
-                self.last_path = "single"
+        cheap = self._use_single and self.single is not None
+        if cheap and t_s - self._last_scan_t < self.scan_every_s:
+            pose = self._estimate_one(image_bgr, t_s)
+            if pose is not None:
                 return pose
             log.debug("t=%.2f s: the one-person model lost or left the locked person; looking for everyone", t_s)
-        return self._estimate_everyone(image_bgr, t_s)
+            return self._estimate_everyone(image_bgr, t_s)
+        pose = self._estimate_everyone(image_bgr, t_s)
+        if pose is None and cheap and self._use_single:  # a scan that missed the person: follow them
+            pose = self._estimate_one(image_bgr, t_s)
+        return pose
+
+    def _estimate_one(self, image_bgr: np.ndarray, t_s: float) -> PoseFrame | None:
+        """The one-person model's pose if it is the locked person's, else None."""
+        pose = self.single.estimate(image_bgr, t_s)
+        if pose is None or not self._continues_locked(t_s, pose):
+            return None
+        self.tracker.update(t_s, [pose])
+        self._last_pose = (t_s, pose)
+        self.frames_by_path["single"] += 1
+        self.last_path = "single"
+        return pose
 
     def _continues_locked(self, t_s: float, pose: PoseFrame) -> bool:
         """Whether the one-person model's pose is the locked person's (see POSE_SHIFT_TORSO)."""
@@ -190,7 +202,9 @@ class TrackingPoseEstimator:
             self._last_pose = (t_s, pose)
         if pose is not None and self._someone_near(pose, [p for k, p in people if k != self.locked]):
             self._crowd_t = t_s
-        self._use_single = pose is not None and t_s - self._crowd_t >= self.calm_s
+        # The one-person model is tried again even when everyone-search missed the person (a
+        # small, distant person is found more easily by following than by detecting).
+        self._use_single = self.locked is not None and t_s - self._crowd_t >= self.calm_s
         return pose
 
     def _someone_near(self, pose: PoseFrame, others: Sequence[PoseFrame]) -> bool:

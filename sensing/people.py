@@ -25,8 +25,9 @@ followed, on this cost (every term is dimensionless):
 
 A pairing is allowed only inside a gate: ``d_pos <= GATE_TORSO + min(MAX_ACCEL_TORSO_PER_S2
 * dt^2 / 2, MAX_SPEED_TORSO_PER_S * dt)`` (``dt``: time since the track was last seen; a
-person changes speed by at most about 1 g and runs at most at running speed) and a size
-ratio under ``MAX_SIZE_RATIO``. Birth: a person not paired starts a new, tentative identity, confirmed
+person changes speed by at most about 1 g and runs at most at running speed), a size
+ratio under ``MAX_SIZE_RATIO`` and a cost of at most ``MAX_PAIR_COST`` (past that, a new
+person is likelier than a far jump of someone lost a while). Birth: a person not paired starts a new, tentative identity, confirmed
 after ``CONFIRM_FRAMES`` frames in a row (a tentative one missed once is closed), unless
 their box lies ``DUPLICATE_OVERLAP`` inside that of someone already placed in this frame (the
 model sometimes returns one person twice). Proportions count only for confirmed tracks. Death: an identity unseen for
@@ -74,6 +75,10 @@ MAX_SIZE_RATIO = 1.5
 # displacement is mostly the landmarks' jitter).
 VELOCITY_WINDOW_S = 0.2
 PROPORTION_SMOOTHING = 0.1  # weight of the newest proportions in the running mean
+# A pairing costing more than this (about three body sizes from where the person was
+# expected) is less likely than a new person: after a long gap the kinematic reach covers much
+# of the picture, and someone else standing there must not inherit the lost identity.
+MAX_PAIR_COST = 3.0
 # Another person walking past at 0.6 m/s (a slow walker) hides someone for up to about
 # 1.5 s (two bodies of 0.45 m); an identity survives that long unseen.
 MAX_AGE_S = 2.0
@@ -259,7 +264,7 @@ class PersonTracker:
         for i, tr in enumerate(self.tracks):
             for j, feats in enumerate(people):
                 c = tr.cost(t_s, feats, use_proportions=self.confirmed(tr))
-                if math.isfinite(c):
+                if c <= MAX_PAIR_COST:
                     cost[i, j] = c
         return cost
 
