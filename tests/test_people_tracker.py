@@ -10,7 +10,7 @@ import pytest
 
 from sensing.landmarks import LANDMARK_INDEX, LandmarkSeries, PoseFrame
 from sensing.multipose import CALM_S, NEAR_TORSO, SCAN_EVERY_S, TrackingPoseEstimator
-from sensing.people import (CONFIRM_FRAMES, MAX_AGE_S, PersonTracker, build_people_tracks, centred_rank,
+from sensing.people import (CONFIRM_FRAMES, MAX_AGE_S, build_people_tracks, centred_rank,
                             choose_in_roi, compute_overlap, compute_person_features, track_people)
 from synthetic import BodySegments, simulate_landmark_series, simulate_walk
 
