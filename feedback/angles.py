@@ -279,25 +279,31 @@ def _fmt(value: float) -> str:
     return f"{value:.4f}" if math.isfinite(value) else ""
 
 
-def save_angles_csv(angles: AngleSeries, path: str | Path, /) -> Path:
-    """Write ``t_s`` and one column per angle (degrees, empty = unknown); returns the path."""
+def save_angles_csv(angles: AngleSeries, path: str | Path, /, *, trust=None) -> Path:
+    """Write ``t_s`` and one column per angle (degrees, empty = unknown); with ``trust`` (a
+    :class:`feedback.trust.AngleTrust`) also a ``<angle>_trust`` column (``high`` / ``low``,
+    empty when the angle is unknown) per sided angle, after the angles. Returns the path."""
     path = Path(path)
+    trust_names = tuple(trust.names) if trust is not None else ()
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["t_s", *angles.names])
+        writer.writerow(["t_s", *angles.names, *(f"{n.removesuffix('_deg')}_trust" for n in trust_names)])
         for i in range(len(angles)):
             writer.writerow([f"{float(angles.t_s[i]):.6f}",
-                             *(_fmt(float(v)) for v in angles.values_deg[i])])
+                             *(_fmt(float(v)) for v in angles.values_deg[i]),
+                             *(trust.level[i] if trust is not None else ())])
     return path
 
 
 def load_angles_csv(path: str | Path, /) -> AngleSeries:
-    """Read a file written by :func:`save_angles_csv` (any ``*_deg`` columns after ``t_s``)."""
+    """Read a file written by :func:`save_angles_csv` (any ``*_deg`` columns after ``t_s``;
+    ``*_trust`` columns, written after them, are skipped)."""
     path = Path(path)
     header, rows = load_csv_rows(path, what="Angle file")
     if not header or header[0].strip() != "t_s":
         raise InputError(f"{path}: expected a header row starting with 't_s', but got {header!r}.")
-    names = tuple(h.strip() for h in header[1:])
+    header = [h.strip() for h in header if not h.strip().endswith("_trust")]  # trust columns come last
+    names = tuple(header[1:])
     if not names or not all(n.endswith("_deg") for n in names):
         raise InputError(f"{path}: expected angle columns ending in '_deg' after 't_s', but got {names!r}.")
     width = len(header)

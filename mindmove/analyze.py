@@ -57,6 +57,8 @@ class AnalysisOptions:
     roi: tuple[int, int, int, int] | None = None
     scale_m_per_px: float | None = None
     treadmill_speed_m_s: float | None = None
+    person: int | None = None  # the identity to analyse (numbered in overlay.mp4)
+    people: str = "several"  # several: follow everyone and choose one; one: the one-person model
 
 
 def software_versions() -> dict[str, str]:
@@ -152,8 +154,10 @@ def _smooth_angles(angles, *, cutoff_hz: float, notes: list[str]):
 
 def analyze_series(series: LandmarkSeries, out_dir: str | Path, /, *,
                    options: AnalysisOptions = AnalysisOptions(), input_path: str = "",
-                   pose_model: str | None = None, notes: Iterable[str] = ()) -> dict:
-    """Write ``landmarks.csv``, ``angles.csv`` and ``summary.json``; return the summary."""
+                   pose_model: str | None = None, notes: Iterable[str] = (),
+                   extra: dict | None = None) -> dict:
+    """Write ``landmarks.csv``, ``angles.csv`` and ``summary.json``; return the summary
+    (``extra``: more top-level entries of the summary, e.g. ``people``)."""
     from feedback.angles import AngleSeries, compute_joint_angles, save_angles_csv
 
     out = _prepare_out_dir(out_dir)
@@ -166,7 +170,10 @@ def analyze_series(series: LandmarkSeries, out_dir: str | Path, /, *,
     else:
         values, filter_desc = angles.values_deg, {"filter": "none", "reason": "no person found"}
     smoothed = AngleSeries(t_s=angles.t_s, names=angles.names, values_deg=values)
-    save_angles_csv(smoothed, out / "angles.csv")
+    from feedback.trust import compute_angle_trust
+
+    trust = compute_angle_trust(series, values, smoothed.names)
+    save_angles_csv(smoothed, out / "angles.csv", trust=trust)
     if frames_with_person == 0:
         notes.append("no person was found in any frame: landmarks and angles are empty")
     upright_frames = int(angles.assumed_upright_frames().sum())
@@ -183,11 +190,15 @@ def analyze_series(series: LandmarkSeries, out_dir: str | Path, /, *,
         "filter": filter_desc,
         "visibility_threshold": options.visibility_threshold,
         "assumed_upright_frames": upright_frames,
+        # per sided angle: % of its known frames of low trust (a limb the camera sees badly:
+        # hidden, or on the far side of the body in a side or oblique view; docs/angles.md)
+        "angle_trust": trust.summary(),
         "coordinates": "world_m" if series.has_world else "pixel_px",
         "pose_model": pose_model if pose_model is not None else series.attrs.get("pose_model"),
         "software": software_versions(),
         "outputs": ["landmarks.csv", "angles.csv", "summary.json"],
         "notes": notes,
+        **(extra or {}),
     }
     _run_gait(series, out, options=options, summary=summary)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
@@ -251,6 +262,13 @@ def _validate_options(options: AnalysisOptions, *, rate_hz: float | None = None)
                          f"(walking), but got {options.treadmill_speed_m_s}; give the belt's speed in m/s.")
     if options.roi is not None and (len(options.roi) != 4 or min(options.roi[2:]) <= 0):
         raise InputError(f"Expected --roi X,Y,W,H with positive width and height, but got {options.roi}.")
+    from mindmove.analyze_people import PEOPLE_MODES
+
+    if options.people not in PEOPLE_MODES:
+        raise InputError(f"Expected --people to be one of {', '.join(PEOPLE_MODES)}, but got '{options.people}'.")
+    if options.person is not None and (options.person < 1 or options.people == "one"):
+        raise InputError(f"Expected --person to be a person's number (1, 2, ... as drawn by --overlay) "
+                         f"with --people several, but got {options.person}.")
 
 
 def analyze_input(path: str | Path, out_dir: str | Path, /, *,
@@ -261,15 +279,18 @@ def analyze_input(path: str | Path, out_dir: str | Path, /, *,
                   scale_m_per_px: float | None = None, treadmill_speed_m_s: float | None = None,
                   marker_map: str | Path | None = None,
                   rate_hz: float | None = None, progress: ProgressFn | None = None,
-                  estimator=None) -> dict:
+                  estimator=None, person: int | None = None, people: str = "several") -> dict:
     """Analyse a video, an image folder, a landmark CSV or a motion-capture file.
 
-    ``estimator`` may be injected (tests, benchmark); by default it is built from
-    ``pose_model`` by :func:`sensing.pose.create_pose_estimator`.
+    Images: with ``people="several"`` (the default) everyone in view is followed and one
+    person is analysed (``person``, ``roi``, the one who walks, or the one in view longest:
+    :mod:`mindmove.analyze_people`); with ``people="one"`` (or an injected ``estimator``,
+    for tests and the benchmark) one person is estimated per frame by
+    :func:`sensing.pose.create_pose_estimator`.
     """
     options = AnalysisOptions(cutoff_hz=cutoff_hz, visibility_threshold=visibility_threshold,
                               task=task, roi=roi, scale_m_per_px=scale_m_per_px,
-                              treadmill_speed_m_s=treadmill_speed_m_s)
+                              treadmill_speed_m_s=treadmill_speed_m_s, person=person, people=people)
     _validate_options(options, rate_hz=rate_hz)
     path = Path(path)
     if not path.exists():
@@ -279,6 +300,10 @@ def analyze_input(path: str | Path, out_dir: str | Path, /, *,
     check_output_dir(out_dir, option="--out")  # before minutes of work, not after
     suffix = path.suffix.lower()
     notes: list[str] = []
+    one_person_file = path.is_file() and (suffix in LANDMARK_CSV_SUFFIXES or suffix in MOCAP_SUFFIXES)
+    if options.person is not None and one_person_file:
+        raise InputError(f"--person picks one of several people in a video or image folder, but {path.name} "
+                         f"holds the landmarks of one person; leave out --person.")
     # a .csv given with --markers is a marker table (e.g. gaitmap's), not a landmark CSV
     if path.is_file() and suffix in LANDMARK_CSV_SUFFIXES and marker_map is None:
         from sensing.landmarks import load_landmarks_csv
@@ -307,6 +332,9 @@ def analyze_input(path: str | Path, out_dir: str | Path, /, *,
 
 def _analyze_images(path: Path, out_dir, *, options: AnalysisOptions, pose_model, overlay: bool,
                     rate_hz: float | None, progress: ProgressFn | None, estimator) -> dict:
+    if estimator is None and options.people == "several":
+        return _analyze_people(path, out_dir, options=options, pose_model=pose_model, overlay=overlay,
+                               rate_hz=rate_hz, progress=progress)
     from sensing.pose import create_pose_estimator
     from sensing.video import open_source
 
@@ -332,10 +360,37 @@ def _analyze_images(path: Path, out_dir, *, options: AnalysisOptions, pose_model
     return summary
 
 
+def _analyze_people(path: Path, out_dir, *, options: AnalysisOptions, pose_model, overlay: bool,
+                    rate_hz: float | None, progress: ProgressFn | None) -> dict:
+    """Follow everyone, analyse the person chosen (see :mod:`mindmove.analyze_people`)."""
+    from mindmove.analyze_people import chosen_series, choose_person, compute_people_tracks, people_summary
+
+    tracks = compute_people_tracks(path, pose_model=pose_model, rate_hz=rate_hz, progress=progress)
+    chosen, chosen_by = choose_person(tracks, person=options.person, roi=options.roi, task=options.task)
+    series = chosen_series(tracks, chosen, source=str(path))
+    notes = []
+    if len(tracks.identities) > 1:
+        notes.append(f"{len(tracks.identities)} people were in view; person {chosen} was analysed "
+                     f"(chosen by {chosen_by.replace('_', ' ')}; --person N picks another)")
+    block = people_summary(tracks, chosen, chosen_by)
+    summary = analyze_series(series, out_dir, options=options, input_path=str(path),
+                             pose_model=block["pose_model"], notes=notes, extra={"people": block})
+    if overlay:
+        overlay_path = render_overlay_video(path, series, Path(out_dir) / "overlay.mp4", rate_hz=rate_hz,
+                                            visibility_threshold=options.visibility_threshold,
+                                            people=tracks, analysed=chosen)
+        summary["outputs"].append(overlay_path.name)
+        (Path(out_dir) / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    return summary
+
+
 def render_overlay_video(path: Path, series: LandmarkSeries, dest: Path, /, *,
                          rate_hz: float | None = None,
-                         visibility_threshold: float = DEFAULT_VISIBILITY_THRESHOLD) -> Path:
-    """Re-read the images and write them with skeleton and smoothed angles drawn."""
+                         visibility_threshold: float = DEFAULT_VISIBILITY_THRESHOLD,
+                         people=None, analysed: int | None = None) -> Path:
+    """Re-read the images and write them with skeleton and smoothed angles drawn; with
+    ``people`` (a :class:`sensing.people.PeopleTracks`) everyone else in grey, each person
+    labelled with their number."""
     import cv2
 
     from feedback.angles import load_angles_csv
@@ -358,8 +413,13 @@ def render_overlay_video(path: Path, series: LandmarkSeries, dest: Path, /, *,
                     pose = PoseFrame(world_m=series.world_m[i], visibility=series.visibility[i],
                                      pixel_px=series.pixel_px[i])
                 values = dict(zip(angles.names, angles.values_deg[i]))
-                image = render_pose_overlay(frame.image_bgr, pose, values,
-                                            caption=f"t = {frame.t_s:.2f} s",
+                image = frame.image_bgr
+                if people is not None:
+                    from mindmove.analyze_people import render_people
+
+                    image = render_people(image, people, i, analysed=analysed,
+                                          visibility_threshold=visibility_threshold)
+                image = render_pose_overlay(image, pose, values, caption=f"t = {frame.t_s:.2f} s",
                                             visibility_threshold=visibility_threshold)
                 if image.shape[1::-1] != tuple(source.size):
                     image = cv2.resize(image, source.size)

@@ -149,18 +149,20 @@ def _record_session(store, ex, options: PracticeOptions, *, before: CheckIn, on_
     from feedback.session import run_practice
     from mindmove.store.profiles import load_profile
     from mindmove.store.recording import SessionRecorder, save_breath_result
-    from sensing.pose import create_pose_estimator
+    from feedback.facing import attach_facing
+    from mindmove.settings import ensure_data_dir
+    from sensing.multipose import create_tracking_estimator
     from sensing.video import open_source
 
     record = load_profile(store, options.patient)
     pipeline = build_practice_pipeline(ex, profile_record=record)
     breath, stream = open_practice_breath(ex, options.breath)
     player = _open_sound() if options.sound else None
-    sinks, frames = [], None
+    sinks, frames, estimator = [], None, None
     try:
         frames = open_source(options.source if options.source is not None else
                              (options.camera if options.camera is not None else DEFAULT_CAMERA))
-        estimator = create_pose_estimator()
+        estimator = attach_facing(pipeline, create_tracking_estimator(data_dir=ensure_data_dir()))
         sinks = _open_sinks(options, frames)
         # the session exists only once everything it needs has opened
         recorder = SessionRecorder(store, options.patient, kind="practice", exercise=ex.name,
@@ -178,6 +180,8 @@ def _record_session(store, ex, options: PracticeOptions, *, before: CheckIn, on_
     finally:
         for sink in sinks:
             sink.close()
+        if estimator is not None:
+            estimator.close()
         if frames is not None:
             frames.close()
         if stream is not None:

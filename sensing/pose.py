@@ -190,9 +190,16 @@ class MediaPipePoseEstimator(_ClosingMixin):
 
 
 class TasksPoseEstimator(_ClosingMixin):
-    """MediaPipe Tasks ``PoseLandmarker`` from a ``.task`` bundle (one person)."""
+    """MediaPipe Tasks ``PoseLandmarker`` from a ``.task`` bundle.
 
-    def __init__(self, model_path: str | Path, /, *, static_images: bool = False,
+    ``num_poses`` people at most: :meth:`estimate` returns the first one found,
+    :meth:`estimate_all` every one (in the model's order, which is not an identity: see
+    :mod:`sensing.people`). In VIDEO mode MediaPipe runs its person detector only while it
+    follows fewer than ``num_poses`` people, so with ``num_poses=1`` and one person in view
+    only the landmark model runs; every extra pose costs one more landmark-model run.
+    """
+
+    def __init__(self, model_path: str | Path, /, *, static_images: bool = False, num_poses: int = 1,
                  min_detection_confidence: float = DEFAULT_MIN_DETECTION_CONFIDENCE,
                  min_tracking_confidence: float = DEFAULT_MIN_TRACKING_CONFIDENCE) -> None:
         self.model_path = Path(model_path)
@@ -208,13 +215,17 @@ class TasksPoseEstimator(_ClosingMixin):
         from mediapipe.tasks.python.vision import (PoseLandmarker, PoseLandmarkerOptions,
                                                    RunningMode)
 
+        if num_poses < 1:
+            raise InputError(f"Expected num_poses of at least 1, but got {num_poses}.")
         self._mp = mp
         self.static_images = static_images
-        self.name = f"mediapipe-tasks-pose-landmarker ({self.model_path.name})"
+        self.num_poses = int(num_poses)
+        people = "" if num_poses == 1 else f", up to {num_poses} people"
+        self.name = f"mediapipe-tasks-pose-landmarker ({self.model_path.name}{people})"
         options = PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(self.model_path)),
             running_mode=RunningMode.IMAGE if static_images else RunningMode.VIDEO,
-            num_poses=1,
+            num_poses=self.num_poses,
             min_pose_detection_confidence=min_detection_confidence,
             min_pose_presence_confidence=min_detection_confidence,
             min_tracking_confidence=min_tracking_confidence,
@@ -240,7 +251,15 @@ class TasksPoseEstimator(_ClosingMixin):
             return _estimate_still(self._estimate_one, image_bgr)
         return self._estimate_one(image_bgr, self._timestamp_ms(t_s))
 
+    def estimate_all(self, image_bgr: np.ndarray, t_s: float) -> list[PoseFrame]:
+        """Every person found (at most ``num_poses``), in no particular order."""
+        return self._estimate(image_bgr, None if self.static_images else self._timestamp_ms(t_s))
+
     def _estimate_one(self, image_bgr: np.ndarray, timestamp_ms: int | None = None) -> PoseFrame | None:
+        found = self._estimate(image_bgr, timestamp_ms)
+        return found[0] if found else None
+
+    def _estimate(self, image_bgr: np.ndarray, timestamp_ms: int | None) -> list[PoseFrame]:
         mp = self._mp
         rgb = np.ascontiguousarray(_to_rgb(image_bgr))
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
@@ -248,10 +267,9 @@ class TasksPoseEstimator(_ClosingMixin):
             result = self._landmarker.detect(image)
         else:
             result = self._landmarker.detect_for_video(image, timestamp_ms)
-        if not result.pose_landmarks or not result.pose_world_landmarks:
-            return None
         height, width = image_bgr.shape[:2]
-        return _pose_frame(result.pose_landmarks[0], result.pose_world_landmarks[0], width, height)
+        return [_pose_frame(img, world, width, height)
+                for img, world in zip(result.pose_landmarks or [], result.pose_world_landmarks or [])]
 
     def close(self) -> None:
         self._landmarker.close()

@@ -128,7 +128,11 @@ def tpose_out(tmp_path_factory):
 def test_analyze_video_writes_documented_files(tpose_out):
     with (tpose_out / "angles.csv").open() as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["t_s", *ANGLE_NAMES]
+    from feedback.trust import SIDED_ANGLE_NAMES
+
+    assert rows[0] == ["t_s", *ANGLE_NAMES, *(f"{n.removesuffix('_deg')}_trust" for n in SIDED_ANGLE_NAMES)]
+    trust = rows[1][1 + len(ANGLE_NAMES):]
+    assert set(trust) <= {"high", "low", ""} and "high" in trust
     assert "right_knee_flexion_deg" in rows[0] and "trunk_lateral_lean_deg" in rows[0]
     assert len(rows) == 1 + 11
     with (tpose_out / "landmarks.csv").open() as fh:

@@ -129,8 +129,6 @@ def test_womans_heel_strikes_land_within_a_frame_of_the_hand_labels(woman):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="needs the people branch (issue 11): analyze follows the man on the box "
-                                        "until about frame 170 with a single-person tracker")
 def test_analyze_sports2d_gives_the_womans_walk(tmp_path):
     from conftest import shared_file
     from mindmove.cli import main

@@ -12,6 +12,9 @@ An exercise file names:
   the middle either way) and ``limits``, the end(s) of the comfortable range to watch
   (``upper`` | ``lower`` | ``both`` | ``none``: time in range and "range exceeded" judge
   the watched ends only; ``none`` for a movement whose ends are not limits, e.g. sit to stand);
+  ``camera_view`` (``front``, the default: the patient faces the camera; ``side``: the
+  tracked side of a one-sided exercise faces the camera, and that limb is judged only while
+  the camera sees it well, see :mod:`feedback.facing`);
 - ``[repetition]``: ``enabled`` (default true), ``start_fraction`` and ``top_fraction``
   (thresholds as fractions of the patient's comfortable range, measured from the resting
   end), ``hold_s`` and ``target``;
@@ -49,9 +52,11 @@ log = logging.getLogger(__name__)
 Position = Literal["seated", "standing"]
 Direction = Literal["increase", "decrease", "both"]  # the movement: away from the middle either way for both
 LimitEnds = Literal["upper", "lower", "both", "none"]  # the ends of the comfortable range to watch
+CameraView = Literal["front", "side"]  # front: the patient faces the camera; side: the tracked side does
 POSITIONS: tuple[str, ...] = get_args(Position)
 DIRECTIONS: tuple[str, ...] = get_args(Direction)
 LIMIT_ENDS: tuple[str, ...] = get_args(LimitEnds)
+CAMERA_VIEWS: tuple[str, ...] = get_args(CameraView)
 RAISE_ON = ("inhale",)  # the breath phase a rise may be asked for
 LOWER_ON = ("exhale",)  # the breath phase a lowering may be asked for
 # Checks a [posture] section may name: those the posture engine knows.
@@ -78,6 +83,12 @@ class Tracking:
     sides: tuple[Side, ...] = ()
     direction: Direction = "increase"
     limits: LimitEnds = "upper"
+    camera_view: CameraView = "front"
+
+    @property
+    def facing_side(self) -> Side | None:
+        """The side of the body that must face the camera (``camera_view = "side"``), or None."""
+        return self.sides[0] if self.camera_view == "side" and len(self.sides) == 1 else None
 
     @property
     def motions(self) -> tuple[str, ...]:
@@ -240,7 +251,11 @@ def parse_exercise(text: str, /, *, name: str, origin: str, path: Path | None = 
         raise r.fail("tracking.sides", f"sides that {motion} has ({'left/right' if sided else '[]'})", list(sides))
     tracking = Tracking(motion=motion, sides=sides,
                         direction=r.get("tracking.direction", str, default="increase", choices=DIRECTIONS),
-                        limits=r.get("tracking.limits", str, default="upper", choices=LIMIT_ENDS))
+                        limits=r.get("tracking.limits", str, default="upper", choices=LIMIT_ENDS),
+                        camera_view=r.get("tracking.camera_view", str, default="front", choices=CAMERA_VIEWS))
+    if tracking.camera_view == "side" and len(sides) != 1:
+        raise r.fail("tracking.camera_view", '"front" for an exercise that does not track exactly one side',
+                     tracking.camera_view)
     enabled = r.get("repetition.enabled", bool, default=True)
     start = r.get("repetition.start_fraction", float, default=0.3, fraction=True)
     top = r.get("repetition.top_fraction", float, default=0.7, fraction=True)

@@ -72,7 +72,9 @@ def analyze(
     visibility_threshold: float = typer.Option(0.5, "--visibility-threshold",
                                                help="Landmarks less visible than this give no angle."),
     task: str = typer.Option("auto", "--task", help="auto (gait when the person walks), angles, or gait."),
-    roi: Optional[str] = typer.Option(None, "--roi", help="X,Y,W,H walkway region in pixels (gait)."),
+    roi: Optional[str] = typer.Option(None, "--roi", help="X,Y,W,H region in pixels: analyse the person inside it (and the walkway, for gait)."),
+    person: Optional[int] = typer.Option(None, "--person", help="Analyse person N (as numbered in overlay.mp4) when several are in view."),
+    people: str = typer.Option("several", "--people", help="several (follow everyone, analyse one: the default) or one (the faster one-person model)."),
     scale_m_per_px: Optional[float] = typer.Option(None, "--scale-m-per-px",
                                                    help="Metres per pixel on the walkway plane (gait)."),
     treadmill_speed: Optional[float] = typer.Option(None, "--treadmill-speed", metavar="M_S",
@@ -98,7 +100,8 @@ def analyze(
                                 cutoff_hz=cutoff_hz, visibility_threshold=visibility_threshold,
                                 task=task, roi=_parse_roi(roi), scale_m_per_px=scale_m_per_px,
                                 treadmill_speed_m_s=treadmill_speed,
-                                marker_map=markers, rate_hz=rate_hz, progress=progress_fn)
+                                marker_map=markers, rate_hz=rate_hz, progress=progress_fn,
+                                person=person, people=people)
     finally:
         if bar is not None:
             bar.stop()

@@ -187,11 +187,12 @@ def _check_options(motions, neutral, *, set_range, accept: bool, by: str, margin
 def _capture(spec, motions, neutral, *, window, duration_s, camera: bool, repetitions: int, margin_deg: float):
     """The neutral capture (``neutral``), or one range capture per motion, from ``spec``'s frames."""
     from calibration.guided import run_neutral_capture, run_range_capture
-    from sensing.pose import create_pose_estimator
+    from mindmove.settings import ensure_data_dir
+    from sensing.multipose import create_tracking_estimator
     from sensing.video import open_source
 
     on_frame = window.show_capture if window is not None else None
-    with open_source(spec) as frames, create_pose_estimator() as estimator:
+    with open_source(spec) as frames, create_tracking_estimator(data_dir=ensure_data_dir()) as estimator:
         if neutral:
             return run_neutral_capture(frames.frames(), estimator, on_frame=on_frame,
                                        duration_s=duration_s or DEFAULT_NEUTRAL_S)

@@ -187,11 +187,12 @@ def _scale_from_source(source: str, height_m: float, *, max_frames: int) -> tupl
     """Metres per pixel from the standing person in the first ``max_frames`` frames of ``source``."""
     from calibration.scale import compute_scale_from_height
     from sensing.landmarks import LandmarkSeries
-    from sensing.pose import create_pose_estimator
+    from mindmove.settings import ensure_data_dir
+    from sensing.multipose import create_tracking_estimator
     from sensing.video import open_source
 
     times, poses = [], []
-    with open_source(source) as frames, create_pose_estimator() as estimator:
+    with open_source(source) as frames, create_tracking_estimator(data_dir=ensure_data_dir()) as estimator:
         for frame in frames.frames():
             times.append(frame.t_s)
             poses.append(estimator.estimate(frame.image_bgr, frame.t_s))
