@@ -1,0 +1,384 @@
+"""Sitting, standing and the movements between them, frame by frame, from any landmark series.
+
+The chair tests and the Timed Up and Go all rest on one per-frame reading of the body
+(:func:`compute_sit_stand_trace`) and on the rises found in it (:func:`detect_rises`).
+
+Signals (world landmarks when the series has them, else pixels with the image's up):
+
+- ``knee_deg`` and ``hip_deg``: knee and hip flexion (:mod:`feedback.angles`; mean of the
+  sides that are known). Both are measured against the body itself, so the camera's height
+  and pitch do not change them.
+- ``hip_height``: the mid-hip's height above the mid-ankle along the vertical, divided by
+  the leg length (thigh + shank, median over the recording): about 1 standing and about
+  0.55 on a standard 43-46 cm chair. A pose model's world frame follows the camera, not
+  gravity, so the vertical is measured from the person: the mean ankle-to-shoulder axis in
+  the frames where hips and knees are straight (within ``upright_for_vertical_deg``), which
+  in quiet standing is within a few degrees of plumb. Without such frames the camera's up is
+  used (and the trace says so).
+- ``progress``: hip height from the seated level (0) to the standing level (1), each the
+  median over the frames in that state (a nominal standing level when nobody stood).
+- ``speed_deg_s``: how fast the posture changes, the root sum of squares of the rates of
+  knee flexion, hip flexion and trunk lean, after a zero-lag low-pass at ``lowpass_hz``
+  (movements of rising and sitting have their energy below 2-3 Hz; the pose model's jitter
+  lies above).
+
+States: ``standing`` when the knees and hips are within ``standing_max_*_flexion_deg`` of
+straight and the hips are at least ``standing_min_hip_height`` high; ``seated`` when the
+hips are at most ``seated_max_hip_height`` high and the knees bent at least
+``seated_min_knee_flexion_deg``; ``between`` otherwise; ``unknown`` without landmarks.
+
+The standing angle: in quiet standing the hips and knees are within 0-10 degrees of
+straight (Perry & Burnfield 2010, *Gait Analysis*, 2nd ed.); the CDC's chair stand counts a
+stand when the person "comes to a full standing position". 20 degrees accepts a full stand
+measured with the few degrees of error a single camera's pose model makes at the knee and
+hip (up to about 10 degrees in side views), while a half rise (knees at 40-60 degrees) is
+plainly short of it. The hip-height thresholds sit midway between the seated (0.5-0.65) and
+standing (0.95-1.0) levels with room for the same error.
+
+A rise (:class:`Rise`) runs from the movement's onset in the chair to the moment the person
+is seated and still again. Onset and end come from the posture speed: where it crosses
+``onset_fraction`` of that movement's own peak (or ``rest_noise_factor`` times the speed
+measured at rest, whichever is larger), extrapolated along its slope back to zero, so a
+movement that starts gently is timed from where it starts, not from where it became fast.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from feedback.angles import compute_joint_angles
+from feedback.assessments.person import PatientFrames, blank_frames, select_patient_frames
+from feedback.smoothing import fill_gaps, smooth_butterworth
+from sensing.landmarks import LANDMARK_INDEX, LandmarkSeries
+
+SEATED, STANDING, BETWEEN, UNKNOWN = "seated", "standing", "between", "unknown"
+STANDING_NOMINAL_HIP_HEIGHT = 0.97   # hip above ankle / leg length, standing upright
+MIN_UPRIGHT_FRAMES = 5               # frames needed to measure the vertical from the person
+FACING_LOWPASS_HZ = 2.0              # turning the whole body takes well over half a second
+LOWPASS_ORDER = 2
+REST_PERCENTILE = 10                 # the speed "at rest" in a seated stretch (its quietest tenth)
+
+
+@dataclass(frozen=True)
+class SitStandRules:
+    """Every threshold of the sit/stand reading (see the module docstring for the reasons)."""
+
+    standing_max_knee_flexion_deg: float = 20.0
+    standing_max_hip_flexion_deg: float = 20.0
+    standing_min_hip_height: float = 0.85
+    seated_max_hip_height: float = 0.70
+    seated_min_knee_flexion_deg: float = 45.0
+    attempt_min_progress: float = 0.3     # a rise that gets less than this far up is a shift in the seat
+    over_halfway_progress: float = 0.5    # "over halfway to a standing position" (CDC STEADI)
+    lowpass_hz: float = 4.0
+    onset_fraction: float = 0.1
+    rest_noise_factor: float = 3.0
+    min_rest_s: float = 0.3               # below the threshold this long is rest (the dip between
+                                          # leaning forward and rising is shorter)
+    max_hidden_s: float = 1.5             # frames of another person or unseen, bridged by interpolation
+    hidden_peak_progress: float = 0.7     # a rise hidden at its top is counted if this high on both sides
+    upright_for_vertical_deg: float = 10.0
+
+
+@dataclass(frozen=True)
+class SitStandTrace:
+    """The per-frame reading (arrays of length T); see the module docstring."""
+
+    t_s: np.ndarray
+    knee_deg: np.ndarray
+    hip_deg: np.ndarray
+    lean_deg: np.ndarray
+    hip_height: np.ndarray
+    progress: np.ndarray
+    speed_deg_s: np.ndarray
+    state: np.ndarray
+    facing_deg: np.ndarray
+    visible: np.ndarray          # the patient was seen (not another person, not missing)
+    rules: SitStandRules
+    vertical_from: str           # "standing frames" or "camera"
+    coordinates: str             # "world_m" or "pixel_px"
+    patient: PatientFrames
+
+    def at(self, t_s: float, values: np.ndarray) -> float:
+        """``values`` linearly interpolated at time ``t_s``."""
+        ok = np.isfinite(values)
+        return float(np.interp(t_s, self.t_s[ok], values[ok])) if ok.any() else math.nan
+
+
+@dataclass(frozen=True)
+class Rise:
+    """One excursion out of the chair (times in seconds; None where it did not happen)."""
+
+    index: int
+    t_onset_s: float
+    t_leave_s: float
+    t_standing_s: float | None
+    t_return_s: float | None
+    t_end_s: float | None
+    peak_progress: float
+    knee_at_peak_deg: float
+    hip_at_peak_deg: float
+    full: bool
+    seen_through_gap: bool = False
+
+    def to_dict(self) -> dict:
+        def r(v, nd=3):
+            return None if v is None or not math.isfinite(v) else round(float(v), nd)
+
+        return {"index": self.index, "t_onset_s": r(self.t_onset_s), "t_leave_s": r(self.t_leave_s),
+                "t_standing_s": r(self.t_standing_s), "t_return_s": r(self.t_return_s), "t_end_s": r(self.t_end_s),
+                "peak_progress": r(self.peak_progress), "knee_at_peak_deg": r(self.knee_at_peak_deg, 1),
+                "hip_at_peak_deg": r(self.hip_at_peak_deg, 1), "full": self.full,
+                "seen_through_gap": self.seen_through_gap}
+
+
+# ----------------------------------------------------------------------------- signals
+
+def _side_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    both = np.stack([a, b])
+    known = np.isfinite(both)
+    total = np.where(known, both, 0.0).sum(axis=0)
+    count = known.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def _points(series: LandmarkSeries) -> tuple[np.ndarray, np.ndarray, str]:
+    """(T, 33, 3) coordinates, the default up vector, and which coordinates they are."""
+    if series.has_world:
+        pts = np.where((series.visibility >= 0.5)[..., None], series.world_m, np.nan)
+        return pts, np.asarray(series.up, float) / np.linalg.norm(series.up), "world_m"
+    px = np.where((series.visibility >= 0.5)[..., None], series.pixel_px, np.nan)
+    pts = np.stack([px[..., 0], px[..., 1], np.zeros(px.shape[:2])], axis=-1)
+    return pts, np.array([0.0, -1.0, 0.0]), "pixel_px"
+
+
+def _mid(pts: np.ndarray, name: str) -> np.ndarray:
+    return _side_mean_points(pts[:, LANDMARK_INDEX[f"left_{name}"]], pts[:, LANDMARK_INDEX[f"right_{name}"]])
+
+
+def _side_mean_points(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.stack([_side_mean(a[:, k], b[:, k]) for k in range(3)], axis=1)
+
+
+def _leg_length(pts: np.ndarray) -> float:
+    legs = []
+    for side in ("left", "right"):
+        hip, knee, ankle = (pts[:, LANDMARK_INDEX[f"{side}_{j}"]] for j in ("hip", "knee", "ankle"))
+        legs.append(np.linalg.norm(knee - hip, axis=1) + np.linalg.norm(ankle - knee, axis=1))
+    length = _side_mean(*legs)
+    length = length[np.isfinite(length)]
+    return float(np.median(length)) if length.size else math.nan
+
+
+def _vertical(pts, knee, hip, default_up, rules: SitStandRules) -> tuple[np.ndarray, str]:
+    upright = (knee <= rules.upright_for_vertical_deg) & (hip <= rules.upright_for_vertical_deg)
+    axis = _mid(pts, "shoulder") - _mid(pts, "ankle")
+    axis = axis[upright & np.isfinite(axis).all(axis=1)]
+    if len(axis) < MIN_UPRIGHT_FRAMES:
+        return default_up, "camera"
+    axis /= np.linalg.norm(axis, axis=1, keepdims=True)
+    mean = axis.mean(axis=0)
+    return mean / np.linalg.norm(mean), "standing frames"
+
+
+def _facing(pts: np.ndarray, up: np.ndarray, coordinates: str) -> np.ndarray:
+    """Facing direction about the vertical (deg, unwrapped); NaN from pixels."""
+    if coordinates != "world_m":
+        return np.full(len(pts), np.nan)
+    idx = LANDMARK_INDEX
+    right = (pts[:, idx["right_hip"]] - pts[:, idx["left_hip"]]) + (pts[:, idx["right_shoulder"]] - pts[:, idx["left_shoulder"]])
+    ahead = np.cross(np.broadcast_to(up, right.shape), right)
+    helper = np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
+    e1 = np.cross(up, helper)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(up, e1)
+    yaw = np.arctan2(ahead @ e2, ahead @ e1)
+    out = np.full(len(yaw), np.nan)
+    ok = np.isfinite(yaw)
+    out[ok] = np.degrees(np.unwrap(yaw[ok]))
+    return out
+
+
+def _smooth(t: np.ndarray, x: np.ndarray, cutoff_hz: float, max_gap_s: float) -> np.ndarray:
+    filled = fill_gaps(t, np.array(x, float), max_gap_s=max_gap_s)
+    if len(t) < 2 or cutoff_hz >= 0.5 / float(np.median(np.diff(t))):
+        return filled
+    return smooth_butterworth(t, filled, cutoff_hz=cutoff_hz, order=LOWPASS_ORDER)
+
+
+def compute_sit_stand_trace(series: LandmarkSeries, /, *, rules: SitStandRules = SitStandRules()) -> SitStandTrace:
+    """The per-frame sit/stand reading of ``series`` (see the module docstring)."""
+    patient = select_patient_frames(series)
+    seen = blank_frames(series, patient.mask) if patient.others else series
+    t = np.asarray(seen.t_s, float)
+    angles = compute_joint_angles(seen)
+    knee_raw = _side_mean(angles.column("left_knee_flexion"), angles.column("right_knee_flexion"))
+    hip_raw = _side_mean(angles.column("left_hip_flexion"), angles.column("right_hip_flexion"))
+    lean_raw = angles.column("trunk_forward_lean")
+    pts, default_up, coordinates = _points(seen)
+    up, vertical_from = _vertical(pts, knee_raw, hip_raw, default_up, rules)
+    height_raw = ((_mid(pts, "hip") - _mid(pts, "ankle")) @ up) / _leg_length(pts)
+    smooth = {name: _smooth(t, x, rules.lowpass_hz, rules.max_hidden_s)
+              for name, x in (("knee", knee_raw), ("hip", hip_raw), ("lean", lean_raw), ("height", height_raw))}
+    knee, hip, lean, height = smooth["knee"], smooth["hip"], smooth["lean"], smooth["height"]
+    rates = [np.gradient(x, t) if len(t) > 1 else np.zeros_like(x) for x in (knee, hip, np.nan_to_num(lean))]
+    speed = np.sqrt(sum(r ** 2 for r in rates))
+    state = _states(knee, hip, height, rules)
+    seated_level = np.nanmedian(height[state == SEATED]) if (state == SEATED).any() else math.nan
+    standing_level = (np.nanmedian(height[state == STANDING]) if (state == STANDING).any()
+                      else STANDING_NOMINAL_HIP_HEIGHT)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        progress = (height - seated_level) / (standing_level - seated_level)
+    facing = _smooth(t, _facing(pts, up, coordinates), FACING_LOWPASS_HZ, rules.max_hidden_s)
+    visible = patient.mask & np.isfinite(knee_raw)
+    return SitStandTrace(t, knee, hip, lean, height, progress, speed, state, facing, visible, rules,
+                         vertical_from, coordinates, patient)
+
+
+def _states(knee, hip, height, rules: SitStandRules) -> np.ndarray:
+    state = np.full(len(knee), BETWEEN, dtype=object)
+    hip_ok = ~(hip > rules.standing_max_hip_flexion_deg)  # an unknown hip does not veto standing
+    standing = (knee <= rules.standing_max_knee_flexion_deg) & hip_ok & (height >= rules.standing_min_hip_height)
+    seated = (height <= rules.seated_max_hip_height) & (knee >= rules.seated_min_knee_flexion_deg)
+    state[standing] = STANDING
+    state[seated] = SEATED
+    state[~np.isfinite(knee) | ~np.isfinite(height)] = UNKNOWN
+    return state
+
+
+# ----------------------------------------------------------------------------- rises
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True (stop exclusive)."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+
+
+def _crossing(t, speed, i: int, level: float, step: int) -> float:
+    """Time where ``speed`` crosses ``level`` between frame ``i`` and ``i + step``."""
+    j = i + step
+    a, b = speed[i], speed[j]
+    if not (math.isfinite(a) and math.isfinite(b)) or a == b:
+        return float(t[i])
+    return float(t[i] + (level - a) / (b - a) * (t[j] - t[i]))
+
+
+def compute_edge_time(t_s: np.ndarray, speed: np.ndarray, i_from: int, stop: int, threshold: float, /, *,
+                      step: int, min_rest_s: float = 0.0) -> float | None:
+    """Where a movement began (``step=-1``) or ended (``step=+1``), searching from frame
+    ``i_from`` inside it towards ``stop``.
+
+    The movement's edge is where ``speed`` falls below ``threshold`` and stays below it for
+    ``min_rest_s`` (a short dip between two parts of one movement is not rest), extrapolated
+    to zero along the slope between ``threshold`` and twice it, so a movement whose speed
+    rises gently from rest is timed from where it starts. Without such a rest before
+    ``stop``, the slowest moment of the searched stretch is returned; None when the search
+    stretch is empty of known speeds.
+    """
+    t, v = t_s, speed
+    order = np.arange(i_from, stop + step, step)
+    if order.size == 0:
+        return None
+    below = v[order] < threshold  # NaN is not below
+    rest_at = None
+    for a, e in _runs(below):
+        if abs(t[order[e - 1]] - t[order[a]]) >= min_rest_s or e == order.size:
+            rest_at = a
+            break
+    if rest_at is None:
+        known = np.isfinite(v[order])
+        return float(t[order[int(np.nanargmin(v[order]))]]) if known.any() else None
+    if rest_at == 0:  # already at rest here: the movement lies the other way
+        return float(t[i_from])
+    j = int(order[rest_at])
+    t1 = _crossing(t, v, j, threshold, -step)
+    k = rest_at - 1  # back into the movement until twice the threshold
+    while k > 0 and v[order[k]] < 2 * threshold:
+        k -= 1
+    if not v[order[k]] >= 2 * threshold:
+        return t1
+    t2 = _crossing(t, v, int(order[k + 1]), 2 * threshold, -step)
+    return t1 + step * abs(t1 - t2)
+
+
+def _threshold(trace: SitStandTrace, moving: slice, rest: slice) -> float:
+    peak = np.nanmax(trace.speed_deg_s[moving]) if trace.speed_deg_s[moving].size else math.nan
+    rest_speed = trace.speed_deg_s[rest]
+    # the quietest part of the seated stretch: a brisk tester barely pauses in the chair
+    noise = float(np.nanpercentile(rest_speed, REST_PERCENTILE)) if np.isfinite(rest_speed).any() else 0.0
+    return max(trace.rules.onset_fraction * peak, trace.rules.rest_noise_factor * noise)
+
+
+def _movement_onset(trace: SitStandTrace, i_leave: int, lo: int, i_peak: int) -> float:
+    """Onset of the movement that left the chair at ``i_leave`` (seated rest from ``lo``)."""
+    thr = _threshold(trace, slice(lo, i_peak + 1), slice(lo, i_leave))
+    if not math.isfinite(thr):
+        return float(trace.t_s[i_leave])
+    onset = compute_edge_time(trace.t_s, trace.speed_deg_s, i_leave, lo, thr, step=-1,
+                              min_rest_s=trace.rules.min_rest_s)
+    return float(trace.t_s[lo]) if onset is None else max(float(trace.t_s[lo]), onset)
+
+
+def _movement_end(trace: SitStandTrace, i_return: int, hi: int, i_peak: int) -> float | None:
+    """End of the movement that reached the chair at ``i_return`` (seated rest until ``hi``)."""
+    thr = _threshold(trace, slice(i_peak, i_return + 1), slice(i_return, hi))
+    if not math.isfinite(thr):
+        return None
+    end = compute_edge_time(trace.t_s, trace.speed_deg_s, i_return, hi - 1, thr, step=1,
+                            min_rest_s=trace.rules.min_rest_s)
+    return None if end is None else min(float(trace.t_s[hi - 1]), end)
+
+
+def _hidden_top(trace: SitStandTrace, a: int, b: int) -> bool:
+    """A rise whose top was hidden (another person, or unseen) with high hips on both sides."""
+    need = trace.rules.hidden_peak_progress
+    for s, e in _runs(~trace.visible[a:b]):
+        s, e = a + s, a + e
+        if s > a and e < b and trace.progress[s - 1] >= need and trace.progress[e] >= need:
+            return True
+    return False
+
+
+def detect_rises(trace: SitStandTrace, /) -> list[Rise]:
+    """Every excursion out of the chair that got at least ``attempt_min_progress`` of the way up."""
+    rules = trace.rules
+    seated = trace.state == SEATED
+    seated_runs = _runs(seated)
+    rises: list[Rise] = []
+    n = len(trace.t_s)
+    for k, (s0, s1) in enumerate(seated_runs):
+        i0 = s1  # first frame out of the chair
+        if i0 >= n:
+            break
+        i1 = seated_runs[k + 1][0] if k + 1 < len(seated_runs) else n  # back in the chair (or never)
+        p = trace.progress[i0:i1]
+        if not np.isfinite(p).any() or np.nanmax(p) < rules.attempt_min_progress:
+            continue
+        i_top = i0 + int(np.nanargmax(p))
+        standing = np.flatnonzero(trace.state[i0:i1] == STANDING)
+        i_stand = i0 + int(standing[0]) if standing.size else None
+        hidden = i_stand is None and _hidden_top(trace, i0, i1)
+        onset = _movement_onset(trace, i0, s0, i_stand if i_stand is not None else i_top)
+        t_return = float(trace.t_s[i1]) if i1 < n else None
+        end = None
+        if i1 < n:
+            last_top = i0 + int(np.flatnonzero(trace.state[i0:i1] == STANDING)[-1]) if standing.size else i_top
+            hi = seated_runs[k + 1][1]
+            end = _movement_end(trace, i1, hi, last_top)
+        rises.append(Rise(len(rises), onset, float(trace.t_s[i0]),
+                          float(trace.t_s[i_stand]) if i_stand is not None else None, t_return, end,
+                          float(np.nanmax(p)), float(trace.knee_deg[i_top]), float(trace.hip_deg[i_top]),
+                          i_stand is not None or hidden, hidden))
+    return rises
+
+
+def describe_short_rise(rise: Rise, rules: SitStandRules, /) -> str:
+    """Why a rise was not a full stand, in one clinician-facing sentence."""
+    return (f"The rise at {rise.t_leave_s:.1f} s did not reach full standing: at its highest the knees were at "
+            f"{rise.knee_at_peak_deg:.0f} deg and the hips at {rise.hip_at_peak_deg:.0f} deg of flexion "
+            f"({rise.peak_progress:.0%} of the way up); a full stand needs both within "
+            f"{rules.standing_max_knee_flexion_deg:.0f} deg of straight.")
