@@ -11,7 +11,6 @@ from feedback.assessments.registry import (
     ASSESSMENTS, Assessment, AssessmentOptions, MinimalDetectableChange, compute_assessment, compute_change,
     get_assessment,
 )
-from feedback.assessments.result import AssessmentResult
 
-__all__ = ["ASSESSMENTS", "Assessment", "AssessmentOptions", "AssessmentResult", "MinimalDetectableChange",
+__all__ = ["ASSESSMENTS", "Assessment", "AssessmentOptions", "MinimalDetectableChange",
            "compute_assessment", "compute_change", "get_assessment"]

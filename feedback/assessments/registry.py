@@ -11,14 +11,15 @@ this registry.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from core.errors import InputError
-from feedback.assessments.chair import compute_chair_stand_30s, compute_five_times_sit_to_stand
-from feedback.assessments.result import AssessmentResult
-from feedback.assessments.tug import compute_tug
-from feedback.assessments.walking import DEFAULT_DISTANCE_M, compute_gait_assessment, compute_gait_speed
-from sensing.landmarks import LandmarkSeries
+
+if TYPE_CHECKING:  # the analyses (numpy, scipy) are imported when a test runs, not to list the tests
+    from feedback.assessments.result import AssessmentResult
+    from sensing.landmarks import LandmarkSeries
+
+DEFAULT_DISTANCE_M = 4.0  # the gait-speed test's marked distance (NIH Toolbox and SPPB: 4 m)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Assessment:
     instructions: tuple[str, ...]          # message keys, in order (feedback/messages.toml)
     running_message: str                   # message key while the test runs
     result_message: str                    # message key for the plain result ({value})
-    analyse: Callable[[LandmarkSeries, AssessmentOptions], AssessmentResult]
+    analyse: Callable[["LandmarkSeries", AssessmentOptions], "AssessmentResult"]
     result_fields: tuple[str, ...]
     value_label: str                       # the headline value with its unit, for charts and tables
     unit: str
@@ -58,6 +59,37 @@ class Assessment:
     needs_scale: bool = False
 
 
+def _tug(series, options):
+    from feedback.assessments.tug import compute_tug
+
+    return compute_tug(series)
+
+
+def _chair_stand_30s(series, options):
+    from feedback.assessments.chair import compute_chair_stand_30s
+
+    return compute_chair_stand_30s(series)
+
+
+def _five_times(series, options):
+    from feedback.assessments.chair import compute_five_times_sit_to_stand
+
+    return compute_five_times_sit_to_stand(series)
+
+
+def _gait(series, options):
+    from feedback.assessments.walking import compute_gait_assessment
+
+    return compute_gait_assessment(series, scale_m_per_px=options.scale_m_per_px, roi=options.roi)
+
+
+def _gait_speed(series, options):
+    from feedback.assessments.walking import compute_gait_speed
+
+    return compute_gait_speed(series, scale_m_per_px=options.scale_m_per_px, distance_m=options.distance_m,
+                              roi=options.roi)
+
+
 DONOGHUE_2019 = ("Donoghue OA, Savva GM, Borsch-Supan A, Kenny RA. Reliability, measurement error and minimum "
                  "detectable change in mobility measures: a cohort study of community-dwelling adults aged 50 years "
                  "and over in Ireland. BMJ Open 2019;9:e030475")
@@ -67,7 +99,7 @@ ASSESSMENTS: dict[str, Assessment] = {a.name: a for a in (
         name="tug", title="Timed Up and Go",
         instructions=("assessment.sit_ready", "assessment.tug_explain", "assessment.own_pace"),
         running_message="assessment.tug_running", result_message="assessment.result_seconds",
-        analyse=lambda s, o: compute_tug(s),
+        analyse=_tug,
         result_fields=("time_s", "sit_to_stand_s", "walk_out_s", "turn_s", "walk_back_s", "turn_to_sit_s"),
         value_label="Time (s)", unit="s", norms_key="tug",
         mdc=MinimalDetectableChange(2.08, "s", DONOGHUE_2019 + " (TUG, MDC95 2.08 s)."),
@@ -77,7 +109,7 @@ ASSESSMENTS: dict[str, Assessment] = {a.name: a for a in (
         instructions=("assessment.sit_ready", "assessment.arms_crossed", "assessment.chair_stand_explain",
                       "assessment.own_pace"),
         running_message="assessment.chair_running", result_message="assessment.result_stands",
-        analyse=lambda s, o: compute_chair_stand_30s(s),
+        analyse=_chair_stand_30s,
         result_fields=("stands", "full_stands_in_30s", "counted_over_halfway", "incomplete_stands"),
         value_label="Stands in 30 s", unit="stands", norms_key="chair_stand_30s",
         mdc=MinimalDetectableChange(2.5, "stands", "Gill S, Hely R, Page RS, Hely A, Harrison B, Landers S. Thirty "
@@ -90,7 +122,7 @@ ASSESSMENTS: dict[str, Assessment] = {a.name: a for a in (
         instructions=("assessment.sit_ready", "assessment.arms_crossed", "assessment.five_times_explain",
                       "assessment.own_pace"),
         running_message="assessment.five_times_running", result_message="assessment.result_seconds",
-        analyse=lambda s, o: compute_five_times_sit_to_stand(s),
+        analyse=_five_times,
         result_fields=("time_s", "time_to_fifth_stand_s", "incomplete_stands"),
         value_label="Time for five stands (s)", unit="s", norms_key="five_times_sit_to_stand",
         mdc=MinimalDetectableChange(2.5, "s", "Goldberg A, Chavis M, Watkins J, Wilson T. The five-times-sit-to-"
@@ -101,7 +133,7 @@ ASSESSMENTS: dict[str, Assessment] = {a.name: a for a in (
         name="gait", title="Gait (walking past the camera)",
         instructions=("assessment.stand_ready", "assessment.gait_explain", "assessment.own_pace"),
         running_message="assessment.gait_running", result_message="assessment.result_walk",
-        analyse=lambda s, o: compute_gait_assessment(s, scale_m_per_px=o.scale_m_per_px, roi=o.roi),
+        analyse=_gait,
         result_fields=("gait_speed_m_s", "cadence_steps_per_min", "step_time_s", "stride_time_s",
                        "step_time_symmetry_index_pct", "stride_time_cv_pct", "n_strides", "passes"),
         value_label="Gait speed (m/s)", unit="m/s", norms_key="gait_speed",
@@ -112,8 +144,7 @@ ASSESSMENTS: dict[str, Assessment] = {a.name: a for a in (
         name="gait-speed", title="Gait speed over a marked distance",
         instructions=("assessment.stand_ready", "assessment.gait_speed_explain", "assessment.own_pace"),
         running_message="assessment.gait_running", result_message="assessment.result_speed",
-        analyse=lambda s, o: compute_gait_speed(s, scale_m_per_px=o.scale_m_per_px, distance_m=o.distance_m,
-                                                roi=o.roi),
+        analyse=_gait_speed,
         result_fields=("gait_speed_m_s", "time_s", "distance_m", "longest_pass_m"),
         value_label="Gait speed (m/s)", unit="m/s", norms_key="gait_speed",
         mdc=MinimalDetectableChange(0.19, "m/s", DONOGHUE_2019 + " (walking speed: MDC95 0.19 to 0.35 m/s across "
@@ -130,8 +161,8 @@ def get_assessment(name: str, /) -> Assessment:
         raise InputError(f"Unknown test {name!r}: expected one of {', '.join(ASSESSMENTS)}.") from exc
 
 
-def compute_assessment(name: str, series: LandmarkSeries, /, *,
-                       options: AssessmentOptions = AssessmentOptions()) -> AssessmentResult:
+def compute_assessment(name: str, series: "LandmarkSeries", /, *,
+                       options: AssessmentOptions = AssessmentOptions()) -> "AssessmentResult":
     """Run test ``name``'s analysis on ``series``."""
     return get_assessment(name).analyse(series, options)
 

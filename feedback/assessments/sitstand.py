@@ -57,7 +57,7 @@ from sensing.landmarks import LANDMARK_INDEX, LandmarkSeries
 SEATED, STANDING, BETWEEN, UNKNOWN = "seated", "standing", "between", "unknown"
 STANDING_NOMINAL_HIP_HEIGHT = 0.97   # hip above ankle / leg length, standing upright
 MIN_UPRIGHT_FRAMES = 5               # frames needed to measure the vertical from the person
-FACING_LOWPASS_HZ = 2.0              # turning the whole body takes well over half a second
+FACING_LOWPASS_HZ = 1.0              # turning the whole body takes well over half a second
 LOWPASS_ORDER = 2
 REST_PERCENTILE = 10                 # the speed "at rest" in a seated stretch (its quietest tenth)
 
@@ -96,6 +96,7 @@ class SitStandTrace:
     speed_deg_s: np.ndarray
     state: np.ndarray
     facing_deg: np.ndarray
+    facing_image_x: np.ndarray   # how much the body faces along the image's x axis (-1..1), from pixels
     visible: np.ndarray          # the patient was seen (not another person, not missing)
     rules: SitStandRules
     vertical_from: str           # "standing frames" or "camera"
@@ -203,6 +204,29 @@ def _facing(pts: np.ndarray, up: np.ndarray, coordinates: str) -> np.ndarray:
     return out
 
 
+def _facing_image_x(series: LandmarkSeries) -> np.ndarray:
+    """How far the body faces along the image's x axis, -1 (left) .. 1 (right): the feet's
+    heel-to-toe and the face's ear-to-nose vectors in pixels, each divided by its own length
+    when seen side-on (the 90th percentile over the recording), averaged. In a side view this
+    is the cosine of the body's heading relative to the image plane; NaN without pixels."""
+    if series.pixel_px is None:
+        return np.full(len(series), np.nan)
+    px = np.where((series.visibility >= 0.5)[..., None], series.pixel_px, np.nan)
+    idx = LANDMARK_INDEX
+    vectors = [px[:, idx[f"{s}_foot_index"]] - px[:, idx[f"{s}_heel"]] for s in ("left", "right")]
+    vectors.append(px[:, idx["nose"]] - (px[:, idx["left_ear"]] + px[:, idx["right_ear"]]) / 2)
+    parts = []
+    for v in vectors:
+        length = np.linalg.norm(v, axis=1)
+        if not np.isfinite(length).any():
+            continue
+        side_on = float(np.nanpercentile(length, 90))
+        if side_on > 0:
+            parts.append(np.clip(v[:, 0] / side_on, -1.0, 1.0))
+    return _side_mean(*parts[:2]) if len(parts) == 2 else (
+        np.nanmean(np.stack(parts), axis=0) if parts else np.full(len(series), np.nan))
+
+
 def _smooth(t: np.ndarray, x: np.ndarray, cutoff_hz: float, max_gap_s: float) -> np.ndarray:
     filled = fill_gaps(t, np.array(x, float), max_gap_s=max_gap_s)
     if len(t) < 2 or cutoff_hz >= 0.5 / float(np.median(np.diff(t))):
@@ -234,8 +258,10 @@ def compute_sit_stand_trace(series: LandmarkSeries, /, *, rules: SitStandRules =
     with np.errstate(invalid="ignore", divide="ignore"):
         progress = (height - seated_level) / (standing_level - seated_level)
     facing = _smooth(t, _facing(pts, up, coordinates), FACING_LOWPASS_HZ, rules.max_hidden_s)
+    with np.errstate(all="ignore"):
+        facing_x = _smooth(t, _facing_image_x(seen), FACING_LOWPASS_HZ, rules.max_hidden_s)
     visible = patient.mask & np.isfinite(knee_raw)
-    return SitStandTrace(t, knee, hip, lean, height, progress, speed, state, facing, visible, rules,
+    return SitStandTrace(t, knee, hip, lean, height, progress, speed, state, facing, facing_x, visible, rules,
                          vertical_from, coordinates, patient)
 
 
@@ -382,3 +408,20 @@ def describe_short_rise(rise: Rise, rules: SitStandRules, /) -> str:
             f"{rise.knee_at_peak_deg:.0f} deg and the hips at {rise.hip_at_peak_deg:.0f} deg of flexion "
             f"({rise.peak_progress:.0%} of the way up); a full stand needs both within "
             f"{rules.standing_max_knee_flexion_deg:.0f} deg of straight.")
+
+
+def classify_pose(pose, /, *, rules: SitStandRules = SitStandRules()) -> str:
+    """``seated`` / ``standing`` / ``between`` / ``unknown`` for one frame (a
+    :class:`~sensing.landmarks.PoseFrame` or None), with the camera's up as the vertical:
+    the live view's quick reading; the analysis reads the whole recording instead."""
+    if pose is None:
+        return UNKNOWN
+    px = None if pose.pixel_px is None else np.asarray(pose.pixel_px, float)[None]
+    one = LandmarkSeries(t_s=np.zeros(1), world_m=np.asarray(pose.world_m, float)[None],
+                         visibility=np.asarray(pose.visibility, float)[None], pixel_px=px)
+    angles = compute_joint_angles(one, max_gap_s=0.0)
+    knee = _side_mean(angles.column("left_knee_flexion"), angles.column("right_knee_flexion"))
+    hip = _side_mean(angles.column("left_hip_flexion"), angles.column("right_hip_flexion"))
+    pts, up, _ = _points(one)
+    height = ((_mid(pts, "hip") - _mid(pts, "ankle")) @ up) / _leg_length(pts)
+    return str(_states(knee, hip, height, rules)[0])

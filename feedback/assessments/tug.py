@@ -35,6 +35,7 @@ from sensing.landmarks import LandmarkSeries
 
 TURN_EDGE_DEG = 30.0
 HEADING_WINDOW_S = 0.5  # the walk-out heading: median facing over this long after standing
+SIDE_VIEW_MIN_FACING = 0.7  # walking out within 45 deg of the image plane: read turns from the image
 PHASES = ("sit_to_stand", "walk_out", "turn", "walk_back", "turn_to_sit")
 
 
@@ -52,19 +53,36 @@ def _last(mask: np.ndarray, start: int, stop: int) -> int | None:
     return start + int(idx[-1]) if idx.size else None
 
 
+def _relative_facing(trace: SitStandTrace, i_stand: int) -> tuple[np.ndarray, str] | None:
+    """Facing relative to the walk out, 0-180 deg, and where it was read from: the image
+    (side view: the body faces along the image's x axis when walking out) or the world
+    landmarks (any view)."""
+    t = trace.t_s
+    window = (t >= t[i_stand]) & (t <= t[i_stand] + HEADING_WINDOW_S)
+    x = trace.facing_image_x
+    if np.isfinite(x[window]).any():
+        start = float(np.nanmedian(x[window]))
+        if abs(start) >= SIDE_VIEW_MIN_FACING:
+            return np.degrees(np.arccos(np.clip(np.sign(start) * x, -1.0, 1.0))), "image (side view)"
+    facing = trace.facing_deg
+    if not np.isfinite(facing[window]).any():
+        return None
+    return _folded(facing - float(np.nanmedian(facing[window]))), "world landmarks"
+
+
 def _turns(trace: SitStandTrace, i_stand: int, i_return: int) -> dict | None:
     """Turn times (s), or None when they cannot be told."""
-    t, facing = trace.t_s, trace.facing_deg
-    heading_frames = (t >= t[i_stand]) & (t <= t[i_stand] + HEADING_WINDOW_S) & np.isfinite(facing)
-    if not heading_frames.any():
+    t = trace.t_s
+    found = _relative_facing(trace, i_stand)
+    if found is None:
         return None
-    phi = _folded(facing - float(np.median(facing[heading_frames])))
+    phi, read_from = found
     known = np.isfinite(phi)
     mid1 = _first(known & (phi >= 90.0), i_stand, i_return)
     mid2 = None if mid1 is None else _first(known & (phi <= 90.0), mid1, i_return + 1)
     if mid2 is None:
         return None
-    rate = np.abs(np.gradient(np.nan_to_num(facing, nan=0.0), t))
+    rate = np.abs(np.gradient(np.nan_to_num(phi, nan=0.0), t))
     rate[~known] = np.nan
     straight = known & ((phi <= TURN_EDGE_DEG) | (phi >= 180.0 - TURN_EDGE_DEG))
     straight[:i_stand] = straight[i_return:] = False
@@ -77,13 +95,15 @@ def _turns(trace: SitStandTrace, i_stand: int, i_return: int) -> dict | None:
             return None
         peak = lo + int(np.nanargmax(rate[lo:hi]))
         thr = max(rules.onset_fraction * rate[peak], rules.rest_noise_factor * noise)
-        start = compute_edge_time(t, rate, peak, lo, thr, step=-1)
-        end = compute_edge_time(t, rate, peak, i_return, thr, step=1) if name == "turn" else None
+        start = compute_edge_time(t, rate, peak, lo, thr, step=-1, min_rest_s=rules.min_rest_s)
+        end = (compute_edge_time(t, rate, peak, i_return, thr, step=1, min_rest_s=rules.min_rest_s)
+               if name == "turn" else None)
         if start is None or (name == "turn" and end is None):
             return None
         out[f"{name}_start_s"] = start
         if end is not None:
             out[f"{name}_end_s"] = end
+    out["facing_from"] = read_from
     return out
 
 
@@ -122,7 +142,7 @@ def compute_tug(series: LandmarkSeries, /, *, rules: SitStandRules = SitStandRul
     events = list(_events([tug]))
     if turns is not None:
         events += [{"t_s": round(v, 3), "kind": k.removesuffix("_s"), "rise": tug.index} for k, v in turns.items()
-                   if math.isfinite(v)]
+                   if isinstance(v, float) and math.isfinite(v)]
     events.sort(key=lambda e: e["t_s"])
     extra = [r for r in rises if r is not tug]
     if extra:

@@ -24,11 +24,11 @@ import numpy as np
 
 from core.errors import ValidationError
 from feedback.assessments.person import blank_frames, select_patient_frames
+from feedback.assessments.registry import DEFAULT_DISTANCE_M
 from feedback.assessments.result import AssessmentResult, rounded
 from feedback.smoothing import compute_true_runs, fill_gaps, smooth_butterworth
 from sensing.landmarks import LANDMARK_INDEX, LandmarkSeries
 
-DEFAULT_DISTANCE_M = 4.0
 PELVIS_CUTOFF_HZ = 0.5        # below the step frequency (about 1.5-2 Hz): the body's progression
 MIN_WALK_SPEED_M_S = 0.2      # slower than this is not walking (as feedback.gait)
 MAX_HIDDEN_S = 1.0            # unseen frames bridged inside a pass
@@ -51,9 +51,16 @@ def compute_gait_assessment(series: LandmarkSeries, /, *, scale_m_per_px: float 
                             roi=None) -> AssessmentResult:
     """The gait analysis of ``series`` as an assessment result (see the module docstring)."""
     report = _gait_report(series, scale_m_per_px=scale_m_per_px, roi=roi)
-    data = report.to_dict()
-    params = data["parameters"]
-    quality = data["quality"]
+    return gait_assessment_from_report(report.to_dict())
+
+
+def gait_assessment_from_report(data: dict, /, *, source: str = "") -> AssessmentResult:
+    """The gait assessment of a stored gait report (``GaitReport.to_dict()``, i.e. ``gait.json``)."""
+    params = data.get("parameters", {})
+    if not data.get("passes") or not params.get("n_steps"):
+        raise ValidationError(f"No walking was found in {source or 'the recording'}, so there is no gait to "
+                              "measure and nothing was stored. Walk past the camera side-on, whole body in view.")
+    quality = data.get("quality", {})
     fields = {name: params.get(name) for name in GAIT_FIELDS}
     fields.update({"passes": len(data["passes"]), "direction": data["direction"]})
     notes = []

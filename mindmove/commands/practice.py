@@ -25,14 +25,20 @@ def _ask(label: str, low: int, high: int) -> int | None:
         typer.echo(f"Please type a whole number from {low} to {high}, or press Enter to skip.")
 
 
-def _checkin(pain: int | None, mood: int | None, *, when: str, interactive: bool) -> tuple[int | None, int | None]:
-    from mindmove.store.recording import MOOD_RANGE, PAIN_RANGE, validate_checkin
+def _checkin(pain: int | None, mood: int | None, *, when: str, interactive: bool,
+             satisfaction: int | None = None) -> tuple[int | None, int | None, int | None]:
+    """(pain, mood, satisfaction); satisfaction is asked after the session only (optional)."""
+    from mindmove.store.recording import MOOD_RANGE, PAIN_RANGE, SATISFACTION_RANGE, validate_checkin
 
     if interactive and pain is None and mood is None:
         pain = _ask(f"Pain {when} the session", *PAIN_RANGE)
         mood = _ask(f"Mood {when} the session", *MOOD_RANGE)
-    validate_checkin(pain, mood)
-    return pain, mood
+        if when == "after" and satisfaction is None:
+            from feedback.messages import message
+
+            satisfaction = _ask(message("checkin.satisfaction"), *SATISFACTION_RANGE)
+    validate_checkin(pain, mood, satisfaction)
+    return pain, mood, satisfaction
 
 
 def practice(
@@ -49,6 +55,7 @@ def practice(
     mood_before: Optional[int] = typer.Option(None, "--mood-before", help="Mood before, 1-5."),
     pain_after: Optional[int] = typer.Option(None, "--pain-after", help="Pain after, 0-10."),
     mood_after: Optional[int] = typer.Option(None, "--mood-after", help="Mood after, 1-5."),
+    satisfaction: Optional[int] = typer.Option(None, "--satisfaction", help="Satisfaction with the session, 1-5 (optional)."),
     belt: Optional[str] = typer.Option(None, "--belt", help="A breathing belt's name or address (breath joins the session)."),
     breath_replay: Optional[Path] = typer.Option(None, "--breath-replay", help="Replay a breath recording on the session clock."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate of the breath replay, if it has no times."),
@@ -83,7 +90,8 @@ def practice(
         ex = ex.with_side(side)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     before = _checkin(pain_before, mood_before, when="before", interactive=interactive)
-    _checkin(pain_after, mood_after, when="after", interactive=False)  # refuse a bad value before the session
+    _checkin(pain_after, mood_after, when="after", interactive=False,
+             satisfaction=satisfaction)  # refuse a bad value before the session
     store = open_store()
     record = load_profile(store, patient)
     pipeline = build_practice_pipeline(ex, profile_record=record)
@@ -102,7 +110,7 @@ def practice(
         recorder = SessionRecorder(store, patient, kind="practice", exercise=ex.name,
                                    profile_version_id=record.version_id if record else None, background=True)
         session_id = recorder.start()
-        if before != (None, None):
+        if before[:2] != (None, None):
             recorder.add_checkin("before", pain=before[0], mood=before[1])
         if not no_window:
             sinks.append(PracticeWindow(fullscreen=not windowed))
@@ -130,10 +138,10 @@ def practice(
             frames.close()
         if stream is not None:
             stream.close()
-    after = _checkin(pain_after, mood_after, when="after", interactive=interactive)
-    if after != (None, None):
+    after = _checkin(pain_after, mood_after, when="after", interactive=interactive, satisfaction=satisfaction)
+    if after != (None, None, None):
         try:
-            recorder.add_checkin("after", pain=after[0], mood=after[1])
+            recorder.add_checkin("after", pain=after[0], mood=after[1], satisfaction=after[2])
         except StoreError as exc:
             log.warning("session %d: check-in after not saved: %s", session_id, exc)
             saved = False

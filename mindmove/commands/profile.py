@@ -53,6 +53,8 @@ def profile_set(
     target_bpm: float | None = typer.Option(None, "--target-bpm", help="Paced-breathing target, breaths/min."),
     ie_ratio: float | None = typer.Option(None, "--ie-ratio", help="Exhale length / inhale length, e.g. 2."),
     height_m: float | None = typer.Option(None, "--height-m", help="Body height in metres."),
+    birth_year: int | None = typer.Option(None, "--birth-year", help="Year of birth (for the functional tests' norms)."),
+    sex: str | None = typer.Option(None, "--sex", help="female or male, as the published norms are split."),
     notes: str | None = typer.Option(None, "--notes", help="Free-text notes (replaces the previous notes)."),
     by: str = BY,
     reason: str = typer.Option(..., "--reason", help="Why the profile changes."),
@@ -90,11 +92,16 @@ def profile_set(
                 ie_ratio=ie_ratio if ie_ratio is not None else b.ie_ratio))
         if height_m is not None:
             new = replace(new, height_m=height_m)
+        if birth_year is not None:
+            new = replace(new, birth_year=birth_year)
+        if sex is not None:
+            new = replace(new, sex=sex.strip().lower())
         if notes is not None:
             new = replace(new, notes=notes)
         changes = compute_profile_changes(old, new)
         if not changes:
-            raise InputError("Nothing to change: give --motion with --min/--max, breath, --height-m or --notes.")
+            raise InputError("Nothing to change: give --motion with --min/--max, breath, --height-m, --birth-year, "
+                             "--sex or --notes.")
         try:
             record = save_profile(store, patient, new, by=by, reason=reason)
         except ValidationError as exc:
@@ -158,6 +165,7 @@ def profile_show(patient: str = PATIENT) -> None:
         console.print(f"Breath: resting {rest} breaths/min, target {p.breath.target_rate_bpm:g} breaths/min, "
                       f"inhale:exhale 1:{p.breath.ie_ratio:g}")
     console.print(f"Height: {'-' if p.height_m is None else f'{p.height_m:g} m'}")
+    console.print(f"Birth year: {p.birth_year or '-'}; sex: {p.sex or '-'}")
     if p.notes:
         console.print(f"Notes: {p.notes}")
 
