@@ -92,39 +92,49 @@ def _check(provenance: Provenance) -> None:
                               f"{provenance.source_kind!r}.")
 
 
-def record_assessment(store: Store, patient_code: str, result, provenance: Provenance, /) -> int:
-    """Store ``result`` (an :class:`~feedback.assessments.AssessmentResult`) for the patient;
-    returns the new assessment's id. One transaction: all of it is stored, or nothing."""
+def add_assessment_rows(db, patient_id: int, result, provenance: Provenance, /, *,
+                        profile_version_id: int | None, summary: dict | None = None) -> AssessmentRecord:
+    """Add the session, the assessment (and for gait tests the gait result) to ``db``'s open
+    transaction; returns the assessment row (its id once flushed). ``summary`` adds to the
+    session's summary (the demo keeps its simulation's arguments there)."""
     from mindmove import __version__
 
     _check(provenance)
-    patient_id = find_patient_id(store, patient_code)
     data = _json_safe(result.to_dict())
     json.dumps(data, allow_nan=False)  # fails here, before anything is written
+    started = provenance.started_at.astimezone(timezone.utc)
+    ended = provenance.ended_at.astimezone(timezone.utc)
+    session = Session(patient_id=patient_id, kind="assessment", exercise=result.test,
+                      profile_version_id=profile_version_id, started_at=started, ended_at=ended, last_write_at=ended,
+                      status="completed", station=provenance.station[:120],
+                      active_s=max(0.0, (ended - started).total_seconds()),
+                      summary={"assessment": result.test, "value": data["value"], "unit": result.unit,
+                               **(summary or {})})
+    db.add(session)
+    db.flush()
+    row = AssessmentRecord(
+        session_id=session.id, test=result.test, value=data["value"], unit=result.unit,
+        result=data["fields"], detail={"events": data["events"], **data["detail"]},
+        quality={"flags": data["flags"], "notes": data["notes"]}, run_by=provenance.run_by.strip()[:160],
+        source_kind=provenance.source_kind, source_name=provenance.source_name[:MAX_NAME_CHARS],
+        software_version=__version__, software=_json_safe(provenance.software),
+        pose_model=(provenance.pose_model or "")[:160], recorded_at=ended)
+    db.add(row)
+    gait = data["detail"].get("gait")
+    if result.test in GAIT_TESTS and gait:
+        db.add(GaitResult(session_id=session.id, **gait_result_row(gait)))
+    db.flush()
+    return row
+
+
+def record_assessment(store: Store, patient_code: str, result, provenance: Provenance, /) -> int:
+    """Store ``result`` (an :class:`~feedback.assessments.AssessmentResult`) for the patient;
+    returns the new assessment's id. One transaction: all of it is stored, or nothing."""
+    _check(provenance)
+    patient_id = find_patient_id(store, patient_code)
     with store.session() as db:
         version_id = db.scalar(select(ProfileVersion.id).where(ProfileVersion.patient_id == patient_id)
                                .order_by(ProfileVersion.version.desc()).limit(1))
-        started = provenance.started_at.astimezone(timezone.utc)
-        ended = provenance.ended_at.astimezone(timezone.utc)
-        session = Session(patient_id=patient_id, kind="assessment", exercise=result.test,
-                          profile_version_id=version_id, started_at=started, ended_at=ended, last_write_at=ended,
-                          status="completed", station=provenance.station[:120],
-                          active_s=max(0.0, (ended - started).total_seconds()),
-                          summary={"assessment": result.test, "value": data["value"], "unit": result.unit})
-        db.add(session)
-        db.flush()
-        row = AssessmentRecord(
-            session_id=session.id, test=result.test, value=data["value"], unit=result.unit,
-            result=data["fields"], detail={"events": data["events"], **data["detail"]},
-            quality={"flags": data["flags"], "notes": data["notes"]}, run_by=provenance.run_by.strip()[:160],
-            source_kind=provenance.source_kind, source_name=provenance.source_name[:MAX_NAME_CHARS],
-            software_version=__version__, software=_json_safe(provenance.software),
-            pose_model=(provenance.pose_model or "")[:160], recorded_at=datetime.now(timezone.utc))
-        db.add(row)
-        gait = data["detail"].get("gait")
-        if result.test in GAIT_TESTS and gait:
-            db.add(GaitResult(session_id=session.id, **gait_result_row(gait)))
-        db.flush()
-        assessment_id = row.id
+        assessment_id = add_assessment_rows(db, patient_id, result, provenance, profile_version_id=version_id).id
     log.info("stored %s for patient %s (assessment %d)", result.test, patient_code, assessment_id)
     return assessment_id
