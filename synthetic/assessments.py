@@ -169,6 +169,15 @@ def _rise_shape(s: np.ndarray, extension: float = 1.0) -> tuple[np.ndarray, np.n
     return 90.0 * e, SHANK_TILT_PEAK_DEG * np.sin(np.pi * np.clip(e, 0.0, 1.0)), lean
 
 
+def compute_time_to_standing_angle(rise_s: float, within_deg: float, /) -> float:
+    """Seconds from a rise's onset until the simulated knee and hip are both within
+    ``within_deg`` of straight (the analytic time a standing-angle rule should find)."""
+    s = np.linspace(0.0, 1.0, 20001)
+    gamma, beta, lean = _rise_shape(s)
+    ok = (90.0 - gamma + beta <= within_deg) & (90.0 - gamma + lean <= within_deg)
+    return float(s[np.argmax(ok)] * rise_s)
+
+
 def _sts_pelvis(gamma_deg, beta_deg, seg: BodySegments) -> tuple[np.ndarray, np.ndarray]:
     """Pelvis (ahead of the ankles, height above the floor) with the feet fixed."""
     g, b = np.radians(gamma_deg), np.radians(beta_deg)
@@ -520,3 +529,45 @@ def _cut(track: _Track, n: int) -> _Track:
     for name in ("x", "height", "yaw", "lean", "thigh", "knee", "swing", "arm_phase"):
         setattr(out, name, getattr(track, name)[:n].copy())
     return out
+
+
+# ----------------------------------------------------------------------------- walking past
+
+@dataclass(frozen=True)
+class WalkwaySpec:
+    """A person walking once past a side-on camera along a straight walkway."""
+
+    pace: Pace = PACES["typical"]
+    walk_m: float = 7.0
+    lead_in_s: float = 0.5
+    tail_s: float = 0.5
+    camera: Camera = field(default_factory=lambda: Camera(height_m=1.0, distance_m=5.0, aim_x_m=3.5,
+                                                          horizontal_fov_deg=80.0))
+    rate_hz: float = 30.0
+    noise_px: float = 0.0
+    noise_m: float = 0.0
+    seed: int = 0
+    segments: BodySegments = BodySegments()
+    second_person: SecondPerson | None = None
+
+
+def simulate_walkway(spec: WalkwaySpec = WalkwaySpec(), /) -> LandmarkSeries:
+    """Standing still, then walking ``walk_m`` along the walkway (speed ramped up and down),
+    then standing. ``attrs["truth"]``: ``speed_m_s`` (the steady speed), ``cruise_s`` (the
+    times of steady speed), ``walk_start_s``/``walk_end_s``, and ``scale_m_per_px`` of the
+    walking plane (the camera's distance over its focal length in pixels)."""
+    p, seg = spec.pace, spec.segments
+    duration = spec.lead_in_s + spec.walk_m / p.walk_speed_m_s + WALK_RAMP_S + spec.tail_s
+    track = _Track(_frames(duration, spec.rate_hz))
+    kw = {"x_ankle": 0.0, "seg": seg}
+    _standing(track, -1.0, duration + 1.0, yaw=0.0, **kw)
+    end = _walk(track, spec.lead_in_s, 0.0, spec.walk_m, p, seg=seg)
+    m = track.t_s >= end
+    track.x[m] = spec.walk_m
+    ramp = min(WALK_RAMP_S, spec.walk_m / p.walk_speed_m_s)
+    truth = {"speed_m_s": p.walk_speed_m_s, "walk_start_s": spec.lead_in_s, "walk_end_s": end,
+             "cruise_s": (spec.lead_in_s + ramp, end - ramp),
+             "scale_m_per_px": spec.camera.distance_m / spec.camera.focal_px}
+    series = _series(track, spec, source=f"simulated walk ({p.name})", truth=truth, x_ankle=0.0)
+    series.attrs.pop("chair_m", None)
+    return series

@@ -55,9 +55,9 @@ def _quality(trace: SitStandTrace, rises) -> tuple[list[str], list[str]]:
     for r in rises:
         if r.seen_through_gap:
             flags.append("stand_hidden_at_top")
-            notes.append(f"The rise at {r.t_leave_s:.1f} s was hidden at its top; it was counted as a full stand "
-                         f"because the hips were at least {trace.rules.hidden_peak_progress:.0%} of the way up "
-                         "on both sides of the gap.")
+            notes.append(f"The rise at {r.t_leave_s:.1f} s was hidden at its top (someone in front); it was counted "
+                         "as a full stand because the hips, carried along their rise into the gap and their descent "
+                         f"out of it, reach {trace.rules.hidden_peak_progress:.0%} of standing height.")
     return flags, notes
 
 

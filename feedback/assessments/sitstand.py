@@ -59,7 +59,8 @@ STANDING_NOMINAL_HIP_HEIGHT = 0.97   # hip above ankle / leg length, standing up
 MIN_UPRIGHT_FRAMES = 5               # frames needed to measure the vertical from the person
 FACING_LOWPASS_HZ = 1.0              # turning the whole body takes well over half a second
 LOWPASS_ORDER = 2
-REST_PERCENTILE = 10                 # the speed "at rest" in a seated stretch (its quietest tenth)
+HIDDEN_TANGENT_S = 0.2              # hip height's slope into and out of a hidden stretch, over this long
+REST_FLOOR_DEG_S = 3.0               # a posture changing by less than 1 deg in a third of a second is still
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,15 @@ class SitStandRules:
     attempt_min_progress: float = 0.3     # a rise that gets less than this far up is a shift in the seat
     over_halfway_progress: float = 0.5    # "over halfway to a standing position" (CDC STEADI)
     lowpass_hz: float = 4.0
-    onset_fraction: float = 0.1
+    speed_lowpass_hz: float = 2.0         # the posture speed: a rise or a sit lasts about 1-3 s
+    onset_fraction: float = 0.2           # of the movement's peak speed: above the wobble of a pose model's
+                                          # estimate as the body settles in the chair (up to ~15% seen)
     rest_noise_factor: float = 3.0
     min_rest_s: float = 0.3               # below the threshold this long is rest (the dip between
                                           # leaning forward and rising is shorter)
     max_hidden_s: float = 1.5             # frames of another person or unseen, bridged by interpolation
-    hidden_peak_progress: float = 0.7     # a rise hidden at its top is counted if this high on both sides
+    hidden_peak_progress: float = 0.9     # a rise hidden at its top counts when its hip height, carried
+                                          # along its slopes into the gap, reaches this far up
     upright_for_vertical_deg: float = 10.0
 
 
@@ -93,6 +97,7 @@ class SitStandTrace:
     lean_deg: np.ndarray
     hip_height: np.ndarray
     progress: np.ndarray
+    progress_seen: np.ndarray    # progress from the unfiltered hip height, NaN where not seen
     speed_deg_s: np.ndarray
     state: np.ndarray
     facing_deg: np.ndarray
@@ -138,8 +143,9 @@ class Rise:
 
 # ----------------------------------------------------------------------------- signals
 
-def _side_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    both = np.stack([a, b])
+def _side_mean(*arrays: np.ndarray) -> np.ndarray:
+    """Mean of the known values of each element across ``arrays`` (NaN where none is known)."""
+    both = np.stack(arrays)
     known = np.isfinite(both)
     total = np.where(known, both, 0.0).sum(axis=0)
     count = known.sum(axis=0)
@@ -223,8 +229,7 @@ def _facing_image_x(series: LandmarkSeries) -> np.ndarray:
         side_on = float(np.nanpercentile(length, 90))
         if side_on > 0:
             parts.append(np.clip(v[:, 0] / side_on, -1.0, 1.0))
-    return _side_mean(*parts[:2]) if len(parts) == 2 else (
-        np.nanmean(np.stack(parts), axis=0) if parts else np.full(len(series), np.nan))
+    return _side_mean(*parts) if parts else np.full(len(series), np.nan)
 
 
 def _smooth(t: np.ndarray, x: np.ndarray, cutoff_hz: float, max_gap_s: float) -> np.ndarray:
@@ -249,7 +254,8 @@ def compute_sit_stand_trace(series: LandmarkSeries, /, *, rules: SitStandRules =
     smooth = {name: _smooth(t, x, rules.lowpass_hz, rules.max_hidden_s)
               for name, x in (("knee", knee_raw), ("hip", hip_raw), ("lean", lean_raw), ("height", height_raw))}
     knee, hip, lean, height = smooth["knee"], smooth["hip"], smooth["lean"], smooth["height"]
-    rates = [np.gradient(x, t) if len(t) > 1 else np.zeros_like(x) for x in (knee, hip, np.nan_to_num(lean))]
+    slow = [_smooth(t, x, rules.speed_lowpass_hz, rules.max_hidden_s) for x in (knee_raw, hip_raw, lean_raw)]
+    rates = [np.gradient(x, t) if len(t) > 1 else np.zeros_like(x) for x in (slow[0], slow[1], np.nan_to_num(slow[2]))]
     speed = np.sqrt(sum(r ** 2 for r in rates))
     state = _states(knee, hip, height, rules)
     seated_level = np.nanmedian(height[state == SEATED]) if (state == SEATED).any() else math.nan
@@ -257,11 +263,13 @@ def compute_sit_stand_trace(series: LandmarkSeries, /, *, rules: SitStandRules =
                       else STANDING_NOMINAL_HIP_HEIGHT)
     with np.errstate(invalid="ignore", divide="ignore"):
         progress = (height - seated_level) / (standing_level - seated_level)
+        progress_seen = (np.where(patient.mask, height_raw, np.nan) - seated_level) / (standing_level - seated_level)
     facing = _smooth(t, _facing(pts, up, coordinates), FACING_LOWPASS_HZ, rules.max_hidden_s)
     with np.errstate(all="ignore"):
         facing_x = _smooth(t, _facing_image_x(seen), FACING_LOWPASS_HZ, rules.max_hidden_s)
     visible = patient.mask & np.isfinite(knee_raw)
-    return SitStandTrace(t, knee, hip, lean, height, progress, speed, state, facing, facing_x, visible, rules,
+    return SitStandTrace(t, knee, hip, lean, height, progress, progress_seen, speed, state, facing, facing_x, visible,
+                         rules,
                          vertical_from, coordinates, patient)
 
 
@@ -294,77 +302,109 @@ def _crossing(t, speed, i: int, level: float, step: int) -> float:
 
 
 def compute_edge_time(t_s: np.ndarray, speed: np.ndarray, i_from: int, stop: int, threshold: float, /, *,
-                      step: int, min_rest_s: float = 0.0) -> float | None:
+                      step: int, rest_threshold: float, min_rest_s: float = 0.0) -> float | None:
     """Where a movement began (``step=-1``) or ended (``step=+1``), searching from frame
     ``i_from`` inside it towards ``stop``.
 
-    The movement's edge is where ``speed`` falls below ``threshold`` and stays below it for
-    ``min_rest_s`` (a short dip between two parts of one movement is not rest), extrapolated
-    to zero along the slope between ``threshold`` and twice it, so a movement whose speed
-    rises gently from rest is timed from where it starts. Without such a rest before
-    ``stop``, the slowest moment of the searched stretch is returned; None when the search
-    stretch is empty of known speeds.
+    1. Rest: the nearest stretch where ``speed`` stays below ``rest_threshold`` (the noise of
+       the pose model at rest) for ``min_rest_s``; a dip between two parts of one movement,
+       or the wobble of a pose model's estimate as the body settles, is not rest.
+    2. From the rest back towards the movement, the first frame at ``threshold`` (a share of
+       the movement's peak speed); the edge is that crossing extrapolated to zero speed along
+       the slope between ``threshold`` and twice it, never beyond the rest. So a movement whose
+       speed rises gently from rest is timed from where it starts, not from where it became
+       fast, and a small wobble after it does not stretch it.
+
+    Without a rest before ``stop``, the slowest moment of the searched stretch is returned;
+    None when the stretch holds no known speed.
     """
     t, v = t_s, speed
     order = np.arange(i_from, stop + step, step)
-    if order.size == 0:
+    if order.size == 0 or not np.isfinite(v[order]).any():
         return None
-    below = v[order] < threshold  # NaN is not below
     rest_at = None
-    for a, e in _runs(below):
+    for a, e in _runs(v[order] < rest_threshold):
         if abs(t[order[e - 1]] - t[order[a]]) >= min_rest_s or e == order.size:
             rest_at = a
             break
     if rest_at is None:
-        known = np.isfinite(v[order])
-        return float(t[order[int(np.nanargmin(v[order]))]]) if known.any() else None
-    if rest_at == 0:  # already at rest here: the movement lies the other way
-        return float(t[i_from])
-    j = int(order[rest_at])
-    t1 = _crossing(t, v, j, threshold, -step)
-    k = rest_at - 1  # back into the movement until twice the threshold
-    while k > 0 and v[order[k]] < 2 * threshold:
-        k -= 1
-    if not v[order[k]] >= 2 * threshold:
-        return t1
-    t2 = _crossing(t, v, int(order[k + 1]), 2 * threshold, -step)
-    return t1 + step * abs(t1 - t2)
+        return float(t[order[int(np.nanargmin(v[order]))]])
+    rest_t = float(t[order[rest_at]])
+    moving = np.flatnonzero(v[order[:rest_at]] >= threshold)
+    if moving.size == 0:
+        return rest_t
+    k = int(moving[-1])  # the last frame at the threshold before the rest
+    t1 = _crossing(t, v, int(order[k]), threshold, step)
+    j = k
+    while j > 0 and v[order[j]] < 2 * threshold:
+        j -= 1
+    t2 = _crossing(t, v, int(order[j]), 2 * threshold, step) if v[order[j]] >= 2 * threshold else t1
+    edge = t1 + step * abs(t1 - t2)
+    return min(edge, rest_t) if step > 0 else max(edge, rest_t)
 
 
-def _threshold(trace: SitStandTrace, moving: slice, rest: slice) -> float:
+def _rest_threshold(trace: SitStandTrace, rest: slice) -> float:
+    """Speed below which the posture is still: ``rest_noise_factor`` times the median speed
+    over the seated stretch (the pose model's jitter), at least ``REST_FLOOR_DEG_S``."""
+    speeds = trace.speed_deg_s[rest]
+    noise = float(np.nanmedian(speeds)) if np.isfinite(speeds).any() else 0.0
+    return max(REST_FLOOR_DEG_S, trace.rules.rest_noise_factor * noise)
+
+
+def _threshold(trace: SitStandTrace, moving: slice, rest_threshold: float) -> float:
     peak = np.nanmax(trace.speed_deg_s[moving]) if trace.speed_deg_s[moving].size else math.nan
-    rest_speed = trace.speed_deg_s[rest]
-    # the quietest part of the seated stretch: a brisk tester barely pauses in the chair
-    noise = float(np.nanpercentile(rest_speed, REST_PERCENTILE)) if np.isfinite(rest_speed).any() else 0.0
-    return max(trace.rules.onset_fraction * peak, trace.rules.rest_noise_factor * noise)
+    return max(trace.rules.onset_fraction * peak, rest_threshold)
 
 
 def _movement_onset(trace: SitStandTrace, i_leave: int, lo: int, i_peak: int) -> float:
-    """Onset of the movement that left the chair at ``i_leave`` (seated rest from ``lo``)."""
-    thr = _threshold(trace, slice(lo, i_peak + 1), slice(lo, i_leave))
+    """Onset of the movement that left the chair at ``i_leave`` (seated from ``lo``)."""
+    rest = _rest_threshold(trace, slice(lo, i_leave))
+    thr = _threshold(trace, slice(lo, i_peak + 1), rest)
     if not math.isfinite(thr):
         return float(trace.t_s[i_leave])
-    onset = compute_edge_time(trace.t_s, trace.speed_deg_s, i_leave, lo, thr, step=-1,
+    onset = compute_edge_time(trace.t_s, trace.speed_deg_s, i_leave, lo, thr, step=-1, rest_threshold=rest,
                               min_rest_s=trace.rules.min_rest_s)
     return float(trace.t_s[lo]) if onset is None else max(float(trace.t_s[lo]), onset)
 
 
 def _movement_end(trace: SitStandTrace, i_return: int, hi: int, i_peak: int) -> float | None:
-    """End of the movement that reached the chair at ``i_return`` (seated rest until ``hi``)."""
-    thr = _threshold(trace, slice(i_peak, i_return + 1), slice(i_return, hi))
+    """End of the movement that reached the chair at ``i_return`` (seated until ``hi``)."""
+    rest = _rest_threshold(trace, slice(i_return, hi))
+    thr = _threshold(trace, slice(i_peak, i_return + 1), rest)
     if not math.isfinite(thr):
         return None
-    end = compute_edge_time(trace.t_s, trace.speed_deg_s, i_return, hi - 1, thr, step=1,
+    end = compute_edge_time(trace.t_s, trace.speed_deg_s, i_return, hi - 1, thr, step=1, rest_threshold=rest,
                             min_rest_s=trace.rules.min_rest_s)
     return None if end is None else min(float(trace.t_s[hi - 1]), end)
 
 
-def _hidden_top(trace: SitStandTrace, a: int, b: int) -> bool:
-    """A rise whose top was hidden (another person, or unseen) with high hips on both sides."""
-    need = trace.rules.hidden_peak_progress
-    for s, e in _runs(~trace.visible[a:b]):
-        s, e = a + s, a + e
-        if s > a and e < b and trace.progress[s - 1] >= need and trace.progress[e] >= need:
+def _slope(t: np.ndarray, y: np.ndarray) -> float:
+    ok = np.isfinite(y)
+    if ok.sum() < 2:
+        return math.nan
+    return float(np.polyfit(t[ok], y[ok], 1)[0])
+
+
+def _hidden_top(trace: SitStandTrace, a: int, b: int, lo: int, hi: int) -> bool:
+    """A rise whose top was hidden (another person in front, or unseen): the hip height's
+    tangents into and out of the gap (fitted over ``HIDDEN_TANGENT_S`` each side) meet at or
+    above ``hidden_peak_progress`` of the way up, i.e. the person was still rising steeply
+    enough going in, and coming down from high enough coming out, to have stood up."""
+    t, p = trace.t_s, trace.progress_seen
+    for s, e in _runs(~trace.visible[lo:hi]):  # a gap may begin while still (read as) seated
+        s, e = lo + s, lo + e
+        if e <= a or s >= b or s <= lo or e >= hi or t[e] - t[s - 1] > trace.rules.max_hidden_s:
+            continue
+        before = (t >= t[s - 1] - HIDDEN_TANGENT_S) & (t <= t[s - 1])
+        after = (t >= t[e]) & (t <= t[e] + HIDDEN_TANGENT_S)
+        up, down = _slope(t[before], p[before]), _slope(t[after], p[after])
+        if not (up > 0 > down):
+            continue
+        # rising line from (t1, p1) meets falling line into (t2, p2)
+        t1, p1, t2, p2 = t[s - 1], p[s - 1], t[e], p[e]
+        t_meet = (p2 - p1 + up * t1 - down * t2) / (up - down)
+        peak = p1 + up * (min(max(t_meet, t1), t2) - t1)
+        if peak >= trace.rules.hidden_peak_progress:
             return True
     return False
 
@@ -387,7 +427,7 @@ def detect_rises(trace: SitStandTrace, /) -> list[Rise]:
         i_top = i0 + int(np.nanargmax(p))
         standing = np.flatnonzero(trace.state[i0:i1] == STANDING)
         i_stand = i0 + int(standing[0]) if standing.size else None
-        hidden = i_stand is None and _hidden_top(trace, i0, i1)
+        hidden = i_stand is None and _hidden_top(trace, i0, i1, s0, seated_runs[k + 1][1] if k + 1 < len(seated_runs) else n)
         onset = _movement_onset(trace, i0, s0, i_stand if i_stand is not None else i_top)
         t_return = float(trace.t_s[i1]) if i1 < n else None
         end = None

@@ -29,7 +29,7 @@ from core.errors import ValidationError
 from feedback.assessments.chair import _events, _quality
 from feedback.assessments.result import AssessmentResult, rounded
 from feedback.assessments.sitstand import (
-    SitStandRules, SitStandTrace, compute_edge_time, compute_sit_stand_trace, detect_rises,
+    REST_FLOOR_DEG_S, SitStandRules, SitStandTrace, compute_edge_time, compute_sit_stand_trace, detect_rises,
 )
 from sensing.landmarks import LandmarkSeries
 
@@ -94,10 +94,11 @@ def _turns(trace: SitStandTrace, i_stand: int, i_return: int) -> dict | None:
         if hi <= lo or not np.isfinite(rate[lo:hi]).any():
             return None
         peak = lo + int(np.nanargmax(rate[lo:hi]))
-        thr = max(rules.onset_fraction * rate[peak], rules.rest_noise_factor * noise)
-        start = compute_edge_time(t, rate, peak, lo, thr, step=-1, min_rest_s=rules.min_rest_s)
-        end = (compute_edge_time(t, rate, peak, i_return, thr, step=1, min_rest_s=rules.min_rest_s)
-               if name == "turn" else None)
+        rest = max(REST_FLOOR_DEG_S, rules.rest_noise_factor * noise)
+        thr = max(rules.onset_fraction * rate[peak], rest)
+        start = compute_edge_time(t, rate, peak, lo, thr, step=-1, rest_threshold=rest, min_rest_s=rules.min_rest_s)
+        end = (compute_edge_time(t, rate, peak, i_return, thr, step=1, rest_threshold=rest,
+                                 min_rest_s=rules.min_rest_s) if name == "turn" else None)
         if start is None or (name == "turn" and end is None):
             return None
         out[f"{name}_start_s"] = start
