@@ -24,6 +24,7 @@ from the first frame to the last, with no instructions or countdown.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from feedback.assessments.registry import Assessment
@@ -108,7 +109,7 @@ class LiveProtocol:
         if self.phase == "countdown":
             left = self.timings.countdown_s - (t_s - self._countdown_at)
             if left > 0:
-                return self._message("assessment.countdown", count=int(left) + 1)
+                return self._message("assessment.countdown", count=math.ceil(left))
             self.phase, self.t_running_s = "running", t_s
         return self._running(t_s, state)
 
