@@ -140,8 +140,9 @@ def _capture(assessment, *, source: Path | None, camera: int | None, no_window: 
 
                 sinks.append(AssessmentWindow(fullscreen=not windowed))
             name = source.name if source is not None else f"camera {camera if camera is not None else 0}"
-            typer.echo(f"{assessment.title}: {'analysing ' + name if source else 'the camera is on'}. "
-                       "Keys: space start, s stop, q cancel.", err=True)
+            if sinks:  # the keys only matter with a window
+                typer.echo(f"{assessment.title}: {'analysing ' + name if source else 'the camera is on'}. "
+                           "Keys: space start, s stop, q cancel.", err=True)
             capture = capture_assessment(frames, estimator, assessment, recorded=source is not None, sinks=sinks,
                                          source_name=name, render=_renderer(assessment) if sinks else None)
             capture.sinks = sinks
