@@ -42,7 +42,7 @@ def _rises_or_refuse(series: LandmarkSeries, rules: SitStandRules, what: str):
     return trace, rises
 
 
-def _quality(trace: SitStandTrace, rises) -> tuple[list[str], list[str]]:
+def compute_rise_quality(trace: SitStandTrace, rises) -> tuple[list[str], list[str]]:
     flags, notes = [], []
     if trace.patient.others:
         flags.append("other_person_in_view")
@@ -61,7 +61,7 @@ def _quality(trace: SitStandTrace, rises) -> tuple[list[str], list[str]]:
     return flags, notes
 
 
-def _events(rises) -> tuple[dict, ...]:
+def list_rise_events(rises) -> tuple[dict, ...]:
     events = []
     for r in rises:
         events.append({"t_s": round(r.t_onset_s, 3), "kind": "rise_onset", "rise": r.index})
@@ -79,7 +79,7 @@ def compute_chair_stand_30s(series: LandmarkSeries, /, *, rules: SitStandRules =
     end = start + CHAIR_STAND_WINDOW_S
     counted = [r for r in rises if r.full and r.t_standing_s is not None and r.t_standing_s <= end]
     counted += [r for r in rises if r.seen_through_gap and r.t_leave_s <= end]
-    flags, notes = _quality(trace, rises)
+    flags, notes = compute_rise_quality(trace, rises)
     over_halfway = False
     for r in rises:
         if r in counted or not (r.t_onset_s < end) or (r.t_return_s is not None and r.t_return_s <= end):
@@ -100,7 +100,7 @@ def compute_chair_stand_30s(series: LandmarkSeries, /, *, rules: SitStandRules =
     count = len(counted) + int(over_halfway)
     fields = {"stands": count, "full_stands_in_30s": len(counted), "counted_over_halfway": over_halfway,
               "incomplete_stands": len(short), "start_s": rounded(start), "end_s": rounded(end)}
-    return AssessmentResult("chair-stand-30s", float(count), "stands", fields, _events(rises), tuple(dict.fromkeys(flags)),
+    return AssessmentResult("chair-stand-30s", float(count), "stands", fields, list_rise_events(rises), tuple(dict.fromkeys(flags)),
                             tuple(notes), {"rises": [r.to_dict() for r in rises], "rules": vars(rules).copy()})
 
 
@@ -118,7 +118,7 @@ def compute_five_times_sit_to_stand(series: LandmarkSeries, /, *,
     if fifth.t_end_s is None:
         raise ValidationError(f"The person had not sat down again after the fifth stand when {where} ends, so the "
                               "time cannot be read and nothing was stored. Keep recording until they are seated.")
-    flags, notes = _quality(trace, rises)
+    flags, notes = compute_rise_quality(trace, rises)
     short = [r for r in rises if not r.full and r.t_onset_s < fifth.t_end_s]
     notes += [describe_short_rise(r, rules) for r in short]
     if short:
@@ -127,6 +127,6 @@ def compute_five_times_sit_to_stand(series: LandmarkSeries, /, *,
     to_stand = None if fifth.t_standing_s is None else fifth.t_standing_s - start
     fields = {"time_s": rounded(time_s), "time_to_fifth_stand_s": rounded(to_stand), "incomplete_stands": len(short),
               "start_s": rounded(start), "end_s": rounded(fifth.t_end_s)}
-    return AssessmentResult("sit-to-stand-5x", time_s, "s", fields, _events(rises), tuple(dict.fromkeys(flags)),
+    return AssessmentResult("sit-to-stand-5x", time_s, "s", fields, list_rise_events(rises), tuple(dict.fromkeys(flags)),
                             tuple(notes), {"rises": [r.to_dict() for r in rises], "rules": vars(rules).copy()})
 

@@ -36,10 +36,17 @@ plainly short of it. The hip-height thresholds sit midway between the seated (0.
 standing (0.95-1.0) levels with room for the same error.
 
 A rise (:class:`Rise`) runs from the movement's onset in the chair to the moment the person
-is seated and still again. Onset and end come from the posture speed: where it crosses
-``onset_fraction`` of that movement's own peak (or ``rest_noise_factor`` times the speed
-measured at rest, whichever is larger), extrapolated along its slope back to zero, so a
-movement that starts gently is timed from where it starts, not from where it became fast.
+is seated and still again. Onset and end come from the posture speed
+(:func:`~feedback.assessments.edges.compute_edge_time`): rest is where it stays below
+``rest_noise_factor`` times the pose model's jitter at rest (at least ``REST_FLOOR_DEG_S``)
+for ``min_rest_s``; from the rest, the first frame at ``onset_fraction`` of the movement's
+peak speed is extrapolated along its slope to zero, so a movement that starts gently is timed
+from where it starts, not from where it became fast, and the wobble of a pose model's
+estimate as the body settles in the chair (up to about 15% of the peak) does not stretch it.
+
+A stand hidden at its top (someone walking in front, see :mod:`feedback.assessments.person`)
+counts when the hip height's tangents into and out of the gap meet at ``hidden_peak_progress``
+or higher.
 """
 
 from __future__ import annotations
@@ -50,6 +57,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from feedback.angles import compute_joint_angles
+from feedback.assessments.edges import compute_edge_time, compute_runs
+from feedback.assessments.facing import compute_facing_deg, compute_facing_image_x
 from feedback.assessments.person import PatientFrames, blank_frames, select_patient_frames
 from feedback.smoothing import fill_gaps, smooth_butterworth
 from sensing.landmarks import LANDMARK_INDEX, LandmarkSeries
@@ -192,46 +201,6 @@ def _vertical(pts, knee, hip, default_up, rules: SitStandRules) -> tuple[np.ndar
     return mean / np.linalg.norm(mean), "standing frames"
 
 
-def _facing(pts: np.ndarray, up: np.ndarray, coordinates: str) -> np.ndarray:
-    """Facing direction about the vertical (deg, unwrapped); NaN from pixels."""
-    if coordinates != "world_m":
-        return np.full(len(pts), np.nan)
-    idx = LANDMARK_INDEX
-    right = (pts[:, idx["right_hip"]] - pts[:, idx["left_hip"]]) + (pts[:, idx["right_shoulder"]] - pts[:, idx["left_shoulder"]])
-    ahead = np.cross(np.broadcast_to(up, right.shape), right)
-    helper = np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
-    e1 = np.cross(up, helper)
-    e1 /= np.linalg.norm(e1)
-    e2 = np.cross(up, e1)
-    yaw = np.arctan2(ahead @ e2, ahead @ e1)
-    out = np.full(len(yaw), np.nan)
-    ok = np.isfinite(yaw)
-    out[ok] = np.degrees(np.unwrap(yaw[ok]))
-    return out
-
-
-def _facing_image_x(series: LandmarkSeries) -> np.ndarray:
-    """How far the body faces along the image's x axis, -1 (left) .. 1 (right): the feet's
-    heel-to-toe and the face's ear-to-nose vectors in pixels, each divided by its own length
-    when seen side-on (the 90th percentile over the recording), averaged. In a side view this
-    is the cosine of the body's heading relative to the image plane; NaN without pixels."""
-    if series.pixel_px is None:
-        return np.full(len(series), np.nan)
-    px = np.where((series.visibility >= 0.5)[..., None], series.pixel_px, np.nan)
-    idx = LANDMARK_INDEX
-    vectors = [px[:, idx[f"{s}_foot_index"]] - px[:, idx[f"{s}_heel"]] for s in ("left", "right")]
-    vectors.append(px[:, idx["nose"]] - (px[:, idx["left_ear"]] + px[:, idx["right_ear"]]) / 2)
-    parts = []
-    for v in vectors:
-        length = np.linalg.norm(v, axis=1)
-        if not np.isfinite(length).any():
-            continue
-        side_on = float(np.nanpercentile(length, 90))
-        if side_on > 0:
-            parts.append(np.clip(v[:, 0] / side_on, -1.0, 1.0))
-    return _side_mean(*parts) if parts else np.full(len(series), np.nan)
-
-
 def _smooth(t: np.ndarray, x: np.ndarray, cutoff_hz: float, max_gap_s: float) -> np.ndarray:
     filled = fill_gaps(t, np.array(x, float), max_gap_s=max_gap_s)
     if len(t) < 2 or cutoff_hz >= 0.5 / float(np.median(np.diff(t))):
@@ -264,9 +233,9 @@ def compute_sit_stand_trace(series: LandmarkSeries, /, *, rules: SitStandRules =
     with np.errstate(invalid="ignore", divide="ignore"):
         progress = (height - seated_level) / (standing_level - seated_level)
         progress_seen = (np.where(patient.mask, height_raw, np.nan) - seated_level) / (standing_level - seated_level)
-    facing = _smooth(t, _facing(pts, up, coordinates), FACING_LOWPASS_HZ, rules.max_hidden_s)
+    facing = _smooth(t, compute_facing_deg(pts, up, coordinates), FACING_LOWPASS_HZ, rules.max_hidden_s)
     with np.errstate(all="ignore"):
-        facing_x = _smooth(t, _facing_image_x(seen), FACING_LOWPASS_HZ, rules.max_hidden_s)
+        facing_x = _smooth(t, compute_facing_image_x(seen), FACING_LOWPASS_HZ, rules.max_hidden_s)
     visible = patient.mask & np.isfinite(knee_raw)
     return SitStandTrace(t, knee, hip, lean, height, progress, progress_seen, speed, state, facing, facing_x, visible,
                          rules,
@@ -285,63 +254,6 @@ def _states(knee, hip, height, rules: SitStandRules) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- rises
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) of each run of True (stop exclusive)."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
-
-
-def _crossing(t, speed, i: int, level: float, step: int) -> float:
-    """Time where ``speed`` crosses ``level`` between frame ``i`` and ``i + step``."""
-    j = i + step
-    a, b = speed[i], speed[j]
-    if not (math.isfinite(a) and math.isfinite(b)) or a == b:
-        return float(t[i])
-    return float(t[i] + (level - a) / (b - a) * (t[j] - t[i]))
-
-
-def compute_edge_time(t_s: np.ndarray, speed: np.ndarray, i_from: int, stop: int, threshold: float, /, *,
-                      step: int, rest_threshold: float, min_rest_s: float = 0.0) -> float | None:
-    """Where a movement began (``step=-1``) or ended (``step=+1``), searching from frame
-    ``i_from`` inside it towards ``stop``.
-
-    1. Rest: the nearest stretch where ``speed`` stays below ``rest_threshold`` (the noise of
-       the pose model at rest) for ``min_rest_s``; a dip between two parts of one movement,
-       or the wobble of a pose model's estimate as the body settles, is not rest.
-    2. From the rest back towards the movement, the first frame at ``threshold`` (a share of
-       the movement's peak speed); the edge is that crossing extrapolated to zero speed along
-       the slope between ``threshold`` and twice it, never beyond the rest. So a movement whose
-       speed rises gently from rest is timed from where it starts, not from where it became
-       fast, and a small wobble after it does not stretch it.
-
-    Without a rest before ``stop``, the slowest moment of the searched stretch is returned;
-    None when the stretch holds no known speed.
-    """
-    t, v = t_s, speed
-    order = np.arange(i_from, stop + step, step)
-    if order.size == 0 or not np.isfinite(v[order]).any():
-        return None
-    rest_at = None
-    for a, e in _runs(v[order] < rest_threshold):
-        if abs(t[order[e - 1]] - t[order[a]]) >= min_rest_s or e == order.size:
-            rest_at = a
-            break
-    if rest_at is None:
-        return float(t[order[int(np.nanargmin(v[order]))]])
-    rest_t = float(t[order[rest_at]])
-    moving = np.flatnonzero(v[order[:rest_at]] >= threshold)
-    if moving.size == 0:
-        return rest_t
-    k = int(moving[-1])  # the last frame at the threshold before the rest
-    t1 = _crossing(t, v, int(order[k]), threshold, step)
-    j = k
-    while j > 0 and v[order[j]] < 2 * threshold:
-        j -= 1
-    t2 = _crossing(t, v, int(order[j]), 2 * threshold, step) if v[order[j]] >= 2 * threshold else t1
-    edge = t1 + step * abs(t1 - t2)
-    return min(edge, rest_t) if step > 0 else max(edge, rest_t)
-
 
 def _rest_threshold(trace: SitStandTrace, rest: slice) -> float:
     """Speed below which the posture is still: ``rest_noise_factor`` times the median speed
@@ -391,7 +303,7 @@ def _hidden_top(trace: SitStandTrace, a: int, b: int, lo: int, hi: int) -> bool:
     above ``hidden_peak_progress`` of the way up, i.e. the person was still rising steeply
     enough going in, and coming down from high enough coming out, to have stood up."""
     t, p = trace.t_s, trace.progress_seen
-    for s, e in _runs(~trace.visible[lo:hi]):  # a gap may begin while still (read as) seated
+    for s, e in compute_runs(~trace.visible[lo:hi]):  # a gap may begin while still (read as) seated
         s, e = lo + s, lo + e
         if e <= a or s >= b or s <= lo or e >= hi or t[e] - t[s - 1] > trace.rules.max_hidden_s:
             continue
@@ -413,7 +325,7 @@ def detect_rises(trace: SitStandTrace, /) -> list[Rise]:
     """Every excursion out of the chair that got at least ``attempt_min_progress`` of the way up."""
     rules = trace.rules
     seated = trace.state == SEATED
-    seated_runs = _runs(seated)
+    seated_runs = compute_runs(seated)
     rises: list[Rise] = []
     n = len(trace.t_s)
     for k, (s0, s1) in enumerate(seated_runs):

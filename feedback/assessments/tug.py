@@ -11,7 +11,7 @@ last turn to seated). Turns come from the facing direction about the vertical (w
 landmarks): its difference from the heading of the walk out, folded into 0-180 degrees, is
 about 0 walking out, 180 walking back and 0 again once turned to sit; a turn is where it
 passes 90 degrees. Each turn's start and end are read from the rate of turning as the
-movements out of the chair are (:func:`~feedback.assessments.sitstand.compute_edge_time`:
+movements out of the chair are (:func:`~feedback.assessments.edges.compute_edge_time`:
 the crossing of a tenth of the turn's peak rate, or three times the rate while walking
 straight, extrapolated to zero). "Straight" is facing within ``TURN_EDGE_DEG`` of the walk
 (the pelvis' yaw swings a few degrees with each step and the pose model's facing wobbles by
@@ -26,11 +26,12 @@ import math
 import numpy as np
 
 from core.errors import ValidationError
-from feedback.assessments.chair import _events, _quality
+from feedback.assessments.chair import compute_rise_quality, list_rise_events
 from feedback.assessments.result import AssessmentResult, rounded
 from feedback.assessments.sitstand import (
-    REST_FLOOR_DEG_S, SitStandRules, SitStandTrace, compute_edge_time, compute_sit_stand_trace, detect_rises,
+    REST_FLOOR_DEG_S, SitStandRules, SitStandTrace, compute_sit_stand_trace, detect_rises,
 )
+from feedback.assessments.edges import compute_edge_time
 from sensing.landmarks import LandmarkSeries
 
 TURN_EDGE_DEG = 30.0
@@ -122,7 +123,7 @@ def compute_tug(series: LandmarkSeries, /, *, rules: SitStandRules = SitStandRul
                               "cannot be read and nothing was stored. Keep the chair in view until they are seated.")
     tug = max(back, key=lambda r: r.t_end_s - r.t_onset_s)
     total = tug.t_end_s - tug.t_onset_s
-    flags, notes = _quality(trace, [tug])
+    flags, notes = compute_rise_quality(trace, [tug])
     i_stand = int(np.searchsorted(trace.t_s, tug.t_standing_s))
     i_return = int(np.searchsorted(trace.t_s, tug.t_return_s))
     turns = _turns(trace, i_stand, i_return)
@@ -140,7 +141,7 @@ def compute_tug(series: LandmarkSeries, /, *, rules: SitStandRules = SitStandRul
         else:
             phases = {name: rounded(b - a) for name, a, b in zip(PHASES, marks, marks[1:])}
             fields.update({f"{name}_s": value for name, value in phases.items()})
-    events = list(_events([tug]))
+    events = list(list_rise_events([tug]))
     if turns is not None:
         events += [{"t_s": round(v, 3), "kind": k.removesuffix("_s"), "rise": tug.index} for k, v in turns.items()
                    if isinstance(v, float) and math.isfinite(v)]
