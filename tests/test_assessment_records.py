@@ -294,3 +294,34 @@ def test_checkin_outcomes_give_satisfaction_beside_pain_and_mood(tmp_path):
         assert (out["mood_before"], out["mood_after"]) == (3.0, 4.0)
     finally:
         store.dispose()
+
+
+# --- analyze --patient on motion capture ------------------------------------------------------
+
+def test_analyze_with_a_patient_stores_motion_capture_gait(tmp_path, monkeypatch, shared, capsys):
+    store = _clinic(tmp_path)
+    monkeypatch.setenv("MINDMOVE_DB_URL", str(store.engine.url))
+    try:
+        from sensing.mocap import MARKER_MAP_DIR
+
+        walk = shared("mocap/gaitmap/mocap_sample.csv")
+        markers = str(MARKER_MAP_DIR / "gaitmap_foot.toml")
+        assert main(["analyze", str(walk), "--markers", markers, "--task", "gait", "--patient", "P001",
+                     "--by", "A. Therapist"]) == 0
+        assert "Gait for P001" in capsys.readouterr().out
+        with store.session() as db:
+            row = db.scalars(select(AssessmentRecord)).one()
+            gait = db.scalars(select(GaitResult)).one()
+        assert (row.test, row.source_kind, row.source_name) == ("gait", "mocap", "mocap_sample.csv")
+        # the ground truth of this walk: about 110 steps/min (gaitmap's own events, see the README)
+        assert gait.cadence_steps_per_min == pytest.approx(110.3, abs=1.0) and row.value == gait.gait_speed_m_s
+        assert row.detail["gait"]["parameters"]["cadence_steps_per_min"] == gait.cadence_steps_per_min
+        # refusals: not a gait task, an unknown patient; nothing more is stored
+        assert main(["analyze", str(walk), "--markers", markers, "--task", "angles", "--patient", "P001"]) == 2
+        assert main(["analyze", str(walk), "--markers", markers, "--task", "gait", "--patient", "P404"]) == 2
+        err = capsys.readouterr().err
+        assert "give --task gait" in err and "no patient P404" in err
+        with store.session() as db:
+            assert db.scalar(select(func.count(AssessmentRecord.id))) == 1
+    finally:
+        store.dispose()
