@@ -21,6 +21,7 @@ from mindmove.store import open_store
 from mindmove.store.assessments import Provenance, record_assessment
 from mindmove.store.models import AssessmentRecord, AuditEntry, CheckIn, GaitResult, Session
 from mindmove.store.recording import SessionRecorder
+from store_support import store_url  # noqa: F401  (SQLite, and PostgreSQL when MINDMOVE_TEST_PG_URL is set)
 
 PASSWORD = "correct horse battery"
 
@@ -119,9 +120,8 @@ def test_profile_set_cli_takes_birth_year_and_sex(capsys):
 
 # --- storing a result ----------------------------------------------------------------------
 
-def _clinic(tmp_path):
-    url = f"sqlite:///{tmp_path / 'clinic.db'}"
-    store = open_store(url)
+def _clinic(tmp_path, url: str | None = None):
+    store = open_store(url or f"sqlite:///{tmp_path / 'clinic.db'}")
     create_team(store, "north", by="test")
     create_team(store, "south", by="test")
     create_user(store, "thera", PASSWORD, role="therapist", teams=["north"], by="test")
@@ -255,8 +255,8 @@ def test_function_trends_carry_the_norm_for_age_and_sex_and_access_is_checked(tm
         store.dispose()
 
 
-def test_functional_change_counts_who_improved_by_at_least_the_mdc(tmp_path):
-    store = _clinic(tmp_path)
+def test_functional_change_counts_who_improved_by_at_least_the_mdc(tmp_path, store_url):
+    store = _clinic(tmp_path, store_url)  # SQLite and PostgreSQL: the window functions run in the database
     try:
         _seed_results(store)
         boss = authenticate(store, "boss", PASSWORD)
@@ -278,8 +278,8 @@ def test_functional_change_counts_who_improved_by_at_least_the_mdc(tmp_path):
         store.dispose()
 
 
-def test_checkin_outcomes_give_satisfaction_beside_pain_and_mood(tmp_path):
-    store = _clinic(tmp_path)
+def test_checkin_outcomes_give_satisfaction_beside_pain_and_mood(tmp_path, store_url):
+    store = _clinic(tmp_path, store_url)
     try:
         for pain_b, pain_a, sat in ((6, 4, 4), (5, 4, None), (5, 3, 5)):
             rec = SessionRecorder(store, "P001")
