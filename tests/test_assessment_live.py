@@ -156,3 +156,33 @@ def test_capture_cancelled_with_the_key():
     capture = capture_assessment(_Source(series), _SimulatedPoseModel(series), a, recorded=True, sinks=[sink],
                                  render=lambda image, pose, view, t_s, text=None: image)
     assert capture.cancelled and capture.frames == 21
+
+
+def test_the_patient_sees_the_result_plainly_and_never_a_norm():
+    from feedback.assessments.protocol import ProtocolView
+    from feedback.assessments.result import AssessmentResult
+    from mindmove.assess.window import render_assessment_frame
+    from mindmove.commands.assess import _result_message
+
+    said = [
+        _result_message(get_assessment("tug"), AssessmentResult("tug", 12.43, "s")),
+        _result_message(get_assessment("chair-stand-30s"), AssessmentResult("chair-stand-30s", 11.0, "stands")),
+        _result_message(get_assessment("sit-to-stand-5x"), AssessmentResult("sit-to-stand-5x", 14.96, "s")),
+        _result_message(get_assessment("gait-speed"), AssessmentResult("gait-speed", 1.06, "m/s")),
+        _result_message(get_assessment("gait"), AssessmentResult("gait", None, "m/s")),
+    ]
+    assert said == ["That took 12.4 seconds", "You stood up 11 times", "That took 15.0 seconds",
+                    "Your walking speed was 1.1 metres per second", "Thank you, your walk has been recorded"]
+    for text in said + [message(k) for k in ("assessment.finished", "assessment.not_measured")]:
+        assert not any(w in text.lower() for w in ("norm", "average", "risk", "slow", "poor", "below", "fail"))
+    image = np.full((540, 960, 3), 160, np.uint8)
+    countdown = render_assessment_frame(image, None, ProtocolView("countdown", "assessment.countdown", {"count": 2}),
+                                        title="Timed Up and Go", t_s=0.0)
+    result = render_assessment_frame(image, None, ProtocolView("finished", "assessment.finished"),
+                                     title="Timed Up and Go", t_s=0.0, text=said[0])
+    # the instruction band at the bottom (black with white letters), the digit large in the middle
+    band = countdown[-30:]
+    assert (band == 0).mean() > 0.5 and (band == 255).any()
+    middle = countdown[200:340, 400:560]
+    assert (middle == 255).all(axis=2).mean() > 0.05
+    assert not np.array_equal(result[-60:], countdown[-60:])  # a different line of text

@@ -99,10 +99,14 @@ def assess(
             raise ValidationError(f"{assessment.title} needs a distance scale: give --setup NAME (see 'mindmove "
                                   "scale set') or --scale-m-per-px. Nothing was measured or stored.")
         options = AssessmentOptions(scale_m_per_px=scale, distance_m=distance_m)
-        capture, kind, name, pose_model = _capture(assessment, source=source, camera=camera, no_window=no_window,
-                                                   windowed=windowed)
-        _analyse_and_store(store, patient, assessment, capture, options, run_by=run_by, kind=kind, name=name,
-                           pose_model=pose_model, scale_detail=scale_detail)
+        capture, sinks, kind, name, pose_model = _capture(assessment, source=source, camera=camera,
+                                                          no_window=no_window, windowed=windowed)
+        try:
+            _analyse_and_store(store, patient, assessment, capture, options, sinks=sinks, run_by=run_by, kind=kind,
+                               name=name, pose_model=pose_model, scale_detail=scale_detail)
+        finally:
+            for sink in sinks:
+                sink.close()
     finally:
         store.dispose()
 
@@ -112,7 +116,7 @@ def _is_landmarks(source: Path | None) -> bool:
 
 
 def _capture(assessment, *, source: Path | None, camera: int | None, no_window: bool, windowed: bool):
-    """(Capture, source kind, source name, pose model), with the window when asked."""
+    """(Capture, the windows, source kind, source name, pose model), with the window when asked."""
     from datetime import datetime, timedelta, timezone
 
     from mindmove.assess.run import Capture, capture_assessment
@@ -123,8 +127,8 @@ def _capture(assessment, *, source: Path | None, camera: int | None, no_window: 
         series = load_landmarks_csv(source)
         now = datetime.now(timezone.utc)
         span = float(series.t_s[-1] - series.t_s[0]) if len(series) > 1 else 0.0
-        return Capture(series, now, now + timedelta(seconds=span), "end_of_input", len(series)), \
-            "landmarks", source.name, "none (landmark file)"
+        return (Capture(series, now, now + timedelta(seconds=span), "end_of_input", len(series)), [],
+                "landmarks", source.name, "none (landmark file)")
     from mindmove.commands.analyze import _quiet_opencv
     from sensing.pose import create_pose_estimator
     from sensing.video import open_source
@@ -145,8 +149,11 @@ def _capture(assessment, *, source: Path | None, camera: int | None, no_window: 
                            "Keys: space start, s stop, q cancel.", err=True)
             capture = capture_assessment(frames, estimator, assessment, recorded=source is not None, sinks=sinks,
                                          source_name=name, render=_renderer(assessment) if sinks else None)
-            capture.sinks = sinks
             pose_model = getattr(estimator, "name", "")
+        except BaseException:
+            for sink in sinks:
+                sink.close()
+            raise
         finally:
             estimator.close()
     finally:
@@ -155,7 +162,7 @@ def _capture(assessment, *, source: Path | None, camera: int | None, no_window: 
         for sink in sinks:
             sink.close()
         raise InputError("The test was cancelled; nothing was stored.")
-    return capture, ("video" if source is not None else "camera"), name, pose_model
+    return capture, sinks, ("video" if source is not None else "camera"), name, pose_model
 
 
 def _renderer(assessment):
@@ -167,7 +174,7 @@ def _renderer(assessment):
     return render
 
 
-def _analyse_and_store(store, patient, assessment, capture, options, *, run_by, kind, name, pose_model,
+def _analyse_and_store(store, patient, assessment, capture, options, *, sinks, run_by, kind, name, pose_model,
                        scale_detail) -> None:
     from core.errors import MindMoveError
     from feedback.messages import message
@@ -176,7 +183,6 @@ def _analyse_and_store(store, patient, assessment, capture, options, *, run_by, 
     from mindmove.auth import audit
     from mindmove.store.assessments import Provenance, record_assessment
 
-    sinks = getattr(capture, "sinks", [])
     series = capture.series
     try:
         if not series.frames_with_person().any():
@@ -188,8 +194,6 @@ def _analyse_and_store(store, patient, assessment, capture, options, *, run_by, 
             show_outcome(capture, sinks, message("assessment.not_measured"), title=assessment.title,
                          render=_renderer(assessment))
         raise
-    finally:
-        pass
     if scale_detail:
         result = type(result)(**{**result.__dict__, "detail": {**result.detail, "scale": scale_detail}})
     provenance = Provenance(run_by=run_by, source_kind=kind, source_name=name, pose_model=pose_model,
@@ -200,8 +204,6 @@ def _analyse_and_store(store, patient, assessment, capture, options, *, run_by, 
     if sinks:
         show_outcome(capture, sinks, _result_message(assessment, result), title=assessment.title,
                      render=_renderer(assessment))
-        for sink in sinks:
-            sink.close()
     typer.echo(f"{assessment.title} for {patient}: {_value_text(result.value, result.unit)} "
                f"(stored as assessment {assessment_id}).")
     shown = {k: v for k, v in result.fields.items() if k.endswith("_s") and k not in ("start_s", "end_s")}
