@@ -1,4 +1,5 @@
-"""Per-patient calibration profiles: safe ranges, neutral posture, breath target, height.
+"""Per-patient calibration profiles: safe ranges, neutral posture, breath target, height, and
+the birth year and sex that choose the published norms of the functional tests.
 
 This module holds the profile's value types, its validation and its JSON codec; it knows
 nothing of the database. Persistence lives next to the store
@@ -13,14 +14,20 @@ Stored form (``profile_versions.data``, JSON)::
     {"ranges": {"right_shoulder_flexion": {"min_deg": 0, "max_deg": 120, "caution_margin_deg": 10}},
      "neutral": {"standing": {"trunk_forward_lean": 2.1, ...}, "seated": {...}},
      "breath": {"resting_rate_bpm": 14, "target_rate_bpm": 6, "ie_ratio": 2},
-     "height_m": 1.68, "notes": "..."}
+     "height_m": 1.68, "birth_year": 1951, "sex": "female", "notes": "..."}
+
+Birth year rather than age: an age goes stale while the profile stays the same, and the age
+at each functional test is the test's year minus the birth year (within a year of the true
+age, finer than the norms' 5- or 10-year bands). ``sex`` is ``female`` or ``male`` as the
+published norms are split; anything else leaves it unrecorded (no sex-specific norm is
+then shown).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Literal, Mapping, get_args
 
 from calibration.limits import DEFAULT_COMFORTABLE_RANGES, PHYSIOLOGICAL_LIMITS, check_motion, check_range
@@ -33,6 +40,8 @@ MAX_CAUTION_MARGIN_DEG = 45.0
 BREATH_RATE_LIMITS_BPM = (2.0, 40.0)  # any rate outside is a typing error
 IE_RATIO_LIMITS = (0.25, 4.0)  # inhale:exhale = 1:ie_ratio
 HEIGHT_LIMITS_M = (0.5, 2.5)
+BIRTH_YEAR_MIN = 1900  # no earlier birth year is plausible for a patient today
+SEXES = ("female", "male")  # as the published norms of the functional tests are split
 MAX_NOTES_CHARS = 4000
 
 
@@ -51,7 +60,13 @@ class Profile:
     neutral: dict[str, dict[str, float]] = field(default_factory=dict)  # posture -> motion -> deg
     breath: BreathTarget | None = None
     height_m: float | None = None
+    birth_year: int | None = None
+    sex: str | None = None
     notes: str = ""
+
+    def age_in(self, year: int, /) -> int | None:
+        """Age in whole years during ``year`` (within one year of the exact age), or None."""
+        return None if self.birth_year is None else int(year) - int(self.birth_year)
 
     def with_range(self, motion: str, safe_range: SafeRange, /) -> "Profile":
         """A copy with ``motion``'s range set (the original is left unchanged)."""
@@ -107,6 +122,15 @@ def validate_profile(profile: Profile, /) -> None:
         _check_between("inhale:exhale ratio", profile.breath.ie_ratio, *IE_RATIO_LIMITS, "(exhale / inhale)")
     if profile.height_m is not None:
         _check_between("height", profile.height_m, *HEIGHT_LIMITS_M, "m")
+    if profile.birth_year is not None:
+        this_year = datetime.now(timezone.utc).year
+        if not isinstance(profile.birth_year, int) or isinstance(profile.birth_year, bool) \
+                or not BIRTH_YEAR_MIN <= profile.birth_year <= this_year:
+            raise ValidationError(f"Birth year must be a whole year from {BIRTH_YEAR_MIN} to {this_year}, but got "
+                                  f"{profile.birth_year!r}. Correct the value.")
+    if profile.sex is not None and profile.sex not in SEXES:
+        raise ValidationError(f"Sex is recorded as {' or '.join(SEXES)} (as the published norms are split), but got "
+                              f"{profile.sex!r}; leave it out to record none.")
     if not isinstance(profile.notes, str) or len(profile.notes) > MAX_NOTES_CHARS:
         raise ValidationError(f"Notes must be text of at most {MAX_NOTES_CHARS} characters. Shorten them.")
 
@@ -125,6 +149,8 @@ def profile_to_dict(profile: Profile, /) -> dict:
         "neutral": {p: dict(sorted(a.items())) for p, a in profile.neutral.items()},
         "breath": breath,
         "height_m": profile.height_m,
+        "birth_year": profile.birth_year,
+        "sex": profile.sex,
         "notes": profile.notes,
     }
 
@@ -141,8 +167,11 @@ def profile_from_dict(data: Mapping, /) -> Profile:
             resting_rate_bpm=None if b.get("resting_rate_bpm") is None else float(b["resting_rate_bpm"]),
             target_rate_bpm=float(b.get("target_rate_bpm", 6.0)), ie_ratio=float(b.get("ie_ratio", 2.0)))
         height = data.get("height_m")
+        birth_year = data.get("birth_year")
         return Profile(ranges=ranges, neutral=neutral, breath=breath,
-                       height_m=None if height is None else float(height), notes=str(data.get("notes") or ""))
+                       height_m=None if height is None else float(height),
+                       birth_year=None if birth_year is None else int(birth_year), sex=data.get("sex") or None,
+                       notes=str(data.get("notes") or ""))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValidationError(f"A stored profile is not in the expected form ({exc!r}); it cannot be read.") from exc
 
@@ -179,6 +208,10 @@ def compute_profile_changes(old: Profile | None, new: Profile, /) -> list[str]:
                        f"target {b.target_rate_bpm:g} bpm, 1:{b.ie_ratio:g}")
     if old.height_m != new.height_m:
         changes.append(f"height: {old.height_m} -> {new.height_m} m")
+    if old.birth_year != new.birth_year:
+        changes.append(f"birth year: {old.birth_year or '-'} -> {new.birth_year or '-'}")
+    if old.sex != new.sex:
+        changes.append(f"sex: {old.sex or '-'} -> {new.sex or '-'}")
     if old.notes != new.notes:
         changes.append("notes changed")
     return changes

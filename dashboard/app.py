@@ -20,6 +20,7 @@ PATIENT_PAGES = [
     st.Page("pages/patients.py", title="Patients", default=True),
     st.Page("pages/mobility.py", title="Mobility"),
     st.Page("pages/gait.py", title="Gait"),
+    st.Page("pages/function.py", title="Function"),
     st.Page("pages/breath.py", title="Breath"),
     st.Page("pages/checkins.py", title="Check-ins"),
     st.Page("pages/session_detail.py", title="Session detail"),

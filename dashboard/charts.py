@@ -22,6 +22,7 @@ VERMILLION = "#D55E00"
 PURPLE = "#CC79A7"
 GREY = "#555555"
 BAND_FILL = "rgba(0, 158, 115, 0.18)"  # bluish green, light: the safe range
+NORM_FILL = "rgba(86, 180, 233, 0.22)"  # sky blue, light: a published reference range
 
 GRID = "#DDDDDD"
 AXIS_LINE = "#888888"
@@ -210,13 +211,16 @@ def render_checkins_chart(checkins: pd.DataFrame, /) -> go.Figure:
     if checkins.empty:
         return _empty(title, "No check-ins recorded yet")
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                        subplot_titles=["Pain (0 none - 10 worst)", "Mood (1 low - 5 good)"])
+                        subplot_titles=["Pain (0 none - 10 worst)", "Mood (1 low - 5 good) and satisfaction (1-5)"])
     x = _x(checkins)
     for col, name, colour, dash, symbol, row in (
             ("pain_before", "Pain before (0-10)", VERMILLION, "solid", "circle", 1),
             ("pain_after", "Pain after (0-10)", BLUE, "dash", "square", 1),
             ("mood_before", "Mood before (1-5)", ORANGE, "solid", "circle", 2),
-            ("mood_after", "Mood after (1-5)", GREEN, "dash", "square", 2)):
+            ("mood_after", "Mood after (1-5)", GREEN, "dash", "square", 2),
+            ("satisfaction", "Satisfaction after (1-5)", PURPLE, "dot", "diamond", 2)):
+        if col not in checkins or checkins[col].isna().all():
+            continue
         fig.add_trace(go.Scatter(x=x, y=checkins[col], mode="lines+markers", name=name,
                                  line={"color": colour, "width": 3, "dash": dash}, marker={"size": 9, "symbol": symbol}),
                       row=row, col=1)
@@ -282,4 +286,61 @@ def render_attendance_chart(attendance: pd.DataFrame, /) -> go.Figure:
                              line={"color": ORANGE, "width": 3}, marker={"size": 10, "symbol": "diamond"}))
     fig.update_yaxes(title_text="Count per week", rangemode="tozero")
     fig.update_xaxes(title_text="Week starting (Monday, UTC)")
+    return _layout(fig, title=title)
+
+
+def render_function_chart(trend: pd.DataFrame, /, *, title: str, value_label: str) -> go.Figure:
+    """One functional test's results over time, with the published norm band for the
+    patient's age and sex at each test (light blue, stepped where the age band changes), the
+    published mean (dashed) and cut-off (dotted) where there are ones; results whose analysis
+    raised a quality flag carry a hollow vermillion diamond. ``trend`` is one test's rows of
+    :func:`dashboard.function_queries.compute_function_trends`."""
+    if trend.empty:
+        return _empty(title, "No results recorded for this test yet")
+    df = trend.sort_values("started_at")
+    x = _x(df)
+    fig = go.Figure()
+    if df["norm_high"].notna().any():  # a range; with no lower limit published, from zero
+        meaning = df["norm_meaning"].dropna().iloc[0] if df["norm_meaning"].notna().any() else "reference range"
+        low = df["norm_low"].astype(float).where(df["norm_high"].notna()).fillna(0.0).where(df["norm_high"].notna())
+        fig.add_trace(go.Scatter(x=x, y=low, mode="lines", line={"width": 0, "shape": "hv"}, showlegend=False,
+                                 hoverinfo="skip", name="norm low"))
+        fig.add_trace(go.Scatter(x=x, y=df["norm_high"].astype(float), mode="lines", line={"width": 0, "shape": "hv"},
+                                 fill="tonexty", fillcolor=NORM_FILL, name=f"Published norm: {meaning}",
+                                 hoverinfo="skip"))
+    if df["norm_mean"].notna().any():
+        fig.add_trace(go.Scatter(x=x, y=df["norm_mean"], mode="lines", name="Published mean for age and sex",
+                                 line={"color": SKY, "width": 2, "dash": "dash", "shape": "hv"}))
+    if df["norm_cutoff"].notna().any():
+        fig.add_trace(go.Scatter(x=x, y=df["norm_cutoff"], mode="lines", name="Published cut-off",
+                                 line={"color": GREY, "width": 2, "dash": "dot", "shape": "hv"}))
+    fig.add_trace(go.Scatter(x=x, y=df["value"], mode="lines+markers", name=value_label,
+                             line={"color": BLUE, "width": 3}, marker={"size": 10}))
+    flagged = df[df["flags"].fillna("") != ""]
+    if not flagged.empty:
+        fig.add_trace(go.Scatter(x=_x(flagged), y=flagged["value"], mode="markers", name="Check quality",
+                                 marker={"symbol": "diamond-open", "size": 17, "color": VERMILLION,
+                                         "line": {"width": 2}}))
+    fig.update_yaxes(title_text=value_label, rangemode="tozero")
+    fig.update_xaxes(title_text=TIME_AXIS_TITLE)
+    return _layout(fig, title=title)
+
+
+def render_functional_change_chart(per_test: pd.DataFrame, /) -> go.Figure:
+    """Per test, how many patients improved or worsened by at least the minimal detectable
+    change, and how many changed less (bars)."""
+    title = "Functional change: first versus latest test"
+    if per_test.empty:
+        return _empty(title, "No patient has two results of the same test yet")
+    labels = list(per_test["title"])
+    unchanged = per_test["patients"] - per_test["improved"] - per_test["worsened"]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=labels, y=per_test["improved"], name="Improved by at least the MDC (patients)",
+                         marker_color=GREEN))
+    fig.add_trace(go.Bar(x=labels, y=unchanged, name="Changed less than the MDC (patients)", marker_color=GREY,
+                         marker_pattern_shape="/"))
+    fig.add_trace(go.Bar(x=labels, y=per_test["worsened"], name="Worsened by at least the MDC (patients)",
+                         marker_color=ORANGE, marker_pattern_shape="x"))
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title_text="Patients (count)", rangemode="tozero")
     return _layout(fig, title=title)

@@ -326,13 +326,14 @@ def compute_breath_trends(store: Store, user: SignedInUser, patient_code: str, /
 
 
 CHECKIN_COLUMNS = ["session_id", "started_at", "pain_before", "pain_after", "mood_before", "mood_after",
-                   "pain_change"]
+                   "pain_change", "satisfaction"]
 
 
 def compute_checkins(store: Store, user: SignedInUser, patient_code: str, /, *,
                      since: datetime | None = None) -> pd.DataFrame:
-    """Pain (0-10) and mood (1-5) before and after each session (columns: :data:`CHECKIN_COLUMNS`;
-    ``pain_change`` = after - before, negative is relief)."""
+    """Pain (0-10) and mood (1-5) before and after each session, and the satisfaction (1-5)
+    given after it (columns: :data:`CHECKIN_COLUMNS`; ``pain_change`` = after - before,
+    negative is relief)."""
     patient_id = require_patient(store, user, patient_code, action="view_checkins")
 
     def pick(phase: str, col):
@@ -341,7 +342,8 @@ def compute_checkins(store: Store, user: SignedInUser, patient_code: str, /, *,
     pain_before, pain_after = pick("before", CheckIn.pain), pick("after", CheckIn.pain)
     stmt = (select(Session.id.label("session_id"), Session.started_at, pain_before.label("pain_before"),
                    pain_after.label("pain_after"), pick("before", CheckIn.mood).label("mood_before"),
-                   pick("after", CheckIn.mood).label("mood_after"), (pain_after - pain_before).label("pain_change"))
+                   pick("after", CheckIn.mood).label("mood_after"), (pain_after - pain_before).label("pain_change"),
+                   pick("after", CheckIn.satisfaction).label("satisfaction"))
             .join(CheckIn, CheckIn.session_id == Session.id)
             .where(Session.patient_id == patient_id, _since_clause(since))
             .group_by(Session.id, Session.started_at)

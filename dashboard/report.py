@@ -4,8 +4,9 @@
 care team is checked and each read is audited), writes one ``prepare_report`` audit entry
 (the download itself is audited as ``export_pdf``), and returns the PDF as bytes: a summary
 page (sessions, days with data, latest range of motion per motion against the safe range,
-pain and breath figures) and plots of range of motion with the safe band, pain before and
-after, and breath rate. Plots are drawn on
+pain and breath figures, the functional tests against their published norms) and plots of
+range of motion with the safe band, pain before and after, breath rate, walking (cadence and
+gait speed) and each functional test with its norm band. Plots are drawn on
 matplotlib ``Figure`` objects with the Agg canvas: no pyplot state, no window.
 
 fpdf2's built-in Helvetica covers Latin-1 only, so text is reduced to Latin-1
@@ -23,7 +24,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from dashboard import charts, queries
+from dashboard import charts, function_queries, queries
 from mindmove.auth import SignedInUser, audit
 from mindmove.store.db import Store
 from mindmove.store.models import utcnow
@@ -53,6 +54,7 @@ class ReportData:
     breath: pd.DataFrame
     gait: pd.DataFrame
     overview: pd.Series  # the patient's row of dashboard.queries.list_patients
+    function: pd.DataFrame = None  # dashboard.function_queries.compute_function_trends
 
 
 def load_report_data(store: Store, user: SignedInUser, patient_code: str, /, *,
@@ -68,6 +70,7 @@ def load_report_data(store: Store, user: SignedInUser, patient_code: str, /, *,
         checkins=queries.compute_checkins(store, user, patient_code),
         breath=queries.compute_breath_trends(store, user, patient_code),
         gait=queries.compute_gait_trends(store, user, patient_code),
+        function=function_queries.compute_function_trends(store, user, patient_code),
     )
 
 
@@ -146,6 +149,63 @@ def render_breath_plot(breath: pd.DataFrame, /) -> bytes:
     return _png(fig)
 
 
+def render_gait_plot(gait: pd.DataFrame, /) -> bytes:
+    """PNG: cadence (steps/min) and gait speed (m/s) per walk."""
+    fig, ax = _new_figure("Walking", "Cadence (steps/min)")
+    x = list(gait["started_at"].dt.tz_convert(None))
+    ax.plot(x, gait["cadence_steps_per_min"].astype(float), "-o", color=charts.BLUE, label="cadence")
+    if gait["gait_speed_m_s"].notna().any():
+        ax2 = ax.twinx()
+        ax2.plot(x, gait["gait_speed_m_s"].astype(float), "--s", color=charts.GREEN, label="gait speed")
+        ax2.set_ylabel("Gait speed (m/s)")
+        ax2.set_ylim(bottom=0)
+        ax2.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower left", fontsize=8)
+    return _png(fig)
+
+
+def render_function_plot(trend: pd.DataFrame, /, *, title: str, value_label: str) -> bytes:
+    """PNG: one functional test over time with the published norm band, mean and cut-off."""
+    df = trend.sort_values("started_at")
+    fig, ax = _new_figure(title, value_label)
+    x = list(df["started_at"].dt.tz_convert(None))
+    if df["norm_high"].notna().any():
+        low = df["norm_low"].astype(float).fillna(0.0)
+        ax.fill_between(x, low, df["norm_high"].astype(float), step="post", color=charts.SKY, alpha=0.25,
+                        label="published norm")
+    if df["norm_mean"].notna().any():
+        ax.step(x, df["norm_mean"].astype(float), where="post", linestyle="--", color=charts.SKY, label="published mean")
+    if df["norm_cutoff"].notna().any():
+        ax.step(x, df["norm_cutoff"].astype(float), where="post", linestyle=":", color=charts.GREY,
+                label="published cut-off")
+    ax.plot(x, df["value"].astype(float), "-o", color=charts.BLUE, label=value_label)
+    flagged = df[df["flags"].fillna("") != ""]
+    if not flagged.empty:
+        ax.plot(list(flagged["started_at"].dt.tz_convert(None)), flagged["value"].astype(float), "D",
+                markerfacecolor="none", color=charts.VERMILLION, markersize=10, label="check quality")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="best", fontsize=7)
+    return _png(fig)
+
+
+def _function_lines(function: pd.DataFrame) -> list[tuple[str, str]]:
+    from feedback.assessments import ASSESSMENTS
+
+    lines = []
+    for test in [t for t in ASSESSMENTS if t in set(function["test"])]:
+        part = function[(function["test"] == test) & function["value"].notna()]
+        if part.empty:
+            continue
+        a = ASSESSMENTS[test]
+        first, last = part.iloc[0], part.iloc[-1]
+        norm = ("no published norm for this profile" if pd.isna(last["norm_meaning"]) else
+                f"norm {_fmt(last['norm_low'])}-{_fmt(last['norm_high'])}" if pd.notna(last["norm_high"]) else
+                f"published mean {_fmt(last['norm_mean'], 2)}")
+        lines.append((f"{a.title}, first / latest ({a.unit})",
+                      f"{_fmt(first['value'], 2)} / {_fmt(last['value'], 2)} ({len(part)} tests; {norm})"))
+    return lines
+
+
 def compute_report_summary(data: ReportData, /) -> list[tuple[str, str]]:
     """The summary lines (label, value) of the report, from the queried tables as they are."""
     s = data.sessions[data.sessions["has_data"]]  # a session that recorded nothing is not practice
@@ -179,6 +239,8 @@ def compute_report_summary(data: ReportData, /) -> list[tuple[str, str]]:
         g = data.gait.iloc[-1]
         lines.append(("Latest cadence (steps/min) / gait speed (m/s)",
                       f"{_fmt(g['cadence_steps_per_min'])} / {_fmt(g['gait_speed_m_s'], 2)}"))
+    if data.function is not None and not data.function.empty:
+        lines += _function_lines(data.function)
     return lines
 
 
@@ -195,6 +257,20 @@ def neutralise_cell(value: object, /) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.match(value):
         return "'" + value
     return value
+
+
+def _function_plots(function: pd.DataFrame | None) -> list[tuple[str, bytes]]:
+    from feedback.assessments import ASSESSMENTS
+
+    if function is None or function.empty:
+        return []
+    plots = []
+    for test in [t for t in ASSESSMENTS if t in set(function["test"])]:
+        part = function[(function["test"] == test) & function["value"].notna()]
+        if not part.empty:
+            a = ASSESSMENTS[test]
+            plots.append((f"Function: {a.title}", render_function_plot(part, title=a.title, value_label=a.value_label)))
+    return plots
 
 
 def render_csv(table: pd.DataFrame, /) -> bytes:
@@ -245,6 +321,9 @@ def render_progress_report(store: Store, user: SignedInUser, patient_code: str, 
         plots.append(("Pain", render_pain_plot(data.checkins)))
     if not data.breath.empty:
         plots.append(("Breath", render_breath_plot(data.breath)))
+    if not data.gait.empty:
+        plots.append(("Walking", render_gait_plot(data.gait)))
+    plots += _function_plots(data.function)
     for title, png in plots:
         if pdf.get_y() > pdf.h - 95:
             pdf.add_page()
@@ -256,6 +335,13 @@ def render_progress_report(store: Store, user: SignedInUser, patient_code: str, 
         pdf.ln(4)
         pdf.set_font("Helvetica", "I", 10)
         pdf.cell(0, 6, "No sessions with measurements recorded yet.", new_x="LMARGIN", new_y="NEXT")
+    sources = [] if data.function is None else sorted(set(data.function["norm_source"].dropna()))
+    if sources:
+        pdf.ln(3)
+        pdf.set_font("Helvetica", "I", 8)
+        pdf.multi_cell(0, 4, _latin1("Published norms are context for the clinician (for the patient's age at each "
+                                     "test and sex), never shown to the patient. Sources: " + " ".join(sources)),
+                       new_x="LMARGIN", new_y="NEXT")
     out = bytes(pdf.output())
     audit(store, user.username, "prepare_report", patient_code=data.patient_code, client=user.client,
           detail=f"pages={pdf.page_no()} plots={len(plots)}")

@@ -26,7 +26,7 @@ from mindmove.inputs import guard_command
 from mindmove.console import quiet_native_logs
 
 COMMAND_MODULES = (
-    "analyze", "practice", "breath", "belt", "calibrate", "profile", "dashboard", "users",
+    "analyze", "practice", "breath", "belt", "calibrate", "profile", "dashboard", "users", "assess",
 )
 
 app = typer.Typer(

@@ -14,8 +14,12 @@ closely it follows, exactly as ``mindmove breathe`` does. About once a week each
 side-on camera: :func:`synthetic.simulate_walk` makes the walking body (pixels with
 a little jitter, as a webcam would give, and a known distance scale), at the cadence, step
 length, step-time asymmetry and stride-time variability of that week's story, and
-:func:`feedback.gait.compute_gait` measures it; the walk's arguments are kept in the gait
-session's ``summary["simulated_walk"]`` (``WalkSpec.to_dict()``) so any stored figure can be measured again.
+:func:`feedback.gait.compute_gait` measures it, stored as a gait assessment as
+``mindmove assess --test gait`` stores one; the walk's arguments are kept in the session's
+``summary["simulated_walk"]`` so any stored figure can be measured again. In weeks 1, 4 and 6
+each patient also does the Timed Up and Go, the 30-second chair stand and the five times
+sit-to-stand: a simulated body (:mod:`synthetic.assessments`) moves at the pace of that
+week's story and :mod:`feedback.assessments` measures it, as for a real recording.
 
 The story (seeded random, so every run gives the same clinic): two care teams, five patients
 over six weeks, with steady progress, a set-back with a pain flare, a patient whose practice
@@ -43,7 +47,7 @@ from core.errors import StoreError
 from mindmove.settings import Settings, hide_password, load_settings
 from mindmove.store.db import Store
 from mindmove.store.models import (
-    AuditEntry, Base, BreathResult, CareTeam, CareTeamMember, CheckIn, CueEvent, GaitResult, Patient,
+    AuditEntry, Base, BreathResult, CareTeam, CareTeamMember, CheckIn, CueEvent, Patient,
     ProfileVersion, Repetition, Sample, Session, SessionMetric, User, utcnow,
 )
 
@@ -73,6 +77,9 @@ WALK_SECONDS = 12.0            # one pass past the camera: about 10 strides
 WALK_RATE_HZ = 30.0            # a webcam's frame rate
 WALK_IMAGE_SIZE = (1280, 720)
 WALK_NOISE_M = 0.003           # landmark jitter, about a pixel at this scale
+FUNCTION_WEEKS = (0, 3, 5)     # weeks with the standard functional tests
+FUNCTION_TESTS = ("tug", "chair-stand-30s", "sit-to-stand-5x")
+FUNCTION_RATE_HZ = 15.0        # simulated camera rate for the functional tests (timing is rate-free)
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,14 @@ class DemoWalker:
 
 ASYMMETRY_HALVING_WEEKS = 3.0
 RESIDUAL_ASYMMETRY = 0.02
+# (birth year, sex) in the profile, which chooses the published norms of the functional tests
+DEMOGRAPHICS = {"D001": (1948, "female"), "D002": (1955, "male"), "D003": (1941, "female"),
+                "D004": (1960, "male"), "D005": (1944, "female")}
+# How much slower than a typical older adult each patient moves in the weeks of FUNCTION_WEEKS
+# (1 = typical, see synthetic.assessments.PACES): the stories of mobility and pain.
+FUNCTION_PACE = {"D001": (1.8, 1.4, 1.15), "D002": (1.3, 1.7, 1.35), "D003": (1.5, 1.4, 1.55),
+                 "D004": (1.2, 1.15, 1.05), "D005": (2.0, 1.7, 1.5)}
+
 WALKERS = {
     "D001": DemoWalker(92.0, 2.5, 0.48, 0.020, 0.14),        # after a right knee replacement
     "D002": DemoWalker(98.0, 1.5, 0.55, 0.010, 0.06),        # set-back with the flare-up
@@ -152,16 +167,78 @@ def measure_demo_walk(walk, /):
     return compute_gait(series, scale_m_per_px=1.0 / series.attrs["px_per_m"])
 
 
-def _gait_row(session_id: int, walk) -> dict:
-    report = measure_demo_walk(walk)
-    params = report.parameters.to_dict()
-    left, right = params["step_time_left_s"], params["step_time_right_s"]
-    # the store (and dashboard) keep step-time symmetry as a ratio, 1 = even
-    ratio = None if not left or not right else min(left, right) / max(left, right)
-    return {"session_id": session_id, "direction": report.direction, "strides": params["n_strides"],
-            "cadence_steps_per_min": params["cadence_steps_per_min"], "gait_speed_m_s": params["gait_speed_m_s"],
-            "step_time_symmetry": None if ratio is None else round(ratio, 4),
-            "stride_time_cv_pct": params["stride_time_cv_pct"], "parameters": params, "quality": report.quality.to_dict()}
+def demo_pace(factor: float, /):
+    """The typical older adult's pace (:data:`synthetic.assessments.PACES`) ``factor`` times slower."""
+    from synthetic.assessments import PACES, Pace
+
+    p = PACES["typical"]
+    return Pace(f"x{factor:.2f}", rise_s=p.rise_s * factor, sit_s=p.sit_s * factor,
+                stand_pause_s=p.stand_pause_s * factor, seated_pause_s=p.seated_pause_s * factor,
+                walk_speed_m_s=p.walk_speed_m_s / factor, turn_s=p.turn_s * factor,
+                cadence_steps_per_min=p.cadence_steps_per_min / math.sqrt(factor))
+
+
+def measure_demo_function(test: str, factor: float, /, *, seed: int, standing_camera: bool):
+    """A simulated person doing ``test`` at ``factor`` times the typical pace, measured by the
+    functional-test analysis; returns (result, the simulation's arguments)."""
+    from feedback.assessments import compute_assessment
+    from synthetic.assessments import (
+        STANDING_HEIGHT_CAMERA, SEATED_HEIGHT_CAMERA, Camera, ChairStandSpec, TugSpec, simulate_chair_stands,
+        simulate_tug,
+    )
+
+    pace = demo_pace(factor)
+    height = (STANDING_HEIGHT_CAMERA if standing_camera else SEATED_HEIGHT_CAMERA).height_m
+    args = {"test": test, "pace_factor": factor, "camera_height_m": height, "seed": seed}
+    if test == "tug":
+        series = simulate_tug(TugSpec(pace=pace, camera=Camera(height_m=height, distance_m=4.5, aim_x_m=1.5),
+                                      rate_hz=FUNCTION_RATE_HZ, noise_px=1.0, seed=seed))
+    else:
+        cycle = pace.rise_s + pace.sit_s + pace.stand_pause_s + pace.seated_pause_s
+        stands = 5 if test == "sit-to-stand-5x" else int(math.ceil(32.0 / cycle)) + 1
+        series = simulate_chair_stands(ChairStandSpec(pace=pace, stands=stands, camera=Camera(height_m=height),
+                                                      rate_hz=FUNCTION_RATE_HZ, noise_px=1.0, seed=seed))
+    return compute_assessment(test, series), args
+
+
+def _demo_provenance(test: str, started: datetime, duration_s: float):
+    from mindmove.analyze import software_versions
+    from mindmove.store.assessments import Provenance
+
+    return Provenance(run_by="demo therapist", source_kind="simulated", source_name=f"simulated {test}",
+                      pose_model="none (simulated landmarks)", started_at=started,
+                      ended_at=started + timedelta(seconds=duration_s), software=software_versions(),
+                      station="demo-station")
+
+
+def _gait_result(walk, /):
+    from feedback.assessments.walking import gait_assessment_from_report
+
+    return gait_assessment_from_report(measure_demo_walk(walk).to_dict(), source="simulated walk")
+
+
+def _add_function_tests(db, p: DemoPatient, patient_id: int, version_id: int, day: int, start: datetime,
+                        number: int) -> int:
+    """The week's functional tests of ``p``, measured on simulated bodies; returns how many."""
+    from mindmove.store.assessments import add_assessment_rows
+
+    factor = FUNCTION_PACE[p.code][FUNCTION_WEEKS.index(day // 7)]
+    for k, test in enumerate(FUNCTION_TESTS):
+        result, args = measure_demo_function(test, factor, seed=1000 * number + day * 10 + k,
+                                             standing_camera=number % 2 == 1)
+        duration = float(result.fields.get("time_s") or 30.0)
+        add_assessment_rows(db, patient_id, result, _demo_provenance(test, start + timedelta(minutes=5 * k), duration),
+                            profile_version_id=version_id, summary={"demo": True, "simulated_test": args})
+    return len(FUNCTION_TESTS)
+
+
+def _satisfaction(p: DemoPatient, day: int, rng: np.random.Generator) -> int:
+    """The optional satisfaction after a session (1-5): mostly content, less so in a flare-up
+    or while practice drops off."""
+    week = day / 7.0
+    base = 4.3 - (1.2 if p.story == "setback" and 3.0 <= week < 4.5 else 0.0) \
+        - (1.0 if p.story == "dropping_off" and week >= WEEKS - 2.5 else 0.0)
+    return int(np.clip(round(base + rng.normal(0.0, 0.5)), 1, 5))
 
 
 def _practice_days(p: DemoPatient, rng: np.random.Generator) -> list[int]:
@@ -370,29 +447,32 @@ def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) ->
     for name, role, teams in DEMO_USERS:
         create_user(store, name, DEMO_PASSWORD, role=role, teams=teams, by="demo", display_name=f"Demo {role}")
     start = (now - timedelta(days=WEEKS * 7)).replace(hour=9, minute=0, second=0, microsecond=0)
-    counts = {"patients": 0, "sessions": 0, "samples": 0, "walks": 0}
+    counts = {"patients": 0, "sessions": 0, "samples": 0, "walks": 0, "assessments": 0}
     for number, p in enumerate(PATIENTS):
         _seed_patient(store, p, start=start, now=now, rng=rng, seed=seed,
-                      walk_rng=np.random.default_rng([seed, number]),  # its own stream: the rest stays as it was
-                      counts=counts)
+                      walk_rng=np.random.default_rng([seed, number]),  # its own streams: the rest stays as it was
+                      satisfaction_rng=np.random.default_rng([seed, number, 1]), number=number, counts=counts)
     audit(store, "demo", SEEDED_ACTION, detail=", ".join(f"{k}={v}" for k, v in counts.items()))
     log.info("demo clinic seeded: %s", counts)
     return counts
 
 
 def _seed_patient(store: Store, p: DemoPatient, /, *, start: datetime, now: datetime, rng, seed: int, walk_rng,
-                  counts: dict) -> None:
-    """One demo patient: the profile, then each practice day's session, with a paced-breath
-    session on some days and a walk on the first practice day of each week."""
+                  satisfaction_rng, number: int, counts: dict) -> None:
+    """One demo patient: the profile (with birth year and sex, for the norms), then each practice
+    day's session, with a paced-breath session on some days, a walk on the first practice day of
+    each week, and the functional tests in :data:`FUNCTION_WEEKS`."""
     from calibration.profile import BreathTarget, Profile
     from core.ranges import SafeRange
     from mindmove.store.profiles import save_profile
 
     walked_weeks: set[int] = set()
     create_patient(store, p.code, team=p.team, by="demo")
+    birth_year, sex = DEMOGRAPHICS[p.code]
     profile = Profile(ranges={p.motion: SafeRange(p.safe_min_deg, p.safe_max_deg)},
                       breath=BreathTarget(resting_rate_bpm=14.0, target_rate_bpm=PACER_TARGET_BPM,
-                                          ie_ratio=PACER_IE_RATIO))
+                                          ie_ratio=PACER_IE_RATIO),
+                      birth_year=birth_year, sex=sex)
     version_id = save_profile(store, p.code, profile, by="demo therapist",
                               reason="first calibration (demo)").version_id
     counts["patients"] += 1
@@ -405,7 +485,8 @@ def _seed_patient(store: Store, p: DemoPatient, /, *, start: datetime, now: date
                 continue
             peak = _session_peak(p, day, rng, last=day == days[-1])
             s, n_samples = _add_practice(db, p, patient_id=patient_id, version_id=version_id, started=started,
-                                         day=day, peak=peak, rng=rng)
+                                         day=day, peak=peak, rng=rng,
+                                         satisfaction=_satisfaction(p, day, satisfaction_rng))
             counts["sessions"] += 1
             counts["samples"] += n_samples
             if p.story == "breath" or day % 7 == 0:
@@ -418,10 +499,14 @@ def _seed_patient(store: Store, p: DemoPatient, /, *, start: datetime, now: date
                           walk=demo_walk(p, day, walk_rng))
                 counts["sessions"] += 1
                 counts["walks"] += 1
+                if day // 7 in FUNCTION_WEEKS:
+                    counts["assessments"] += _add_function_tests(db, p, patient_id, version_id, day,
+                                                                 s.ended_at + timedelta(minutes=30), number)
+                    counts["sessions"] += len(FUNCTION_TESTS)
 
 
 def _add_practice(db, p: DemoPatient, /, *, patient_id: int, version_id: int, started: datetime, day: int,
-                  peak: float, rng) -> tuple[Session, int]:
+                  peak: float, rng, satisfaction: int | None = None) -> tuple[Session, int]:
     """A practice session measured from a simulated body reaching ``peak``, with its
     repetitions, cues, angle samples and check-ins; returns it and its number of samples."""
     measured = simulate_exercise(p, peak)
@@ -446,7 +531,8 @@ def _add_practice(db, p: DemoPatient, /, *, patient_id: int, version_id: int, st
     db.add(CheckIn(session_id=s.id, phase="before", pain=pain, mood=int(np.clip(3 + rng.integers(-1, 2), 1, 5)),
                    recorded_at=started))
     db.add(CheckIn(session_id=s.id, phase="after", pain=max(0, pain - int(rng.integers(0, 3))),
-                   mood=int(np.clip(4 + rng.integers(-1, 2), 1, 5)), recorded_at=s.ended_at))
+                   mood=int(np.clip(4 + rng.integers(-1, 2), 1, 5)), recorded_at=s.ended_at,
+                   satisfaction=satisfaction))
     return s, len(rows)
 
 
@@ -463,10 +549,9 @@ def _add_breathe(db, /, *, patient_id: int, version_id: int, start: datetime, da
 
 
 def _add_walk(db, /, *, patient_id: int, version_id: int, start: datetime, walk) -> None:
-    """A walk past the camera, measured by the gait analysis; its WalkSpec is kept in the summary."""
-    g = Session(patient_id=patient_id, kind="gait", started_at=start, ended_at=start + timedelta(seconds=WALK_SECONDS),
-                last_write_at=start, status="completed", station="demo-station", active_s=WALK_SECONDS,
-                profile_version_id=version_id, summary={"demo": True, "simulated_walk": walk.to_dict()})
-    db.add(g)
-    db.flush()
-    db.add(GaitResult(**_gait_row(g.id, walk)))
+    """A walk past the camera, measured by the gait analysis and stored as a gait assessment (as
+    ``mindmove assess --test gait`` stores one); its WalkSpec is kept in the summary."""
+    from mindmove.store.assessments import add_assessment_rows
+
+    add_assessment_rows(db, patient_id, _gait_result(walk), _demo_provenance("gait", start, WALK_SECONDS),
+                        profile_version_id=version_id, summary={"demo": True, "simulated_walk": walk.to_dict()})

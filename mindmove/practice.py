@@ -60,6 +60,7 @@ class PracticeOptions:
     sound: bool = False
     before: CheckIn = (None, None)
     after: CheckIn = (None, None)
+    satisfaction: int | None = None   # after the session, 1-5 (optional)
     breath: BreathOptions = field(default_factory=BreathOptions)
 
 
@@ -90,7 +91,7 @@ def check_practice_options(options: PracticeOptions, /) -> None:
         raise InputError("--rate-hz goes with --breath-replay FILE; leave it out otherwise.")
     check_breath_options(signal=b.signal, polarity=b.polarity, belt_kind=b.belt_kind, rate_hz=b.rate_hz)
     validate_checkin(*options.before)
-    validate_checkin(*options.after)
+    validate_checkin(*options.after, options.satisfaction)
     if options.camera is not None and options.camera < 0:
         raise InputError(f"Expected --camera to be a camera number (0, 1, ...), but got {options.camera}.")
     if options.record_video is not None:
@@ -105,13 +106,16 @@ def check_practice_options(options: PracticeOptions, /) -> None:
 
 def run_practice_session(options: PracticeOptions, /, *,
                          ask_checkin: Callable[[str], CheckIn] | None = None,
+                         ask_satisfaction: Callable[[], int | None] | None = None,
                          on_start: Callable[[int, str], None] | None = None) -> PracticeOutcome:
     """Run one recorded practice session; ``ask_checkin("before"|"after")`` asks the patient
-    when no answer was given (None: do not ask), ``on_start(session_id, title)`` tells them it began."""
+    when no answer was given and ``ask_satisfaction()`` the optional question after it (None:
+    do not ask), ``on_start(session_id, title)`` tells them it began."""
     from feedback.exercises import exercise_title, load_exercise
     from feedback.messages import load_catalogue
     from mindmove.settings import load_settings
     from mindmove.store import open_store
+    from mindmove.store.recording import validate_checkin
 
     check_practice_options(options)
     load_catalogue()  # a clinic's message file is checked now, before the camera opens
@@ -123,9 +127,13 @@ def run_practice_session(options: PracticeOptions, /, *,
         recorder, session_id, result, saved = _record_session(store, ex, options, before=before,
                                                               on_start=on_start, title=exercise_title(ex))
         after = _answer(options.after, "after", ask_checkin)
-        if after != (None, None):
+        satisfaction = options.satisfaction
+        if satisfaction is None and ask_satisfaction is not None and options.after == (None, None):
+            satisfaction = ask_satisfaction()
+            validate_checkin(None, None, satisfaction)
+        if after != (None, None) or satisfaction is not None:
             try:
-                recorder.add_checkin("after", pain=after[0], mood=after[1])
+                recorder.add_checkin("after", pain=after[0], mood=after[1], satisfaction=satisfaction)
             except StoreError as exc:
                 log.warning("session %d: check-in after not saved: %s", session_id, exc)
                 saved = False

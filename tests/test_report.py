@@ -43,15 +43,15 @@ def test_report_has_pages_the_patient_code_summary_and_plot_images(clinic, tmp_p
     assert f"{first_rom:.1f} / {last_rom:.1f}" in text
     assert f"Pain before session, first / latest (0-10) {N1_SESSIONS[0][1]} / {N1_SESSIONS[-1][1]}" in text.replace("\n", " ")
     assert "moved beyond the safe range last session" in text
-    # two motions (left and right knee), pain and breath: four PNG plots of a readable size
+    # two motions (left and right knee), pain, breath and walking: five PNG plots of a readable size
     images = _images(reader)
-    assert len(images) == 4
+    assert len(images) == 5
     for img in images:
         assert img.image.width >= 800 and img.image.height >= 300
     with store.session() as db:
         entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "prepare_report")
                            .order_by(AuditEntry.id.desc())).first()
-    assert entry.patient_code == "N1" and entry.username == "thera" and "plots=4" in entry.detail
+    assert entry.patient_code == "N1" and entry.username == "thera" and "plots=5" in entry.detail
 
 
 def test_report_for_a_patient_of_another_team_is_refused(clinic):

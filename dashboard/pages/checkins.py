@@ -1,4 +1,4 @@
-"""Check-ins: pain (0-10) and mood (1-5) before and after each session, over time."""
+"""Check-ins: pain (0-10) and mood (1-5) before and after each session, and satisfaction (1-5) after."""
 
 from __future__ import annotations
 
@@ -25,5 +25,6 @@ table = pd.DataFrame({
     "Pain change (points)": checkins["pain_change"],
     "Mood before (1-5)": checkins["mood_before"],
     "Mood after (1-5)": checkins["mood_after"],
+    "Satisfaction after (1-5)": checkins["satisfaction"],
 })
 ui.show_table(table, key="checkins_table")

@@ -15,7 +15,8 @@ import hashlib
 
 import streamlit as st
 
-from dashboard import downloads, queries, report, ui
+from dashboard import downloads, function_queries, queries, report, ui
+from mindmove.auth import audit
 
 PREPARED_KEY = "exports_prepared"  # section -> (patient code or None, {key: (label, table)})
 LINKS_KEY = "exports_links"        # download key -> (token, digest of the file it serves)
@@ -24,6 +25,7 @@ PATIENT_TABLES = {
     "mobility": ("Mobility (range of motion per session)", queries.compute_mobility),
     "repetitions": ("Repetitions", queries.compute_repetitions),
     "gait": ("Gait", queries.compute_gait_trends),
+    "function": ("Function (functional tests, with norms and provenance)", function_queries.compute_function_trends),
     "breath": ("Breath", queries.compute_breath_trends),
     "checkins": ("Check-ins", queries.compute_checkins),
 }
@@ -92,10 +94,15 @@ if user.is_admin:
     st.subheader("Programme (admin)")
     if st.button("Prepare the programme tables and the audit log", key="prepare_programme"):
         programme = ui.load_or_stop(queries.compute_programme_evaluation, store, user)
+        change = ui.load_or_stop(function_queries.compute_functional_change, store, user)
         prepared["programme"] = (None, {
             "attendance": ("Attendance per week", programme.attendance),
             "pain_change": ("Pain change per patient", programme.pain_change),
             "rom_change": ("Range change per motion", programme.rom_change),
+            "functional_change": ("Functional change per test", change.per_test),
+            "functional_change_patients": ("Functional change per patient", change.per_patient),
+            "checkin_outcomes": ("Pain, mood and satisfaction per patient",
+                                 ui.load_or_stop(function_queries.compute_checkin_outcomes, store, user)),
             "audit_log": ("Audit log (newest entries)", ui.load_or_stop(queries.load_audit_log, store, user)),
         })
     offer_prepared("programme", None, "programme_")

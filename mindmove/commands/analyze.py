@@ -64,7 +64,8 @@ def _progress_bar():
 def analyze(
     input_path: Path = typer.Argument(..., metavar="INPUT",
                                       help="A video, a folder of images, a landmark CSV, or a .c3d/.trc file."),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for landmarks.csv, angles.csv, summary.json."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                       help="Folder for landmarks.csv, angles.csv, summary.json (needed unless --patient)."),
     pose_model: Optional[Path] = typer.Option(None, "--pose-model",
                                               help="A MediaPipe pose_landmarker .task bundle (default: the offline full model)."),
     overlay: bool = typer.Option(False, "--overlay", help="Also write overlay.mp4 with skeleton and angles drawn."),
@@ -82,10 +83,23 @@ def analyze(
                                                          "(gait speed and step length)."),
     markers: Optional[Path] = typer.Option(None, "--markers", help="Marker map (.toml) for motion capture input."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Frame rate of an image folder (default 30)."),
+    patient: Optional[str] = typer.Option(None, "--patient",
+                                          help="Store the gait result in this patient's record (with --task gait)."),
+    by: Optional[str] = typer.Option(None, "--by", help="Who ran the analysis (with --patient; default: the computer's user)."),
+    setup: Optional[str] = typer.Option(None, "--setup", help="Camera set-up whose distance scale to use (gait)."),
 ) -> None:
-    """Analyse a recording: landmarks, joint angles and a summary in --out."""
+    """Analyse a recording: landmarks, joint angles and a summary in --out; with --patient, store the gait."""
     _quiet_opencv()
     from mindmove.analyze import analyze_input
+
+    if out is None and patient is None:
+        raise InputError("Give --out FOLDER for the results (or --patient CODE to store a gait result).")
+    if patient is not None:
+        _store_gait_for_patient(input_path, out, patient=patient, by=by, setup=setup, task=task,
+                                scale_m_per_px=scale_m_per_px, pose_model=pose_model, roi=_parse_roi(roi),
+                                marker_map=markers, rate_hz=rate_hz, cutoff_hz=cutoff_hz,
+                                visibility_threshold=visibility_threshold)
+        return
 
     bar = _progress_bar()
     progress_fn = None
@@ -109,6 +123,57 @@ def analyze(
                f"{summary['duration_s']:.2f} s; wrote {', '.join(summary['outputs'])} to {out}")
     for note in summary.get("notes", []):
         typer.echo(f"note: {note}")
+
+
+def _store_gait_for_patient(input_path: Path, out: Path | None, *, patient: str, by: str | None, setup: str | None,
+                            task: str, scale_m_per_px: float | None, **analysis) -> None:
+    """``analyze --patient``: the gait analysis of ``input_path`` stored as a gait assessment
+    (what ``gait.json`` holds, with its quality flags and passes), with its provenance. The
+    patient is checked first; a recording without walking stores nothing (exit 2)."""
+    import json
+    import tempfile
+    from datetime import datetime, timezone
+
+    from feedback.assessments.walking import gait_assessment_from_report
+    from mindmove.analyze import analyze_input
+    from mindmove.auth import audit
+    from mindmove.commands import cli_actor
+    from mindmove.commands.assess import _scale
+    from mindmove.store import open_store
+    from mindmove.store.assessments import Provenance, find_patient_id, record_assessment
+
+    if task != "gait":
+        raise InputError("--patient stores a gait result: give --task gait (angles are not stored per patient).")
+    store = open_store()
+    try:
+        find_patient_id(store, patient)
+        scale, scale_detail = _scale(store, setup, scale_m_per_px)
+        started = datetime.now(timezone.utc)
+        with tempfile.TemporaryDirectory(prefix="mindmove-analyze-") as tmp:
+            folder = out if out is not None else Path(tmp)
+            summary = analyze_input(input_path, folder, task="gait", scale_m_per_px=scale, **analysis)
+            gait = json.loads((Path(folder) / "gait.json").read_text(encoding="utf-8"))
+        result = gait_assessment_from_report(gait, source=input_path.name)
+        if scale_detail:
+            result = type(result)(**{**result.__dict__, "detail": {**result.detail, "scale": scale_detail}})
+        suffix = input_path.suffix.lower()
+        kind = "mocap" if suffix in (".c3d", ".trc") or analysis.get("marker_map") else (
+            "landmarks" if suffix == ".csv" else "video")
+        run_by = (by or "").strip() or cli_actor()
+        provenance = Provenance(run_by=run_by, source_kind=kind, source_name=input_path.name,
+                                pose_model=str(summary.get("pose_model") or ""), started_at=started,
+                                ended_at=datetime.now(timezone.utc), software=summary.get("software", {}))
+        assessment_id = record_assessment(store, patient, result, provenance)
+        audit(store, cli_actor(), "record_assessment", patient_code=patient,
+              detail=f"test=gait; value={result.value}; by={run_by}; source={kind}")
+    finally:
+        store.dispose()
+    params = gait["parameters"]
+    typer.echo(f"Gait for {patient}: cadence {params.get('cadence_steps_per_min')} steps/min, "
+               f"gait speed {params.get('gait_speed_m_s') if params.get('gait_speed_m_s') is not None else '-'} m/s, "
+               f"{len(gait['passes'])} pass(es) (stored as assessment {assessment_id}).")
+    for flag in result.flags:
+        typer.echo(f"  flag: {flag.replace('_', ' ')}")
 
 
 def probe_camera(index: int = CAMERA_PROBE_INDEX, /) -> bool:

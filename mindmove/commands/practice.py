@@ -29,6 +29,13 @@ def _ask_checkin(when: str) -> tuple[int | None, int | None]:
     return _ask(f"Pain {when} the session", *PAIN_RANGE), _ask(f"Mood {when} the session", *MOOD_RANGE)
 
 
+def _ask_satisfaction() -> int | None:
+    from feedback.messages import message
+    from mindmove.store.recording import SATISFACTION_RANGE
+
+    return _ask(message("checkin.satisfaction"), *SATISFACTION_RANGE)
+
+
 def practice(
     patient: str = typer.Option(..., "--patient", help="The patient's clinic ID, e.g. P001."),
     exercise: str = typer.Option(..., "--exercise", help="Exercise name (see 'mindmove exercises')."),
@@ -43,6 +50,7 @@ def practice(
     mood_before: Optional[int] = typer.Option(None, "--mood-before", help="Mood before, 1-5."),
     pain_after: Optional[int] = typer.Option(None, "--pain-after", help="Pain after, 0-10."),
     mood_after: Optional[int] = typer.Option(None, "--mood-after", help="Mood after, 1-5."),
+    satisfaction: Optional[int] = typer.Option(None, "--satisfaction", help="Satisfaction with the session, 1-5 (optional)."),
     belt: Optional[str] = typer.Option(None, "--belt", help="A breathing belt's name or address (breath joins the session)."),
     breath_replay: Optional[Path] = typer.Option(None, "--breath-replay", help="Replay a breath recording on the session clock."),
     rate_hz: Optional[float] = typer.Option(None, "--rate-hz", help="Sampling rate of the breath replay, if it has no times."),
@@ -59,12 +67,13 @@ def practice(
     options = PracticeOptions(
         patient=patient, exercise=exercise, camera=camera, source=source, side=side, window=not no_window,
         windowed=windowed, record_video=record_video, fast=fast, sound=sound,
-        before=(pain_before, mood_before), after=(pain_after, mood_after),
+        before=(pain_before, mood_before), after=(pain_after, mood_after), satisfaction=satisfaction,
         breath=BreathOptions(belt=belt, replay=breath_replay, rate_hz=rate_hz, belt_kind=belt_kind,
                              signal=signal, polarity=polarity, pacer=pacer))
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     outcome = run_practice_session(
         options, ask_checkin=_ask_checkin if interactive else None,
+        ask_satisfaction=_ask_satisfaction if interactive else None,
         on_start=lambda sid, title: typer.echo(f"Session {sid}: {title}. Press q or Esc to finish.", err=True))
     if not outcome.saved:
         typer.echo(message("session.not_all_saved"))

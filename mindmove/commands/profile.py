@@ -42,6 +42,8 @@ def profile_set(
     target_bpm: float | None = typer.Option(None, "--target-bpm", help="Paced-breathing target, breaths/min."),
     ie_ratio: float | None = typer.Option(None, "--ie-ratio", help="Exhale length / inhale length, e.g. 2."),
     height_m: float | None = typer.Option(None, "--height-m", help="Body height in metres."),
+    birth_year: int | None = typer.Option(None, "--birth-year", help="Year of birth (for the functional tests' norms)."),
+    sex: str | None = typer.Option(None, "--sex", help="female or male, as the published norms are split."),
     notes: str | None = typer.Option(None, "--notes", help="Free-text notes (replaces the previous notes)."),
     by: str = BY,
     reason: str = typer.Option(..., "--reason", help="Why the profile changes."),
@@ -61,10 +63,11 @@ def profile_set(
         old = current.profile if current else Profile()
         new = _changed_range(old, motion, min_deg, max_deg, margin_deg, clear=clear_motion)
         new = _changed_details(new, resting_bpm=resting_bpm, target_bpm=target_bpm, ie_ratio=ie_ratio,
-                               height_m=height_m, notes=notes)
+                               height_m=height_m, birth_year=birth_year, sex=sex, notes=notes)
         changes = compute_profile_changes(old, new)
         if not changes:
-            raise InputError("Nothing to change: give --motion with --min/--max, breath, --height-m or --notes.")
+            raise InputError("Nothing to change: give --motion with --min/--max, breath, --height-m, --birth-year, "
+                             "--sex or --notes.")
         record = save_profile_change(store, patient, old, new, actor=cli_actor(), by=by, reason=reason,
                                      detail_prefix=f"by={by}; ")
     console.print(f"Patient {patient}: profile version {record.version} saved by {record.created_by}.")
@@ -90,8 +93,9 @@ def _changed_range(profile, motion: str | None, min_deg, max_deg, margin_deg, *,
     return profile.with_range(motion, SafeRange(lo, hi, margin))
 
 
-def _changed_details(profile, *, resting_bpm, target_bpm, ie_ratio, height_m, notes):
-    """``profile`` with the breath target, height and notes given (None keeps the old value)."""
+def _changed_details(profile, *, resting_bpm, target_bpm, ie_ratio, height_m, birth_year, sex, notes):
+    """``profile`` with the breath target, height, birth year, sex and notes given (None keeps
+    the old value)."""
     from calibration.profile import BreathTarget
 
     if any(v is not None for v in (resting_bpm, target_bpm, ie_ratio)):
@@ -102,6 +106,10 @@ def _changed_details(profile, *, resting_bpm, target_bpm, ie_ratio, height_m, no
             ie_ratio=ie_ratio if ie_ratio is not None else b.ie_ratio))
     if height_m is not None:
         profile = replace(profile, height_m=height_m)
+    if birth_year is not None:
+        profile = replace(profile, birth_year=birth_year)
+    if sex is not None:
+        profile = replace(profile, sex=sex.strip().lower())
     if notes is not None:
         profile = replace(profile, notes=notes)
     return profile
@@ -154,6 +162,7 @@ def profile_show(patient: str = PATIENT) -> None:
         console.print(f"Breath: resting {rest} breaths/min, target {p.breath.target_rate_bpm:g} breaths/min, "
                       f"inhale:exhale 1:{p.breath.ie_ratio:g}")
     console.print(f"Height: {'-' if p.height_m is None else f'{p.height_m:g} m'}")
+    console.print(f"Birth year: {p.birth_year or '-'}; sex: {p.sex or '-'}")
     if p.notes:
         console.print(f"Notes: {p.notes}")
 

@@ -184,6 +184,7 @@ class CheckIn(Base):
     phase: Mapped[str] = mapped_column(String(10))  # before | after
     pain: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 0-10
     mood: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1-5
+    satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1-5, after a session only
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -199,6 +200,32 @@ class GaitResult(Base):
     stride_time_cv_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
     parameters: Mapped[dict] = mapped_column(JSON, default=dict)
     quality: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class AssessmentRecord(Base):
+    """One functional test (``mindmove assess``, ``analyze --patient``), in its own session row
+    (kind ``assessment``, ``exercise`` = the test, ``profile_version_id`` = the calibration
+    profile in force). ``value`` is the test's headline result in ``unit``; ``result`` holds
+    every result field, ``detail`` the events, phases and analysis output, ``quality`` the flags
+    and notes. Provenance: who ran it, the source (camera or file name), software and pose model."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (Index("ix_assessments_test_session", "test", "session_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    test: Mapped[str] = mapped_column(String(40))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    result: Mapped[dict] = mapped_column(JSON, default=dict)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    quality: Mapped[dict] = mapped_column(JSON, default=dict)
+    run_by: Mapped[str] = mapped_column(String(160))
+    source_kind: Mapped[str] = mapped_column(String(20))  # camera | video | landmarks | mocap | simulated
+    source_name: Mapped[str] = mapped_column(String(255), default="")
+    software_version: Mapped[str] = mapped_column(String(40))
+    software: Mapped[dict] = mapped_column(JSON, default=dict)
+    pose_model: Mapped[str] = mapped_column(String(160), default="")
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class BreathResult(Base):

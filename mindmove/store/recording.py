@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 PAIN_RANGE = (0, 10)
 MOOD_RANGE = (1, 5)
+SATISFACTION_RANGE = (1, 5)  # "How satisfied are you with today's session?" 1 not at all - 5 very
 
 
 def station_name() -> str:
@@ -133,11 +134,14 @@ def save_breath_result(store: Store, session_id: int, fields: dict | None, /) ->
     return True
 
 
-def validate_checkin(pain: int | None, mood: int | None) -> None:
+def validate_checkin(pain: int | None, mood: int | None, satisfaction: int | None = None) -> None:
     if pain is not None and not PAIN_RANGE[0] <= pain <= PAIN_RANGE[1]:
         raise ValidationError(f"Pain is recorded from {PAIN_RANGE[0]} to {PAIN_RANGE[1]}, but got {pain}.")
     if mood is not None and not MOOD_RANGE[0] <= mood <= MOOD_RANGE[1]:
         raise ValidationError(f"Mood is recorded from {MOOD_RANGE[0]} to {MOOD_RANGE[1]}, but got {mood}.")
+    low, high = SATISFACTION_RANGE
+    if satisfaction is not None and not low <= satisfaction <= high:
+        raise ValidationError(f"Satisfaction is recorded from {low} to {high}, but got {satisfaction}.")
 
 
 @dataclass
@@ -200,14 +204,18 @@ class SessionRecorder:
             raise RuntimeError("SessionRecorder.start() must be called first")
         return self.session_id
 
-    def add_checkin(self, phase: str, /, *, pain: int | None, mood: int | None) -> None:
-        """Store a pain (0-10) / mood (1-5) check-in, ``phase`` 'before' or 'after'."""
+    def add_checkin(self, phase: str, /, *, pain: int | None, mood: int | None,
+                    satisfaction: int | None = None) -> None:
+        """Store a pain (0-10) / mood (1-5) check-in, ``phase`` 'before' or 'after'; after a
+        session it may carry the patient's satisfaction with it (1-5, optional)."""
         if phase not in ("before", "after"):
             raise ValidationError(f"A check-in is 'before' or 'after' the session, but got {phase!r}.")
-        validate_checkin(pain, mood)
+        if satisfaction is not None and phase != "after":
+            raise ValidationError("Satisfaction is asked after the session, not before it.")
+        validate_checkin(pain, mood, satisfaction)
         sid = self._require_started()
         with self.store.session() as db:
-            db.add(CheckIn(session_id=sid, phase=phase, pain=pain, mood=mood))
+            db.add(CheckIn(session_id=sid, phase=phase, pain=pain, mood=mood, satisfaction=satisfaction))
 
     def add_samples(self, t_s: float, values: Mapping[str, float | None], /) -> None:
         sid = self._require_started()
