@@ -21,7 +21,8 @@ from rich.console import Console
 from core.errors import MindMoveError
 
 COMMAND_MODULES = (
-    "analyze", "practice", "breath", "belt", "calibrate", "profile", "dashboard", "users",
+    "analyze", "practice", "breath", "belt", "calibrate", "profile", "dashboard", "users", "programme",
+    "telehealth",
 )
 
 app = typer.Typer(
