@@ -104,6 +104,9 @@ def register(app: typer.Typer) -> None:
             store.dispose()
         typer.echo(f"Patient {code.strip()} is in care team {team.strip()}.")
 
+    from mindmove.commands.telehealth import register_patient_commands
+
+    register_patient_commands(patient_app)  # invite, revoke, devices: home practice access
     app.add_typer(user_app, name="user")
     app.add_typer(team_app, name="team")
     app.add_typer(patient_app, name="patient")
