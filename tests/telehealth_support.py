@@ -49,7 +49,8 @@ def shared_pose_bundle(cache_dir: Path) -> Path:
 
 
 def seed_home_clinic(url: str, *, exercises=(f"{ARM_EXERCISE}=2x8",), breathing_sessions: int = 1,
-                     breathing_min: float = 1.0, valid_s: float = 3600.0) -> str:
+                     breathing_min: float = 1.0, valid_s: float = 3600.0, exercises_dir: Path | None = None,
+                     ranges: dict | None = None) -> str:
     """Seed the clinic (see the module docstring); returns P001's one-time invitation token."""
     from calibration.profile import Profile, save_profile
     from core.ranges import SafeRange
@@ -63,11 +64,13 @@ def seed_home_clinic(url: str, *, exercises=(f"{ARM_EXERCISE}=2x8",), breathing_
         create_team(store, "north", by="test")
         for code in ("P001", "P002"):
             create_patient(store, code, team="north", by="test")
-        save_profile(store, "P001", Profile(ranges={"right_shoulder_flexion": SafeRange(*ARM_RANGE, 10.0)}),
+        ranges = ranges or {"right_shoulder_flexion": ARM_RANGE}
+        save_profile(store, "P001", Profile(ranges={m: SafeRange(lo, hi, 10.0) for m, (lo, hi) in ranges.items()}),
                      by="test therapist", reason="calibration")
         save_programme(store, "P001", HomeProgrammePlan(items=tuple(parse_prescription(e) for e in exercises),
                                                         days_per_week=5, breathing_sessions_per_day=breathing_sessions,
-                                                        breathing_minutes=breathing_min), by="test")
+                                                        breathing_minutes=breathing_min), by="test",
+                       exercises_dir=exercises_dir)
         return create_invitation(store, "P001", by="test", valid_s=valid_s).token
     finally:
         store.dispose()
@@ -189,7 +192,8 @@ def arm_raise_frames(n_frames: int, *, rate_hz: float = 15.0, t0: float = 3.0, *
     return frames
 
 
-def replay_locally(frames: list[dict], *, profile_record, exercise: str = ARM_EXERCISE):
+def replay_locally(frames: list[dict], *, profile_record, exercise: str = ARM_EXERCISE,
+                   exercises_dir: Path | None = None):
     """The frames through the clinic's own pipeline in this process, with the patient's profile
     (``calibration.profile.load_profile``): (samples by channel {channel: [(t_s, value)]},
     repetitions [(index, peak_deg)], the PracticeResult)."""
@@ -213,7 +217,7 @@ def replay_locally(frames: list[dict], *, profile_record, exercise: str = ARM_EX
         def add_repetition(self, **kw):
             self.reps.append((kw["index"], kw["peak_deg"]))
 
-    ex = load_exercise(exercise)
+    ex = load_exercise(exercise, directory=exercises_dir)
     pipeline = build_practice_pipeline(ex, profile_record=profile_record)
     breath = None
     if ex.breath is not None:
@@ -239,3 +243,42 @@ def load_patient_profile(url: str, code: str = "P001"):
         return load_profile(store, code)
     finally:
         store.dispose()
+
+
+def write_y4m(video: Path, dest: Path, *, width: int, fps: int = 30) -> tuple[int, int, int]:
+    """``video`` downscaled to ``width`` as a Y4M file (Chromium's fake camera plays it in a
+    loop); returns (frames, width, height). The frames are 4:2:0, as a webcam sends them."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(video))
+    n, size = 0, None
+    with open(dest, "wb") as out:
+        while True:
+            ok, image = cap.read()
+            if not ok:
+                break
+            h, w = image.shape[:2]
+            size = (width, int(round(h * width / w / 2)) * 2)
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            if n == 0:
+                out.write(f"YUV4MPEG2 W{size[0]} H{size[1]} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+            out.write(b"FRAME\n" + cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420).tobytes())
+            n += 1
+    cap.release()
+    return n, *size
+
+
+def read_y4m(path: Path):
+    """The BGR frames of a Y4M file written by :func:`write_y4m` (what the fake camera shows)."""
+    import cv2
+
+    data = Path(path).read_bytes()
+    header, _, rest = data.partition(b"\n")
+    fields = {f[:1]: f[1:] for f in header.split()[1:]}
+    w, h = int(fields[b"W"]), int(fields[b"H"])
+    frame_bytes = w * h * 3 // 2
+    frames = []
+    for chunk in rest.split(b"FRAME\n")[1:]:
+        yuv = np.frombuffer(chunk[:frame_bytes], dtype=np.uint8).reshape(h * 3 // 2, w)
+        frames.append(cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420))
+    return frames

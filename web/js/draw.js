@@ -10,11 +10,18 @@ const EDGES = [
 const VISIBLE = 0.5;
 const GAUGE_PAD_DEG = 20;
 
-export function drawSkeleton(canvas, video, pose) {
+// The camera's current frame onto the screen's canvas (sized to the camera); returns the canvas.
+export function drawFrame(canvas, video) {
   const width = video.videoWidth || canvas.width, height = video.videoHeight || canvas.height;
   if (canvas.width !== width || canvas.height !== height) { canvas.width = width; canvas.height = height; }
+  canvas.getContext("2d", { willReadFrequently: true }).drawImage(video, 0, 0, width, height);
+  return canvas;
+}
+
+// The skeleton over the frame already on the canvas (landmarks in normalised image coordinates).
+export function drawSkeleton(canvas, pose) {
+  const { width, height } = canvas;
   const ctx = canvas.getContext("2d");
-  ctx.clearRect(0, 0, width, height);
   if (!pose) return;
   const at = (k) => [pose.i[2 * k] * width, pose.i[2 * k + 1] * height];
   const seen = (k) => pose.v[k] >= VISIBLE;

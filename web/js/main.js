@@ -1,7 +1,7 @@
 // The patient's home practice page: today's plan, the practice with the camera, check-ins.
 // The camera image is drawn here and never leaves the device: only landmarks and times are sent.
 import { Link } from "/js/connection.js";
-import { drawGauge, drawPacer, drawSkeleton } from "/js/draw.js";
+import { drawFrame, drawGauge, drawPacer, drawSkeleton } from "/js/draw.js";
 import { createLandmarker, toWirePose } from "/js/pose.js";
 
 const BREATHING_TICK_MS = 100;      // guided breathing without a camera: the pacer's clock, 10 per second
@@ -166,30 +166,41 @@ async function startCamera(video) {
   return stream;
 }
 
+// The next camera frame and the time it was captured (the camera's clock, in performance.now()
+// time), so the movement is timed by the camera, not by when this page got round to it.
 function nextFrame(video) {
   return new Promise((resolve) => {
-    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(() => resolve());
-    else requestAnimationFrame(() => resolve());
+    if (video.requestVideoFrameCallback) {
+      video.requestVideoFrameCallback((now, meta) => resolve(meta.captureTime ?? meta.expectedDisplayTime ?? now));
+    } else {
+      requestAnimationFrame((now) => resolve(now));
+    }
   });
 }
 
 async function poseLoop(video, link, running) {
   let lastT = -1;
+  let frameT0 = null;
   while (running.on) {
-    await nextFrame(video);
+    const frameT = await nextFrame(video);
     if (!running.on) break;
-    const now = performance.now();
-    if (now <= lastT) continue;
+    if (frameT <= lastT) continue;   // the same frame again: MediaPipe's VIDEO mode needs new times
+    // The frame is copied to the screen's canvas and the pose found on that very copy, so the
+    // skeleton always lies on the picture it was found in (the live video runs on meanwhile).
+    const canvas = drawFrame($("skeleton"), video);
     const t0 = performance.now();
-    const result = landmarker.detectForVideo(video, now);
+    const result = landmarker.detectForVideo(canvas, frameT);
     stats.detectMs.push(performance.now() - t0);
     if (stats.detectMs.length > 2000) stats.detectMs.shift();
     const pose = toWirePose(result);
     stats.frames += 1;
     stats.found += pose ? 1 : 0;
-    drawSkeleton($("skeleton"), video, pose);
-    if (running.record) link.push((now - running.t0) / 1000, pose);
-    lastT = now;
+    drawSkeleton(canvas, pose);
+    if (running.record) {
+      frameT0 = frameT0 ?? frameT;
+      link.push((frameT - frameT0) / 1000, pose);
+    }
+    lastT = frameT;
   }
 }
 
