@@ -284,3 +284,73 @@ def _assert_models_agree(t: np.ndarray, browser: np.ndarray, python: np.ndarray,
     print((tmp_path / "model_agreement.txt").read_text())
     assert len(diff) >= 0.9 * len(t)
     assert np.median(diff) < 5.0 and np.percentile(diff, 80) < 10.0
+
+
+def _wait(predicate, *, timeout_s: float, what: str, page: Page) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        stats = page.stats()
+        if predicate(stats):
+            return stats
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}: {stats['link']}, pending {stats['pending']}")
+        page.page.wait_for_timeout(250)
+
+
+def test_a_dropped_connection_and_a_server_restart_lose_nothing(home, clip):
+    from playwright.sync_api import sync_playwright
+    from websockets.sync.client import connect
+
+    server, url, token, exercises = home
+    with sync_playwright() as pw:
+        page = Page(pw, clip)
+        try:
+            page.start_practice(f"{server.base}/join#{token}")
+            page.page.wait_for_timeout(5000)
+            # 1. the server closes the page's socket mid-session (another connection of the same device)
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in page.page.context.cookies())
+            with connect(server.ws_url, additional_headers={"Cookie": cookie}, open_timeout=20):
+                _wait(lambda s: s["link"]["reconnects"] >= 1, timeout_s=20, what="a reconnection", page=page)
+            page.page.wait_for_timeout(3000)
+            # 2. the server restarts: the page keeps drawing and buffers, calmly
+            server.stop()
+            page.page.wait_for_timeout(8000)
+            status = page.page.locator("#status-line")
+            assert status.is_visible() and status.text_content().startswith("Reconnecting")
+            offline = page.stats()
+            assert offline["pending"] > 40  # about 8 s of frames, kept
+            server.start()
+            _wait(lambda s: s["pending"] < 30 and s["link"]["reconnects"] >= 2, timeout_s=90,
+                  what="the buffered frames to reach the restarted server", page=page)
+            assert not status.is_visible()
+            page.page.wait_for_timeout(4000)
+            assert page.finish() == "Thank you for practising today"
+            stats = page.stats()
+        finally:
+            page.close()
+    _assert_only_landmarks(page)
+    frames = page.frames_sent()
+    assert [f["seq"] for f in frames] == list(range(stats["nextSeq"]))
+    s, samples, reps = _stored(url)
+    assert s.status == "completed" and s.summary["telehealth"]["frames"] == len(frames)  # nothing lost
+    local_samples, local_reps, _ = replay_locally(frames, profile_record=load_patient_profile(url),
+                                                  exercise=EXERCISE, exercises_dir=exercises)
+    channel = "right_knee_flexion_deg"
+    stored = [(round(t, 9), None if v is None else round(v, 9)) for c, t, v in samples if c == channel]
+    want = [(round(t, 9), None if v is None or v != v else round(v, 9)) for t, v in local_samples[channel]]
+    assert stored == want  # the restarted server rebuilt the session exactly, then went on
+    assert [(i, round(p, 9)) for i, p in reps] == [(i, round(p, 9)) for i, p in local_reps]
+    assert "home_session_resume" in _audit_actions(url)
+
+
+def _audit_actions(url: str) -> list[str]:
+    from mindmove.store.models import AuditEntry
+
+    store = open_store(url)
+    try:
+        with store.session() as db:
+            return list(db.scalars(select(AuditEntry.action)))
+    finally:
+        store.dispose()
