@@ -19,7 +19,9 @@ session's ``summary["simulated_walk"]`` so any stored figure can be measured aga
 
 The story (seeded random, so every run gives the same clinic): two care teams, five patients
 over six weeks, with steady progress, a set-back with a pain flare, a patient whose practice
-drops off in the last fortnight, and gaps (weekends, a holiday week).
+drops off in the last fortnight, and gaps (weekends, a holiday week). Each patient has a
+home programme, and two practice days a week (:data:`HOME_WEEKDAYS`) were practised at home
+in the patient's browser (``location = "home"``), as ``mindmove serve`` records them.
 
 The demo has its own database, ``<data dir>/demo.db`` (:func:`demo_db_url`), never the
 clinic's: its users have a published password. :func:`seed_demo` refuses a database holding
@@ -73,6 +75,15 @@ WALK_SECONDS = 12.0            # one pass past the camera: about 10 strides
 WALK_RATE_HZ = 30.0            # a webcam's frame rate
 WALK_IMAGE_SIZE = (1280, 720)
 WALK_NOISE_M = 0.003           # landmark jitter, about a pixel at this scale
+HOME_WEEKDAYS = (2, 4)         # days of the week (0 = the story's first day) practised at home, in the browser
+DEMO_HOME_STATION = "home-device-demo"
+DEMO_PROGRAMMES = {            # each patient's home programme (exercise=SETSxREPS), with 1 x 5 min of guided breathing
+    "D001": ("seated_knee_extension:right=2x8",),
+    "D002": ("elbow_flexion:right=2x10",),
+    "D003": ("seated_knee_extension:left=2x8",),
+    "D004": ("shoulder_abduction:left=2x8",),
+    "D005": ("standing_hip_abduction:right=2x8",),
+}
 
 
 @dataclass(frozen=True)
@@ -350,6 +361,15 @@ def _clear_partial_demo(store: Store) -> None:
     log.warning("cleared an interrupted demo seed; seeding again")
 
 
+def _seed_programme(store: Store, code: str, /) -> None:
+    """The patient's home programme, as a therapist sets it with `mindmove programme set`."""
+    from mindmove.programme import HomeProgrammePlan, parse_prescription, save_programme
+
+    plan = HomeProgrammePlan(items=tuple(parse_prescription(i) for i in DEMO_PROGRAMMES[code]), days_per_week=5,
+                             breathing_sessions_per_day=1, breathing_minutes=5.0)
+    save_programme(store, code, plan, by="demo")
+
+
 def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) -> dict:
     """Fill ``store`` with the demo clinic; returns counts (``{"already_seeded": True}`` when
     it is complete already). Refuses a database with users or patients the demo did not make;
@@ -370,7 +390,7 @@ def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) ->
     for name, role, teams in DEMO_USERS:
         create_user(store, name, DEMO_PASSWORD, role=role, teams=teams, by="demo", display_name=f"Demo {role}")
     start = (now - timedelta(days=WEEKS * 7)).replace(hour=9, minute=0, second=0, microsecond=0)
-    counts = {"patients": 0, "sessions": 0, "samples": 0, "walks": 0}
+    counts = {"patients": 0, "sessions": 0, "samples": 0, "walks": 0, "home_sessions": 0}
     for number, p in enumerate(PATIENTS):
         walk_rng = np.random.default_rng([seed, number])  # its own stream: the other figures stay as they were
         walked_weeks: set[int] = set()
@@ -379,6 +399,7 @@ def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) ->
                           breath=BreathTarget(resting_rate_bpm=14.0, target_rate_bpm=PACER_TARGET_BPM,
                                                   ie_ratio=PACER_IE_RATIO))
         record = save_profile(store, p.code, profile, by="demo therapist", reason="first calibration (demo)")
+        _seed_programme(store, p.code)
         counts["patients"] += 1
         with store.session() as db:
             patient_id = db.query(Patient.id).filter(Patient.code == p.code).scalar()
@@ -391,9 +412,13 @@ def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) ->
                 measured = simulate_exercise(p, peak)
                 metric, reps, cues = _measure(p, measured)
                 active_s = float(measured.t_s[-1] - measured.t_s[0])
+                at_home = day % 7 in HOME_WEEKDAYS
+                counts["home_sessions"] += at_home
                 s = Session(patient_id=patient_id, kind="practice", exercise=p.motion, started_at=started,
                             ended_at=started + timedelta(seconds=active_s + 120), last_write_at=started,
-                            status="completed", station="demo-station", active_s=active_s,
+                            status="completed", active_s=active_s,
+                            station=DEMO_HOME_STATION if at_home else "demo-station",
+                            location="home" if at_home else "clinic",
                             profile_version_id=record.version_id,
                             summary={"repetitions": len(reps), "demo": True})
                 db.add(s)

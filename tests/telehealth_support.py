@@ -76,6 +76,17 @@ def seed_home_clinic(url: str, *, exercises=(f"{ARM_EXERCISE}=2x8",), breathing_
         store.dispose()
 
 
+def require_web_assets() -> None:
+    """MediaPipe's web build, installed by ``npm ci`` (``make test`` does it): fail in CI, skip elsewhere."""
+    import pytest
+
+    if not (REPO / "web" / "node_modules" / "@mediapipe" / "tasks-vision" / "vision_bundle.mjs").is_file():
+        msg = "web/node_modules is missing: run `npm ci` in web/ (make install does it)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
 class ServeProcess:
     """``mindmove serve`` on 127.0.0.1 in a subprocess (see the module docstring)."""
 
@@ -94,6 +105,7 @@ class ServeProcess:
             if not (models / bundle.name).exists():
                 shutil.copy(bundle, models / bundle.name)
         self.proc: subprocess.Popen | None = None
+        require_web_assets()
 
     def start(self) -> "ServeProcess":
         log = open(self.log_path, "a")  # noqa: SIM115 - kept open for the subprocess, closed in stop()
