@@ -108,48 +108,56 @@ def cpu_seconds(pid: int) -> dict[int, float]:
     return out
 
 
-async def patient(ws_url: str, cookie: str, poses: list, *, rate_hz: float, until: float, measure_from: float,
-                  results: dict, offset: int) -> None:
+async def open_patient(ws_url: str, cookie: str, results: dict):
+    """A connected patient with a started session (None when refused)."""
     from websockets.asyncio.client import connect
 
-    pose_json = [json.dumps(p, separators=(",", ":")) for p in poses]
-    async with connect(ws_url, additional_headers={"Cookie": cookie}, max_size=None, open_timeout=60) as ws:
-        await ws.send(json.dumps({"type": "start", "exercise": EXERCISE}))
+    ws = await connect(ws_url, additional_headers={"Cookie": cookie}, max_size=None, open_timeout=120)
+    await ws.send(json.dumps({"type": "start", "exercise": EXERCISE}))
+    reply = json.loads(await ws.recv())
+    if reply.get("type") != "started":
+        results["errors"].append(reply)
+        await ws.close()
+        return None
+    return ws
+
+
+async def stream(ws, poses_json: list[str], *, rate_hz: float, t0: float, until: float, measure_from: float,
+                 results: dict, offset: int) -> None:
+    """One frame a message at ``rate_hz`` from ``t0`` (the loop's clock) until ``until``."""
+    loop = asyncio.get_running_loop()
+    seq = 0
+    while True:
+        due = t0 + seq / rate_hz
+        if due >= until:
+            break
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        p = poses_json[(seq + offset) % len(poses_json)]
+        sent = loop.time()
+        await ws.send(f'{{"type":"frames","frames":[{{"seq":{seq},"t":{seq / rate_hz:.4f},"p":{p}}}]}}')
         reply = json.loads(await ws.recv())
-        if reply.get("type") != "started":
-            results["errors"].append(reply)
-            return
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        seq = 0
-        while True:
-            due = t0 + seq / rate_hz
-            if due >= until:
-                break
-            delay = due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            p = pose_json[(seq + offset) % len(pose_json)]
-            sent = loop.time()
-            await ws.send(f'{{"type":"frames","frames":[{{"seq":{seq},"t":{seq / rate_hz:.4f},"p":{p}}}]}}')
-            reply = json.loads(await ws.recv())
-            if sent >= measure_from:
-                if reply.get("type") == "view":
-                    results["srv_ms"].append(reply["srv_ms"])
-                    results["rtt_ms"].append((loop.time() - sent) * 1000.0)
-                else:
-                    results["refused"].append(reply.get("code"))
-            seq += 1
-        await ws.send(json.dumps({"type": "finish"}))
-        await ws.recv()
-        results["frames"] += seq
+        if sent >= measure_from:
+            if reply.get("type") == "view":
+                results["srv_ms"].append(reply["srv_ms"])
+                results["rtt_ms"].append((loop.time() - sent) * 1000.0)
+            else:
+                results["refused"].append(reply.get("code"))
+        seq += 1
+    await ws.send(json.dumps({"type": "finish"}))
+    await ws.recv()
+    await ws.close()
+    results["frames"] += seq
 
 
 async def run_clients(ws_url: str, cookies: list[str], poses: list, *, rate_hz: float, seconds: float,
                       warmup_s: float, server_pid: int) -> dict:
     loop = asyncio.get_running_loop()
-    start = loop.time() + 2.0  # every client connected before the clock starts
     results = {"srv_ms": [], "rtt_ms": [], "refused": [], "errors": [], "frames": 0, "server_pid": server_pid}
+    poses_json = [json.dumps(p, separators=(",", ":")) for p in poses]
+    sockets = await asyncio.gather(*[open_patient(ws_url, c, results) for c in cookies])  # every session started
+    start = loop.time() + 0.5
     until, measure_from = start + seconds, start + warmup_s
 
     async def measure_cpu():
@@ -158,9 +166,10 @@ async def run_clients(ws_url: str, cookies: list[str], poses: list, *, rate_hz: 
         await asyncio.sleep(max(0.0, until - loop.time()))
         results["cpu1"], results["load1"] = cpu_seconds(server_pid), os.getloadavg()
 
+    # each patient's frames start at its own phase of the 33 ms tick, as independent cameras would
     await asyncio.gather(measure_cpu(), *[
-        patient(ws_url, c, poses, rate_hz=rate_hz, until=until, measure_from=measure_from, results=results,
-                offset=k * 7) for k, c in enumerate(cookies)])
+        stream(ws, poses_json, rate_hz=rate_hz, t0=start + (k % 33) / 1000.0, until=until, measure_from=measure_from,
+               results=results, offset=k * 7) for k, ws in enumerate(sockets) if ws is not None])
     results["measured_s"] = until - measure_from
     return results
 
