@@ -309,3 +309,57 @@ def test_a_patient_device_reads_its_own_patient_only_and_no_clinician_route(clin
                  "/vendor/tasks-vision/package.json", "/js/../../mindmove/auth.py"):
         assert http("GET", f"{server.base}{path}", cookie=cookie)[0] == 404, path
     assert http("GET", f"{server.base}/model/pose_landmarker.task")[0] == 401  # the model: bound devices only
+
+
+def _children(pid: int) -> list[int]:
+    from pathlib import Path
+
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def test_pipeline_workers_and_a_worker_that_dies(tmp_path, bundle):
+    """With worker processes (as `mindmove serve` runs by default on several cores) the record
+    is the same; a worker killed mid-session is started again and the session comes back from
+    its journal, the page sending again what was not yet acknowledged."""
+    import os
+    import signal
+
+    url = f"sqlite:///{tmp_path / 'clinic.db'}"
+    token = seed_home_clinic(url)
+    server = ServeProcess(tmp_path / "data", url, workers=2, bundle=bundle).start()
+    try:
+        cookie = bind_device(server.base, token)
+        frames = arm_raise_frames(15 * 14)
+        workers = _children(server.proc.pid)
+        assert len(workers) == 2
+        with _open(server, cookie) as ws:
+            started = _start(ws)
+            views = _send_frames(ws, frames[:100], batch=4)
+            time.sleep(1.2)  # the journal is synced at most every second: the next reply acknowledges
+            acked = _send_frames(ws, frames[100:104], batch=4)[0]["ack"]
+            assert acked >= 99
+            os.kill(workers[1], signal.SIGKILL)  # device 1 is routed to worker 1
+            with pytest.raises(ConnectionClosed) as closed:
+                for k in range(104, len(frames), 4):
+                    _send_frames(ws, frames[k:k + 4], batch=4)
+            assert closed.value.rcvd.code == 1011
+        deadline = time.monotonic() + 60
+        while len(_children(server.proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with _open(server, cookie) as ws:
+            ws.send(json.dumps({"type": "resume", "session": started["session"], "next": acked + 1}))
+            resumed = _recv(ws)
+            assert resumed["type"] == "resumed" and acked + 1 <= resumed["next"] <= 104
+            _send_frames(ws, frames[resumed["next"]:], batch=4)
+            ws.send(json.dumps({"type": "finish"}))
+            assert _recv(ws)["repetitions"] == 2
+    finally:
+        server.stop()
+    assert views[-1]["seq"] == 99
+    s, samples, reps, *_ = _rows(url, started["session"])
+    local_samples, local_reps, _ = replay_locally(frames, profile_record=load_patient_profile(url))
+    stored = _by_channel(samples)
+    for channel, series in local_samples.items():
+        assert [v for _, v in stored[channel]] == pytest.approx([None if v != v else v for _, v in series], nan_ok=True)
+    assert [i for i, _ in reps] == [i for i, _ in local_reps] == [1, 2]
+    assert s.status == "completed" and s.summary["telehealth"]["frames"] == len(frames)
