@@ -118,8 +118,12 @@ class WorkerPoolHost:
         future = asyncio.get_running_loop().create_future()
         worker.pending[req_id] = future
         payload = pickle.dumps((req_id, method, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
-        worker.writer.write(HEADER.pack(len(payload)) + payload)
-        await worker.writer.drain()
+        try:
+            worker.writer.write(HEADER.pack(len(payload)) + payload)
+            await worker.writer.drain()
+        except (ConnectionError, RuntimeError) as exc:  # the worker is being started again
+            worker.pending.pop(req_id, None)
+            raise WorkerGone("The practice worker stopped; reconnecting.") from exc
         ok, result = await future
         if not ok:
             _raise_error(*result)
