@@ -139,7 +139,8 @@ async function checkin() {
 
 // --- practice -----------------------------------------------------------------------------------
 function onView(view, target) {
-  $("cue").textContent = view.cue_text || "";
+  // guided breathing has no cue of its own: the guide's words fill the cue line
+  $("cue").textContent = view.cue_text || (view.gauge ? "" : view.pacer?.text || "");
   drawGauge($("gauge"), view.gauge);
   $("reps").textContent = view.repetitions !== null && view.repetitions !== undefined
     ? t("repetitions.count_label", { count: view.repetitions }) + (target ? ` / ${target}` : "") : "";
@@ -211,8 +212,8 @@ async function breathingLoop(link, running, minutes) {
     const now = performance.now();
     link.push((now - running.t0) / 1000, null);
     const left = Math.max(0, Math.round((endAt - now) / 1000));
-    $("reps").textContent = t("home.time_left", { minutes: Math.floor(left / 60),
-                                                  seconds: String(left % 60).padStart(2, "0") });
+    $("time-left").textContent = t("home.time_left", { minutes: Math.floor(left / 60),
+                                                       seconds: String(left % 60).padStart(2, "0") });
   }
 }
 
@@ -235,6 +236,8 @@ async function practise(item) {
   const video = $("camera");
   try {
     $("screen-practice").classList.toggle("breathing", Boolean(item.breathing));
+    $("time-left").hidden = !item.breathing;
+    $("reps").textContent = "";
     if (!item.breathing) {
       try {
         stream = await startCamera(video);
