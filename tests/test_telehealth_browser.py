@@ -83,7 +83,9 @@ def clip(tmp_path_factory):
 
 
 @pytest.fixture
-def home(tmp_path, tmp_path_factory):
+def home(tmp_path, tmp_path_factory, request):
+    """The clinic and its server (``workers`` pipeline processes: parametrise indirectly)."""
+    workers = getattr(request, "param", 0)
     exercises = tmp_path / "exercises"
     exercises.mkdir()
     (exercises / f"{EXERCISE}.toml").write_text(MINI_LUNGE)
@@ -91,7 +93,7 @@ def home(tmp_path, tmp_path_factory):
     token = seed_home_clinic(url, exercises=(f"{EXERCISE}=1x5",), exercises_dir=exercises,
                              ranges={"right_knee_flexion": KNEE_RANGE})
     bundle = shared_pose_bundle(tmp_path_factory.getbasetemp() / "bundle")
-    server = ServeProcess(tmp_path / "data", url, bundle=bundle,
+    server = ServeProcess(tmp_path / "data", url, bundle=bundle, workers=workers,
                           env={"MINDMOVE_EXERCISES_DIR": str(exercises)}).start()
     yield server, url, token, exercises
     server.stop()
@@ -299,9 +301,15 @@ def _wait(predicate, *, timeout_s: float, what: str, page: Page) -> dict:
         page.page.wait_for_timeout(250)
 
 
+def _children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@pytest.mark.parametrize("home", [2], indirect=True)  # the server with its two pipeline workers
 def test_a_dropped_connection_and_a_server_restart_lose_nothing(home, clip):
+    import signal
+
     from playwright.sync_api import sync_playwright
-    from websockets.sync.client import connect
 
     server, url, token, exercises = home
     with sync_playwright() as pw:
@@ -309,10 +317,9 @@ def test_a_dropped_connection_and_a_server_restart_lose_nothing(home, clip):
         try:
             page.start_practice(f"{server.base}/join#{token}")
             page.page.wait_for_timeout(5000)
-            # 1. the server closes the page's socket mid-session (another connection of the same device)
-            cookie = "; ".join(f"{c['name']}={c['value']}" for c in page.page.context.cookies())
-            with connect(server.ws_url, additional_headers={"Cookie": cookie}, open_timeout=20):
-                _wait(lambda s: s["link"]["reconnects"] >= 1, timeout_s=20, what="a reconnection", page=page)
+            # 1. the server closes the page's socket mid-session: the worker running its session dies
+            os.kill(_children(server.proc.pid)[1], signal.SIGKILL)  # device 1 -> worker 1
+            _wait(lambda s: s["link"]["reconnects"] >= 1, timeout_s=30, what="a reconnection", page=page)
             page.page.wait_for_timeout(3000)
             # 2. the server restarts: the page keeps drawing and buffers, calmly
             server.stop()

@@ -12,6 +12,7 @@ const BATCH = 16;                  // frames per message when catching up (the p
 const CATCH_UP_INTERVAL_MS = 70;   // ~14 batches/s: about 230 frames/s, within the server's 300/s
 const RETRY_MS = [500, 1000, 2000, 4000, 5000];
 const ACCESS_ENDED = new Set([4401, 4403]);
+const REPLACED = 4409;             // the same device opened the practice in another window
 
 export class Link {
   constructor(handlers) {
@@ -170,6 +171,11 @@ export class Link {
     if (this.stopped) return;
     if (ACCESS_ENDED.has(event.code)) {
       this.end(null);
+      return;
+    }
+    if (event.code === REPLACED) {  // two windows would take the connection from each other forever
+      this.stop();
+      this.handlers.onEnded(this.handlers.replacedText);
       return;
     }
     this.stats.reconnects += 1;

@@ -223,6 +223,7 @@ function newLink(target, ended) {
     onStatus,
     onRefused: (text) => { $("cue").textContent = text; },
     onEnded: (text) => ended(text || t("home.device_refused")),
+    replacedText: t("home.other_window"),
   });
 }
 
