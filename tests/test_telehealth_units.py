@@ -120,3 +120,10 @@ def test_deeply_nested_json_is_refused_not_a_crash():
     nested = "[" * 5000 + "]" * 5000  # under the size limit; Python's parser would recurse
     with pytest.raises(ProtocolError):
         parse_message(nested)
+
+
+@pytest.mark.parametrize("bad", [[True] * 33, [None] * 33, [[0.5]] * 33, ["0.5"] * 33, [0.5] * 32 + [False]])
+def test_visibilities_must_be_plain_numbers(bad):
+    frame = arm_raise_frames(1)[0]
+    with pytest.raises(ProtocolError, match="visibilities"):
+        parse_frame({**frame, "p": {**frame["p"], "v": bad}})

@@ -43,6 +43,7 @@ MAX_SESSION_T_S = 4 * 3600.0      # a page's clock, seconds; no practice session
 MAX_NAME_CHARS = 80
 PAIN_RANGE, MOOD_RANGE = (0, 10), (1, 5)
 FRAME_KEYS, POSE_KEYS = {"seq", "t", "p"}, {"w", "i", "v"}
+NUMBER_TYPES = {int, float}
 
 
 class ProtocolError(InputError):
@@ -119,9 +120,9 @@ def _array(values, n: int, label: str, low: float, high: float) -> np.ndarray:
     if not isinstance(values, list) or len(values) != n:
         got = len(values) if isinstance(values, list) else type(values).__name__
         raise ProtocolError(f"Expected {label} as {n} numbers, but got {got}.")
-    if not all(type(v) in (int, float) for v in values):
+    if not set(map(type, values)) <= NUMBER_TYPES:  # not bool (an int to Python), str, None, list...
         raise ProtocolError(f"Expected {label} as numbers only.")
-    arr = np.asarray(values, dtype=float)
+    arr = np.array(values, dtype=float)
     if not (np.all(arr >= low) and np.all(arr <= high)):
         raise ProtocolError(f"Expected {label} between {low:g} and {high:g}.")
     return arr
