@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
         home_port: int = typer.Option(8600, "--home-port", help="Port of the home-practice server (mindmove serve)."),
         no_home: bool = typer.Option(False, "--no-home", help="Start the dashboard alone, without home practice."),
     ) -> None:
-        """Fill a demo database with a demo clinic (real analysis of simulated sessions) and open the dashboard."""
+        """Fill a demo database with a demo clinic (real analysis of simulated sessions); start home practice and the dashboard."""
         from mindmove.demo import DEMO_PASSWORD, DEMO_USERS, demo_db_url, seed_demo
         from mindmove.settings import hide_password
         from mindmove.store import open_store
