@@ -162,9 +162,9 @@ async def run_clients(ws_url: str, cookies: list[str], poses: list, *, rate_hz: 
 
     async def measure_cpu():
         await asyncio.sleep(max(0.0, measure_from - loop.time()))
-        results["cpu0"], results["load0"] = cpu_seconds(server_pid), os.getloadavg()
+        results["cpu0"], results["load0"], results["client0"] = cpu_seconds(server_pid), os.getloadavg(), time.process_time()
         await asyncio.sleep(max(0.0, until - loop.time()))
-        results["cpu1"], results["load1"] = cpu_seconds(server_pid), os.getloadavg()
+        results["cpu1"], results["load1"], results["client1"] = cpu_seconds(server_pid), os.getloadavg(), time.process_time()
 
     # each patient's frames start at its own phase of the 33 ms tick, as independent cameras would
     await asyncio.gather(measure_cpu(), *[
@@ -281,6 +281,8 @@ def report(args, r: dict, *, workers: int) -> None:
           f"{100.0 * cpu / r['measured_s'] / args.patients:.2f}% of a core per patient "
           f"(the server's network process {by_pid.get(server_pid, 0.0) / r['measured_s']:.2f} cores, "
           f"pipeline workers {(cpu - by_pid.get(server_pid, 0.0)) / r['measured_s']:.2f})")
+    print(f"CPU of the simulated patients (this process, on the same cores): "
+          f"{(r['client1'] - r['client0']) / r['measured_s']:.2f} cores")
     print(f"load average (1 min) before {r['load0'][0]:.2f}, after {r['load1'][0]:.2f}; cores {os.cpu_count()}")
 
 
