@@ -71,10 +71,11 @@ def test_a_crashed_server_resumes_the_session_from_its_journal_with_the_same_rec
     host = SessionHost(config)
     sid = _run(host, identity, frames[:140])
     session = host.sessions[sid]
-    durable = session.journal.sync(force=True)
+    durable = session.journal.sync()
     assert durable == 139
     size = os.path.getsize(journal_path(config.data_dir, sid))
     host.frames(identity.device_id, sid, frames[140:150])
+    host.syncer.stop()
     session.recorder._stop.set()  # a SIGKILL: no more writes, nothing closed
     session.journal._file.flush()
     with open(journal_path(config.data_dir, sid), "r+b") as f:  # what reached the disk: up to the last sync,
@@ -120,7 +121,8 @@ def test_a_session_left_running_by_an_earlier_server_is_rebuilt_and_finished(hom
     store, identity, config = home
     host = SessionHost(config)
     sid = _run(host, identity, arm_raise_frames(15 * 8))
-    host.sessions[sid].journal.sync(force=True)
+    host.sessions[sid].journal.sync()
+    host.syncer.stop()
     host.sessions[sid].recorder._stop.set()  # killed: the session stays running
     with store.session() as db:
         db.execute(update(Session).where(Session.id == sid).values(last_write_at=utcnow() - timedelta(hours=1)))

@@ -9,7 +9,7 @@ on the gauge with its band, the comfortable range, the repetition count, the pac
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from feedback.cues import Cue
 from feedback.session.stats import compute_range_band
@@ -44,7 +44,11 @@ class PracticeView:
     pacer: PacerView | None
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """Plain values for JSON (as :func:`dataclasses.asdict`, without its deep copies: once a frame)."""
+        return {"cue_text": self.cue_text, "cue_kind": self.cue_kind,
+                "gauge": None if self.gauge is None else dict(vars(self.gauge)),
+                "repetitions": self.repetitions, "target": self.target,
+                "pacer": None if self.pacer is None else dict(vars(self.pacer))}
 
 
 def compute_pacer_view(state, /) -> PacerView | None:

@@ -30,6 +30,7 @@ from feedback.messages import message
 from mindmove.store.db import Store, open_store
 from mindmove.store.models import Patient, Session, utcnow
 from mindmove.telehealth.access import PatientIdentity
+from mindmove.telehealth.journal import JournalSyncer
 from mindmove.telehealth.live import HomeSession, home_station, open_home_session, rebuild_home_session
 from mindmove.telehealth.protocol import StartMessage, parse_frame
 
@@ -66,6 +67,7 @@ class SessionHost:
         self.sessions: dict[int, HomeSession] = {}
         self.by_device: dict[int, int] = {}
         self.detached_at: dict[int, float] = {}
+        self.syncer = JournalSyncer()
 
     # --- the page's requests ---------------------------------------------------------------
     def open(self, identity: PatientIdentity, start: StartMessage, /) -> dict:
@@ -109,7 +111,7 @@ class SessionHost:
         if session is not None and session.identity.device_id == device_id:
             self.detached_at[session_id] = self.clock()
             if session.journal is not None:
-                session.journal.sync(force=True)
+                session.journal.sync()
 
     def abandon(self, device_id: int, session_id: int, /) -> None:
         """The device was revoked: its session ends now (``interrupted``), everything recorded kept."""
@@ -154,6 +156,7 @@ class SessionHost:
 
     def close(self) -> None:
         """Server shutdown: every live session stays resumable (journal synced, record flushed)."""
+        self.syncer.stop()
         for session in list(self.sessions.values()):
             session.close()
         self.sessions.clear()
@@ -162,6 +165,7 @@ class SessionHost:
 
     # --- internals ----------------------------------------------------------------------------
     def _attach(self, session: HomeSession) -> None:
+        self.syncer.add(session.journal)
         self.sessions[session.session_id] = session
         self.by_device[session.identity.device_id] = session.session_id
         self.detached_at.pop(session.session_id, None)
@@ -177,6 +181,7 @@ class SessionHost:
         from mindmove.telehealth.access import device_actor
 
         session = self.sessions.pop(session_id)
+        self.syncer.discard(session.journal)
         self.detached_at.pop(session_id, None)
         if self.by_device.get(session.identity.device_id) == session_id:
             del self.by_device[session.identity.device_id]

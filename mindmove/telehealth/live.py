@@ -87,7 +87,7 @@ class HomeSession:
             if self.journal is not None:
                 self.journal.append(frame.raw)
             view = self._process(frame)
-        ack = self.journal.sync() if self.journal is not None else self.next_seq - 1
+        ack = self.journal.synced_seq if self.journal is not None else self.next_seq - 1
         if view is None:  # every frame was seen already
             return {"type": "ack", "ack": ack}
         self.last_view = view
