@@ -3,6 +3,9 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The home practice page's web assets (MediaPipe tasks-vision, pinned with its integrity hash
+# in web/package-lock.json), from the npm registry at set-up time: never committed, never a CDN.
+WEB_STAMP := web/node_modules/.installed
 
 .PHONY: demo test install clean
 
@@ -18,15 +21,20 @@ $(STAMP): pyproject.toml
 	p and (p / 'tests_ecg.py').exists() and shutil.rmtree(p)"
 	touch $(STAMP)
 
-install: $(STAMP)
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is needed for the home practice page (apt-get install npm)"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --ignore-scripts
+	touch $(WEB_STAMP)
 
-## make demo: install into .venv, fill a demo clinic database and start the dashboard
-demo: $(STAMP)
+install: $(STAMP) $(WEB_STAMP)
+
+## make demo: install, fill a demo clinic database, start home practice and the dashboard
+demo: $(STAMP) $(WEB_STAMP)
 	$(VENV)/bin/mindmove demo
 
 ## make test: install into .venv and run the whole suite
-test: $(STAMP)
+test: $(STAMP) $(WEB_STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info web/node_modules

@@ -25,7 +25,8 @@ PATIENT_PAGES = [
     st.Page("pages/checkins.py", title="Check-ins"),
     st.Page("pages/session_detail.py", title="Session detail"),
 ]
-THERAPIST_PAGES = [st.Page("pages/calibration.py", title="Calibration")]
+THERAPIST_PAGES = [st.Page("pages/calibration.py", title="Calibration"),
+                   st.Page("pages/home_programme.py", title="Home programme")]
 ADMIN_PAGES = [st.Page("pages/programme.py", title="Programme")]
 EXPORT_PAGES = [st.Page("pages/exports.py", title="Exports")]
 

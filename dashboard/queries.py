@@ -356,20 +356,21 @@ def compute_checkins(store: Store, user: SignedInUser, patient_code: str, /, *,
 # --- sessions ----------------------------------------------------------------------------
 
 SESSION_COLUMNS = ["session_id", "started_at", "ended_at", "kind", "exercise", "status", "active_s",
-                   "station", "cues", "profile_version", "has_data"]
+                   "station", "cues", "profile_version", "has_data", "location"]
 
 
 def list_sessions(store: Store, user: SignedInUser, patient_code: str, /, *,
                   since: datetime | None = None) -> pd.DataFrame:
     """The patient's sessions, newest first (columns: :data:`SESSION_COLUMNS`; ``has_data`` is
-    False for a session that recorded nothing, see :func:`session_has_data`)."""
+    False for a session that recorded nothing, see :func:`session_has_data`; ``location``: clinic,
+    or home for a session practised in the patient's own browser)."""
     patient_id = require_patient(store, user, patient_code, action="view_sessions")
     cues = (select(CueEvent.session_id, func.count(CueEvent.id).label("n")).group_by(CueEvent.session_id)
             .subquery("n_cues"))
     stmt = (select(Session.id.label("session_id"), Session.started_at, Session.ended_at, Session.kind,
                    Session.exercise, Session.status, Session.active_s, Session.station,
                    func.coalesce(cues.c.n, 0).label("cues"), ProfileVersion.version.label("profile_version"),
-                   case((session_has_data(), True), else_=False).label("has_data"))
+                   case((session_has_data(), True), else_=False).label("has_data"), Session.location)
             .outerjoin(cues, cues.c.session_id == Session.id)
             .outerjoin(ProfileVersion, ProfileVersion.id == Session.profile_version_id)
             .where(Session.patient_id == patient_id, _since_clause(since))
@@ -407,7 +408,7 @@ def load_session_detail(store: Store, user: SignedInUser, session_id: int, /, *,
         session = {"session_id": s.id, "started_at": pd.to_datetime(s.started_at, utc=True),
                    "ended_at": pd.to_datetime(s.ended_at, utc=True) if s.ended_at else None, "kind": s.kind,
                    "exercise": s.exercise, "status": s.status, "active_s": s.active_s,
-                   "station": s.station, "summary": dict(s.summary or {})}
+                   "station": s.station, "location": s.location, "summary": dict(s.summary or {})}
         extent = db.execute(select(func.count(Sample.id).label("n"), func.min(Sample.t_s).label("t_min_s"),
                                    func.max(Sample.t_s).label("t_max_s"))
                             .where(Sample.session_id == sid).group_by(Sample.channel)).all()

@@ -30,6 +30,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -207,8 +208,11 @@ def compute_joint_angles(
     max_gap_s: float = DEFAULT_MAX_GAP_S,
     use_pixels: bool | None = None,
     assume_upright: bool = True,
+    motions: Sequence[str] | None = None,
 ) -> AngleSeries:
-    """Every angle of :data:`ANGLE_NAMES` for every frame of ``series``.
+    """Every angle of :data:`ANGLE_NAMES` for every frame of ``series`` (only those of
+    ``motions``, e.g. ``("right_shoulder_flexion", "trunk_forward_lean")``, when given: the
+    same values, less work for a live loop that needs a few).
 
     World landmarks are used when the series has any, else pixels (``use_pixels`` forces
     one or the other). Landmarks under ``visibility_threshold`` are unknown; NaN runs up
@@ -223,10 +227,16 @@ def compute_joint_angles(
     pixels = choose_pixels(series, use_pixels)
     body = build_body_frame(series, visibility_threshold=visibility_threshold, use_pixels=pixels,
                        assume_upright=assume_upright)
-    columns = []
+    wanted = None if motions is None else set(motions)
+    if wanted is not None and not wanted <= set(MOTIONS):
+        raise InputError(f"Expected motions among {', '.join(MOTIONS)}, but got {sorted(wanted - set(MOTIONS))}.")
+    columns, names = [], []
     for name in MOTIONS:
+        if wanted is not None and name not in wanted:
+            continue
         side = next((s for s in SIDES if name.startswith(f"{s}_")), None)
         columns.append(get_motion(name).angle(body, side))
+        names.append(f"{name}_deg")
     values = np.stack(columns, axis=1) if columns else np.zeros((len(series), 0))
     values = fill_gaps(series.t_s, values, max_gap_s=max_gap_s)
     assumed = body.assumed_upright.copy()
@@ -235,7 +245,7 @@ def compute_joint_angles(
                      "upright trunk there", int(assumed.sum()), len(assumed))
     return AngleSeries(
         t_s=np.array(series.t_s, dtype=float),
-        names=ANGLE_NAMES,
+        names=ANGLE_NAMES if wanted is None else tuple(names),
         values_deg=values,
         coordinates=COORDINATES_PIXELS if pixels else COORDINATES_WORLD,
         attrs={"source": series.source, ATTR_ASSUMED_UPRIGHT: assumed,
@@ -251,10 +261,12 @@ def compute_frame_angles(
     up=MEDIAPIPE_WORLD_UP,
     visibility_threshold: float = DEFAULT_VISIBILITY_THRESHOLD,
     assume_upright: bool = True,
+    motions: Sequence[str] | None = None,
 ) -> FrameAngles:
     """Angles of one frame of world landmarks (33, 3) with visibilities (33,), by name
-    (``{"right_knee_flexion_deg": 12.3, ...}``; NaN = unknown). Same maths as
-    :func:`compute_joint_angles` (the nose/toes decide the anterior sign from this frame alone).
+    (``{"right_knee_flexion_deg": 12.3, ...}``; NaN = unknown); only ``motions`` when given.
+    Same maths as :func:`compute_joint_angles` (the nose/toes decide the anterior sign from
+    this frame alone).
     The result is a dict whose ``assumed_upright`` attribute is True when the hips were
     unknown and the shoulder and neck angles took ``up`` as the trunk axis."""
     world = np.asarray(world_m, dtype=float)
@@ -267,7 +279,7 @@ def compute_frame_angles(
     series = LandmarkSeries(t_s=np.zeros(1), world_m=world[None], visibility=vis[None],
                             up=tuple(float(u) for u in up))
     angles = compute_joint_angles(series, visibility_threshold=visibility_threshold, max_gap_s=0.0,
-                                  use_pixels=False, assume_upright=assume_upright)
+                                  use_pixels=False, assume_upright=assume_upright, motions=motions)
     return FrameAngles({name: float(angles.values_deg[0, k]) for k, name in enumerate(angles.names)},
                        assumed_upright=bool(angles.attrs[ATTR_ASSUMED_UPRIGHT][0]))
 

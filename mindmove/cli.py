@@ -27,6 +27,7 @@ from mindmove.console import quiet_native_logs
 
 COMMAND_MODULES = (
     "analyze", "practice", "breath", "belt", "calibrate", "profile", "dashboard", "users", "assess",
+    "programme", "telehealth",
 )
 
 app = typer.Typer(

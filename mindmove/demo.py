@@ -23,7 +23,9 @@ week's story and :mod:`feedback.assessments` measures it, as for a real recordin
 
 The story (seeded random, so every run gives the same clinic): two care teams, five patients
 over six weeks, with steady progress, a set-back with a pain flare, a patient whose practice
-drops off in the last fortnight, and gaps (weekends, a holiday week).
+drops off in the last fortnight, and gaps (weekends, a holiday week). Each patient has a
+home programme, and two practice days a week (:data:`HOME_WEEKDAYS`) were practised at home
+in the patient's browser (``location = "home"``), as ``mindmove serve`` records them.
 
 The demo has its own database, ``<data dir>/demo.db`` (:func:`demo_db_url`), never the
 clinic's: its users have a published password. :func:`seed_demo` refuses a database holding
@@ -80,6 +82,15 @@ WALK_NOISE_M = 0.003           # landmark jitter, about a pixel at this scale
 FUNCTION_WEEKS = (0, 3, 5)     # weeks with the standard functional tests
 FUNCTION_TESTS = ("tug", "chair-stand-30s", "sit-to-stand-5x")
 FUNCTION_RATE_HZ = 15.0        # simulated camera rate for the functional tests (timing is rate-free)
+HOME_WEEKDAYS = (2, 4)         # days of the week (0 = the story's first day) practised at home, in the browser
+DEMO_HOME_STATION = "home-device-demo"
+DEMO_PROGRAMMES = {            # each patient's home programme (exercise=SETSxREPS), with 1 x 5 min of guided breathing
+    "D001": ("seated_knee_extension:right=2x8",),
+    "D002": ("elbow_flexion:right=2x10",),
+    "D003": ("seated_knee_extension:left=2x8",),
+    "D004": ("shoulder_abduction:left=2x8",),
+    "D005": ("standing_hip_abduction:right=2x8",),
+}
 
 
 @dataclass(frozen=True)
@@ -430,6 +441,15 @@ def _clear_partial_demo(store: Store) -> None:
     log.warning("cleared an interrupted demo seed; seeding again")
 
 
+def _seed_programme(store: Store, code: str, /) -> None:
+    """The patient's home programme, as a therapist sets it with `mindmove programme set`."""
+    from mindmove.programme import HomeProgrammePlan, parse_prescription, save_programme
+
+    plan = HomeProgrammePlan(items=tuple(parse_prescription(i) for i in DEMO_PROGRAMMES[code]), days_per_week=5,
+                             breathing_sessions_per_day=1, breathing_minutes=5.0)
+    save_programme(store, code, plan, by="demo")
+
+
 def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) -> dict:
     """Fill ``store`` with the demo clinic; returns counts (``{"already_seeded": True}`` when
     it is complete already). Refuses a database with users or patients the demo did not make;
@@ -447,7 +467,7 @@ def seed_demo(store: Store, /, *, now: datetime | None = None, seed: int = 7) ->
     for name, role, teams in DEMO_USERS:
         create_user(store, name, DEMO_PASSWORD, role=role, teams=teams, by="demo", display_name=f"Demo {role}")
     start = (now - timedelta(days=WEEKS * 7)).replace(hour=9, minute=0, second=0, microsecond=0)
-    counts = {"patients": 0, "sessions": 0, "samples": 0, "walks": 0, "assessments": 0}
+    counts = {"patients": 0, "sessions": 0, "samples": 0, "walks": 0, "assessments": 0, "home_sessions": 0}
     for number, p in enumerate(PATIENTS):
         _seed_patient(store, p, start=start, now=now, rng=rng, seed=seed,
                       walk_rng=np.random.default_rng([seed, number]),  # its own streams: the rest stays as it was
@@ -475,6 +495,7 @@ def _seed_patient(store: Store, p: DemoPatient, /, *, start: datetime, now: date
                       birth_year=birth_year, sex=sex)
     version_id = save_profile(store, p.code, profile, by="demo therapist",
                               reason="first calibration (demo)").version_id
+    _seed_programme(store, p.code)
     counts["patients"] += 1
     with store.session() as db:
         patient_id = db.query(Patient.id).filter(Patient.code == p.code).scalar()
@@ -484,10 +505,12 @@ def _seed_patient(store: Store, p: DemoPatient, /, *, start: datetime, now: date
             if started > now:
                 continue
             peak = _session_peak(p, day, rng, last=day == days[-1])
+            at_home = day % 7 in HOME_WEEKDAYS
             s, n_samples = _add_practice(db, p, patient_id=patient_id, version_id=version_id, started=started,
-                                         day=day, peak=peak, rng=rng,
+                                         day=day, peak=peak, rng=rng, at_home=at_home,
                                          satisfaction=_satisfaction(p, day, satisfaction_rng))
             counts["sessions"] += 1
+            counts["home_sessions"] += at_home
             counts["samples"] += n_samples
             if p.story == "breath" or day % 7 == 0:
                 _add_breathe(db, patient_id=patient_id, version_id=version_id, start=s.ended_at + timedelta(minutes=5),
@@ -506,7 +529,7 @@ def _seed_patient(store: Store, p: DemoPatient, /, *, start: datetime, now: date
 
 
 def _add_practice(db, p: DemoPatient, /, *, patient_id: int, version_id: int, started: datetime, day: int,
-                  peak: float, rng, satisfaction: int | None = None) -> tuple[Session, int]:
+                  peak: float, rng, at_home: bool = False, satisfaction: int | None = None) -> tuple[Session, int]:
     """A practice session measured from a simulated body reaching ``peak``, with its
     repetitions, cues, angle samples and check-ins; returns it and its number of samples."""
     measured = simulate_exercise(p, peak)
@@ -514,7 +537,8 @@ def _add_practice(db, p: DemoPatient, /, *, patient_id: int, version_id: int, st
     active_s = float(measured.t_s[-1] - measured.t_s[0])
     s = Session(patient_id=patient_id, kind="practice", exercise=p.motion, started_at=started,
                 ended_at=started + timedelta(seconds=active_s + 120), last_write_at=started,
-                status="completed", station="demo-station", active_s=active_s, profile_version_id=version_id,
+                status="completed", station=DEMO_HOME_STATION if at_home else "demo-station",
+                location="home" if at_home else "clinic", active_s=active_s, profile_version_id=version_id,
                 summary={"repetitions": len(reps), "demo": True})
     db.add(s)
     db.flush()

@@ -6,6 +6,9 @@
   A clinic with several stations points every station at one PostgreSQL server:
   ``postgresql+psycopg://user:password@host/mindmove``.
 - ``MINDMOVE_EXERCISES_DIR``: a clinic's own exercise files, added to the shipped ones.
+- ``MINDMOVE_HOME_URL``: the address patients' browsers reach ``mindmove serve`` at, put in
+  their invitation links (default ``http://localhost:8600``; a clinic gives its HTTPS name,
+  e.g. ``https://mindmove.clinic.example:8443``).
 
 Reading settings creates nothing; :func:`ensure_data_dir` does, when a command needs it.
 """
@@ -19,18 +22,23 @@ from pathlib import Path
 import platformdirs
 
 
+DEFAULT_HOME_URL = "http://localhost:8600"
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
     db_url: str
     exercises_dir: Path | None
+    home_url: str = DEFAULT_HOME_URL
 
 
 def load_settings() -> Settings:
     data_dir = Path(os.environ.get("MINDMOVE_DATA_DIR") or platformdirs.user_data_dir("mindmove", appauthor=False))
     db_url = os.environ.get("MINDMOVE_DB_URL") or f"sqlite:///{data_dir / 'mindmove.db'}"
     ex = os.environ.get("MINDMOVE_EXERCISES_DIR")
-    return Settings(data_dir=data_dir, db_url=db_url, exercises_dir=Path(ex) if ex else None)
+    home_url = (os.environ.get("MINDMOVE_HOME_URL") or DEFAULT_HOME_URL).rstrip("/")
+    return Settings(data_dir=data_dir, db_url=db_url, exercises_dir=Path(ex) if ex else None, home_url=home_url)
 
 
 def ensure_data_dir(settings: Settings | None = None) -> Path:

@@ -102,13 +102,23 @@ def _pose_frame(image_landmarks, world_landmarks, width: int, height: int) -> Po
             f"Expected {N_LANDMARKS} pose landmarks from MediaPipe, but got {img.shape[0]}; "
             f"use a MediaPipe Pose model with 33 landmarks."
         )
-    pixel = img[:, :2] * (float(width), float(height))
-    visibility = img[:, 2].copy()
-    # MediaPipe extrapolates landmarks it cannot see (hips below the edge of a webcam image)
-    # and can still call them visible; a landmark placed outside the image is not seen.
-    outside = ((img[:, :2] < -OUTSIDE_IMAGE_MARGIN) | (img[:, :2] > 1.0 + OUTSIDE_IMAGE_MARGIN)).any(axis=1)
-    visibility[outside] = 0.0
-    return PoseFrame(world_m=world, visibility=visibility, pixel_px=pixel)
+    return compute_pose_frame(img[:, :2], img[:, 2], world, size=(width, height))
+
+
+def compute_pose_frame(image_xy: np.ndarray, visibility: np.ndarray, world_m: np.ndarray, /, *,
+                       size: tuple[int, int] | None = None) -> PoseFrame:
+    """A PoseFrame from MediaPipe's normalised image landmarks (33, 2), visibilities (33,) and
+    world landmarks (33, 3), wherever the model ran (here, or in a patient's browser, whose
+    landmarks reach the telehealth server). ``size`` (width, height) gives pixel coordinates.
+
+    MediaPipe extrapolates landmarks it cannot see (hips below the edge of a webcam image)
+    and can still call them visible; a landmark placed outside the image is not seen."""
+    image_xy = np.asarray(image_xy, dtype=float)
+    vis = np.array(visibility, dtype=float)
+    outside = ((image_xy < -OUTSIDE_IMAGE_MARGIN) | (image_xy > 1.0 + OUTSIDE_IMAGE_MARGIN)).any(axis=1)
+    vis[outside] = 0.0
+    pixel = None if size is None else image_xy * (float(size[0]), float(size[1]))
+    return PoseFrame(world_m=np.asarray(world_m, dtype=float), visibility=vis, pixel_px=pixel)
 
 
 def square_crop_offsets(width: int, height: int, /, *, min_aspect: float = WIDE_IMAGE_ASPECT) -> list[int]:

@@ -29,8 +29,8 @@ from mindmove.store.models import (
 
 APP = "dashboard/app.py"
 PAGES = ["pages/patients.py", "pages/mobility.py", "pages/gait.py", "pages/function.py", "pages/breath.py",
-         "pages/checkins.py",
-         "pages/session_detail.py", "pages/calibration.py", "pages/programme.py", "pages/exports.py"]
+         "pages/checkins.py", "pages/session_detail.py", "pages/calibration.py", "pages/home_programme.py",
+         "pages/programme.py", "pages/exports.py"]
 SECRETS = [*PATIENT_NAMES, *PATIENT_NAMES.values(), "seated knee extension", "northcott"]
 TIMEOUT_S = 30
 

@@ -60,8 +60,12 @@ def _alive(pid: int) -> bool:
 @pytest.fixture
 def demo_url(tmp_path):
     """A demo database marked complete, so `mindmove demo` goes straight to the server."""
+    from mindmove.auth import create_patient, create_team
+
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     with open_store(url) as store:
+        create_team(store, "Riverside", by="demo")
+        create_patient(store, "D001", team="Riverside", by="demo")  # the home-practice link is made for D001
         audit(store, "demo", SEEDED_ACTION, detail="test")
     return url
 
@@ -73,7 +77,7 @@ def test_sigterm_stops_the_server_it_started(command, request, _isolated_data_di
     port = _free_port()
     argv = [sys.executable, "-m", "mindmove", command, "--port", str(port)]
     if command == "demo":
-        argv += ["--db-url", request.getfixturevalue("demo_url")]
+        argv += ["--db-url", request.getfixturevalue("demo_url"), "--home-port", str(_free_port())]
     env = {**os.environ, "MINDMOVE_DATA_DIR": str(_isolated_data_dir)}
     env.pop("DISPLAY", None)  # headless: no browser is opened
     proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

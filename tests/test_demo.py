@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +28,32 @@ class StartedServer:
 
     def __init__(self, monkeypatch) -> None:
         self.calls: list[tuple[list[str], dict | None]] = []
+        self.background: list[tuple[list[str], dict | None]] = []  # the home-practice server (Popen)
         monkeypatch.setattr("mindmove.commands.dashboard.serve_until_stopped", self)
+        monkeypatch.setattr(subprocess, "Popen", self.popen)
 
     def __call__(self, cmd, env=None, **_kw) -> int:
         self.calls.append((list(cmd), env))
         return 0
+
+    def popen(self, cmd, env=None, **_kw):
+        self.background.append((list(cmd), env))
+        started = self
+
+        class Process:
+            returncode = None
+
+            def poll(self):
+                return self.returncode
+
+            def terminate(self):
+                self.returncode = -15
+                started.terminated = True
+
+            def wait(self, timeout=None):
+                return self.returncode
+
+        return Process()
 
     def option(self, name: str) -> str:
         cmd = self.calls[-1][0]
@@ -96,15 +118,27 @@ def test_demo_seed_only_fills_its_own_clinic_the_dashboard_can_show(capsys, monk
         assert (reps.repetitions == REPS_PER_SESSION).mean() > 0.9
         _check_breath(store, admin)
         _check_gait(store, admin)
+        # home practice: a programme for every patient, and practice days recorded at home
+        from mindmove.programme import load_programme
+
+        assert all(load_programme(store, p.code) is not None for p in PATIENTS)
+        locations = q.list_sessions(store, admin, "D001").location
+        assert set(locations) == {"clinic", "home"} and (locations == "home").sum() >= 4
         clinician = authenticate(store, "clinician", DEMO_PASSWORD)
         assert set(q.list_patients(store, clinician).care_team) == {"Riverside"}
     finally:
         store.dispose()
     server = StartedServer(monkeypatch)
     assert main(["demo", "--port", "8612"]) == 0  # a second run leaves the clinic as it is, then serves it
-    assert "already" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "already" in out
     assert server.option("--server.address") == "localhost" and server.option("--server.port") == "8612"
     assert server.calls[-1][1]["MINDMOVE_DB_URL"] == url  # the dashboard shows the demo's database
+    # beside it, home practice on the same database, stopped with the dashboard; a link for D001
+    home_cmd, home_env = server.background[-1]
+    assert home_cmd[-3:] == ["serve", "--port", "8600"] and home_env["MINDMOVE_DB_URL"] == url
+    assert server.terminated
+    assert "http://localhost:8600/join#" in out
     assert not clinic.exists()
 
 

@@ -21,6 +21,7 @@ code = ui.choose_patient(store, user)
 if code is None:
     st.stop()
 view = ui.load_or_stop(queries.load_calibration, store, user, code)
+st.page_link("pages/home_programme.py", label="Home programme: what this patient practises at home, and their devices")
 
 current = view.current
 if current is None:

@@ -23,7 +23,8 @@ if sessions.empty:
 
 ids = [int(i) for i in sessions["session_id"]]
 labels = {int(r.session_id): f"{ui.date_text(r.started_at)}  {r.kind}{ui.optional_text(r.exercise, prefix=' - ')}"
-                              f"  ({r.cues} cues)" for r in sessions.itertuples()}
+                              f"  ({r.cues} cues){'  at home' if r.location == 'home' else ''}"
+          for r in sessions.itertuples()}
 if requested is not None and requested not in ids:
     # another patient's session, or a made-up id: refused and audited, nothing shown
     ui.load_or_stop(queries.load_session_detail, store, user, requested)
@@ -33,9 +34,10 @@ st.query_params[ui.SESSION_PARAM] = str(session_id)
 detail = ui.load_or_stop(queries.load_session_detail, store, user, session_id)
 
 s = detail.session
+where = "at home, in the patient's own browser" if s.get("location") == "home" else "at the clinic"
 c1, c2, c3, c4 = st.columns(4)
 st.caption(f"Started {ui.date_text(s['started_at'])} UTC, {s['kind']}{ui.optional_text(s['exercise'], prefix=' - ')}, "
-           f"station {ui.optional_text(s['station']) or '-'}.")
+           f"{where}, station {ui.optional_text(s['station']) or '-'}.")
 c1.metric("Date (UTC)", ui.date_text(s["started_at"])[:10])
 c2.metric("Active time (min)", ui.number_text(None if s["active_s"] is None else s["active_s"] / 60.0))
 c3.metric("Cues given", len(detail.cues))

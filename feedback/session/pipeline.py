@@ -56,12 +56,17 @@ class PracticePipeline:
     d_cutoff_hz: float = DEFAULT_D_CUTOFF_HZ
 
     def __post_init__(self) -> None:
-        from feedback.angles import ANGLE_NAMES
+        from feedback.angles import MOTIONS
         from feedback.smoothing import OneEuroFilter
 
         ex, tr = self.exercise, self.exercise.tracking
         self.channel = tr.channel
-        self.angle_names: tuple[str, ...] = tuple(ANGLE_NAMES) + ("shoulder_tilt_deg",)
+        # Only the angles the exercise's engines read (tracked and posture ones) are computed
+        # and smoothed: the others would be thrown away each frame. Each is smoothed on its own,
+        # so its values are those the full set would give.
+        wanted = [n.removesuffix("_deg") for n in (*tr.angle_names, *(POSTURE_CHECKS[c][0] for c in ex.posture_checks))]
+        self.motions: tuple[str, ...] = tuple(m for m in dict.fromkeys(wanted) if m in MOTIONS)
+        self.angle_names: tuple[str, ...] = tuple(f"{m}_deg" for m in self.motions) + ("shoulder_tilt_deg",)
         self._filter = OneEuroFilter(min_cutoff_hz=self.min_cutoff_hz, beta=self.beta,
                                      d_cutoff_hz=self.d_cutoff_hz)
         self.range_engine = RangeEngine(self.channel, self.safe.min_deg, self.safe.max_deg,
@@ -134,7 +139,7 @@ class PracticePipeline:
         raw = np.full(len(self.angle_names), np.nan)
         self.assumed_upright_names = frozenset()
         if pose is not None:
-            angles = compute_frame_angles(pose.world_m, pose.visibility,
+            angles = compute_frame_angles(pose.world_m, pose.visibility, motions=self.motions,
                                           visibility_threshold=self.visibility_threshold)
             self.assumed_upright_names = frozenset(angles.assumed_upright_angles)
             angles["shoulder_tilt_deg"] = compute_shoulder_tilt_deg(

@@ -72,3 +72,16 @@ class AngleStats:
 def compute_percentile(values: Sequence[float], q: float, /) -> float | None:
     """The ``q``-th percentile of ``values`` (None when empty)."""
     return float(np.percentile(values, q)) if len(values) else None
+
+
+def compute_range_band(value_deg: float, safe: SafeRange, /, *, limits: str = "both") -> str:
+    """Where ``value_deg`` sits on the gauge, at the watched end(s) only (as the practice
+    renderer colours it): ``beyond`` the comfortable range, in the ``caution`` margin before
+    it, or ``comfortable``."""
+    upper, lower = limits in ("upper", "both"), limits in ("lower", "both")
+    if (upper and value_deg > safe.max_deg) or (lower and value_deg < safe.min_deg):
+        return "beyond"
+    if (upper and value_deg >= safe.max_deg - safe.caution_margin_deg) or (
+            lower and value_deg <= safe.min_deg + safe.caution_margin_deg):
+        return "caution"
+    return "comfortable"

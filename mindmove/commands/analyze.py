@@ -144,8 +144,7 @@ def _store_gait_for_patient(input_path: Path, out: Path | None, *, patient: str,
 
     if task != "gait":
         raise InputError("--patient stores a gait result: give --task gait (angles are not stored per patient).")
-    store = open_store()
-    try:
+    with open_store() as store:
         find_patient_id(store, patient)
         scale, scale_detail = _scale(store, setup, scale_m_per_px)
         started = datetime.now(timezone.utc)
@@ -166,8 +165,6 @@ def _store_gait_for_patient(input_path: Path, out: Path | None, *, patient: str,
         assessment_id = record_assessment(store, patient, result, provenance)
         audit(store, cli_actor(), "record_assessment", patient_code=patient,
               detail=f"test=gait; value={result.value}; by={run_by}; source={kind}")
-    finally:
-        store.dispose()
     params = gait["parameters"]
     typer.echo(f"Gait for {patient}: cadence {params.get('cadence_steps_per_min')} steps/min, "
                f"gait speed {params.get('gait_speed_m_s') if params.get('gait_speed_m_s') is not None else '-'} m/s, "
@@ -232,10 +229,6 @@ def _database_state(url: str):
         store = open_store(url, create=False)
     except StoreError as exc:
         return "PROBLEM", exc
-    try:
-        store = open_store(url, create=False)
-    except StoreError as exc:
-        return exc
     try:
         with store.engine.connect() as connection:
             connection.execute(text("SELECT 1"))

@@ -91,8 +91,7 @@ def assess(
         raise InputError(f"Recording not found: {source}. Check the path and try again.")
     load_catalogue()  # a clinic's message file is checked before the camera opens
     run_by = (by or "").strip() or cli_actor()
-    store = open_store()
-    try:
+    with open_store() as store:
         find_patient_id(store, patient)  # an unknown patient is refused before anything is measured
         scale, scale_detail = _scale(store, setup, scale_m_per_px)
         if assessment.needs_scale and scale is None and not _is_landmarks(source):
@@ -107,8 +106,6 @@ def assess(
         finally:
             for sink in sinks:
                 sink.close()
-    finally:
-        store.dispose()
 
 
 def _is_landmarks(source: Path | None) -> bool:

@@ -13,7 +13,9 @@ manager or a closed terminal) stops the server too, never leaving it running on 
 ``demo`` fills the demo's OWN database, ``<data dir>/demo.db`` (``--db-url`` names another;
 ``MINDMOVE_DB_URL`` is ignored, so the demo users and their published password never reach
 a clinic's store) with the demo clinic (:mod:`mindmove.demo`), prints the sign-in to use,
-then starts the dashboard on that database; ``--seed-only`` stops after filling.
+then starts the home-practice server (``mindmove serve``, in the background, with a one-time
+link for demo patient D001) and the dashboard on that database; Ctrl-C or SIGTERM stops both.
+``--seed-only`` stops after filling; ``--no-home`` starts the dashboard alone.
 """
 
 from __future__ import annotations
@@ -129,6 +131,24 @@ def check_address(address: str, port: int, /) -> None:
         raise InputError(f"Cannot serve the dashboard on {address} port {port}: {reason}; {hint}.") from exc
 
 
+def _start_home_server(url: str, port: int) -> subprocess.Popen:
+    """``mindmove serve`` on the demo's database in the background; prints a link for D001."""
+    from mindmove.store import open_store
+    from mindmove.telehealth.access import create_invitation
+
+    with open_store(url) as store:
+        invitation = create_invitation(store, "D001", by="demo", valid_s=24 * 3600.0)
+    env = {**os.environ, "MINDMOVE_DB_URL": url}
+    proc = subprocess.Popen([sys.executable, "-m", "mindmove", "serve", "--port", str(port)], env=env)
+    typer.echo(f"Home practice for demo patient D001 (open in Chrome or Firefox on this computer; one use, 24 h): "
+               f"{invitation.link(f'http://localhost:{port}')}")
+    return proc
+
+
+def _raise_interrupt(signum, frame) -> None:  # SIGTERM stops the demo as Ctrl-C does: both servers end
+    raise KeyboardInterrupt
+
+
 def register(app: typer.Typer) -> None:
     """Add `dashboard` and `demo` to ``app``."""
 
@@ -151,8 +171,10 @@ def register(app: typer.Typer) -> None:
         seed_only: bool = typer.Option(False, "--seed-only", help="Only fill the database; do not start the dashboard."),
         db_url: str = typer.Option("", "--db-url",
                                    help="The demo's database (default: demo.db in the data folder; never the clinic's)."),
+        home_port: int = typer.Option(8600, "--home-port", help="Port of the home-practice server (mindmove serve)."),
+        no_home: bool = typer.Option(False, "--no-home", help="Start the dashboard alone, without home practice."),
     ) -> None:
-        """Fill a demo database with a demo clinic (real analysis of simulated sessions) and open the dashboard."""
+        """Fill a demo database with a demo clinic (real analysis of simulated sessions); start home practice and the dashboard."""
         from mindmove.demo import DEMO_PASSWORD, DEMO_USERS, demo_db_url, seed_demo
         from mindmove.settings import hide_password
         from mindmove.store import open_store
@@ -167,5 +189,19 @@ def register(app: typer.Typer) -> None:
                        f"in {hide_password(url)}.")
         users = ", ".join(f"{name} ({role})" for name, role, _ in DEMO_USERS)
         typer.echo(f"Sign in as {users}; password: {DEMO_PASSWORD}")
-        if not seed_only:
-            raise typer.Exit(_run_dashboard(port, db_url=url))
+        if seed_only:
+            return
+        import signal
+
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        home = None
+        try:
+            home = None if no_home else _start_home_server(url, home_port)
+            code = _run_dashboard(port, db_url=url)
+        except KeyboardInterrupt:
+            code = 0
+        finally:
+            if home is not None:
+                _stop_server(home)
+            signal.signal(signal.SIGTERM, previous)
+        raise typer.Exit(code)

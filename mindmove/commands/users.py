@@ -126,6 +126,9 @@ def patient_add(
 
 def register(app: typer.Typer) -> None:
     """Add the `user`, `team` and `patient` command groups to ``app``."""
+    from mindmove.commands.telehealth import register_patient_commands
+
+    register_patient_commands(patient_app)  # invite, revoke, devices: home practice access
     app.add_typer(user_app, name="user")
     app.add_typer(team_app, name="team")
     app.add_typer(patient_app, name="patient")

@@ -113,6 +113,8 @@ class Session(Base):
     # per-angle metric, gait or breath result. Such a session is not counted as practice (RTM
     # days, attendance). NULL while running, and for rows made outside the recorder.
     recorded_nothing: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # clinic: a practice station; home: the patient's own browser (telehealth, mindmove serve)
+    location: Mapped[str] = mapped_column(String(10), default="clinic", server_default="clinic")
     active_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
 
@@ -281,3 +283,72 @@ class KnownDevice(Base):
     device_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie
     first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+# --- home practice (telehealth): prescriptions, patient devices -------------------------------
+
+class HomeProgramme(Base):
+    """One version of a patient's home programme, set by a therapist; the newest is in force.
+
+    What to practise at home (the items) on how many days a week, and how many guided
+    breathing sessions of how many minutes on a practice day. Versions are never changed,
+    only superseded, so every past session can be read against the plan of its day."""
+
+    __tablename__ = "home_programmes"
+    __table_args__ = (UniqueConstraint("patient_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(160))
+    days_per_week: Mapped[int] = mapped_column(Integer)
+    breathing_sessions_per_day: Mapped[int] = mapped_column(Integer, default=0)
+    breathing_minutes: Mapped[float] = mapped_column(Float, default=5.0)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    items: Mapped[list["HomeProgrammeItem"]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="HomeProgrammeItem.position")
+
+
+class HomeProgrammeItem(Base):
+    """One prescribed exercise of a home programme: sets x repetitions on a practice day."""
+
+    __tablename__ = "home_programme_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("home_programmes.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    exercise: Mapped[str] = mapped_column(String(80))
+    side: Mapped[str | None] = mapped_column(String(10), nullable=True)  # left | right; None: the exercise's own
+    sets: Mapped[int] = mapped_column(Integer)
+    repetitions: Mapped[int] = mapped_column(Integer)
+
+
+class PatientDevice(Base):
+    """A patient's own device (browser) bound by a one-time invitation.
+
+    Only the SHA-256 of its token is kept; the token itself lives in the device's cookie.
+    ``revoked_at`` ends its access."""
+
+    __tablename__ = "patient_devices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(160), default="")  # the browser, as it said (for the therapist)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+
+
+class PatientInvitation(Base):
+    """A one-time link for a patient's device, valid until ``expires_at``; ``used_at`` once redeemed.
+    Only the SHA-256 of its token is kept."""
+
+    __tablename__ = "patient_invitations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(160))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("patient_devices.id", ondelete="SET NULL"),
+                                                  nullable=True)

@@ -154,6 +154,7 @@ class SessionRecorder:
     exercise: str | None = None
     profile_version_id: int | None = None
     station: str = field(default_factory=station_name)
+    location: str = "clinic"  # clinic: a practice station; home: the patient's browser (mindmove serve)
     flush_interval_s: float = 1.0
     # True: a writer thread commits every ``flush_interval_s``, so a slow or busy database
     # (a PostgreSQL server across the clinic's network, a dashboard reading the SQLite file)
@@ -177,17 +178,33 @@ class SessionRecorder:
             patient = get_or_create_patient(db, self.patient_code)
             row = Session(patient_id=patient.id, kind=self.kind, exercise=self.exercise,
                           profile_version_id=self.profile_version_id, station=self.station,
-                          status="running", started_at=now, last_write_at=now,
+                          location=self.location, status="running", started_at=now, last_write_at=now,
                           owner_pid=pid, owner_start_s=start_s)
             db.add(row)
             db.flush()
             self.session_id = row.id
+        self._start_writer()
+        return self.session_id
+
+    def reopen(self, session_id: int, /) -> int:
+        """Go on writing an existing session (a home session resumed after the server
+        restarted): it is marked ``running`` again, owned by this process; nothing already
+        written changes."""
+        pid, start_s = owner_process()
+        with self.store.session() as db:
+            db.execute(update(Session).where(Session.id == session_id).values(
+                status="running", ended_at=None, last_write_at=utcnow(), owner_pid=pid, owner_start_s=start_s,
+                recorded_nothing=None))
+        self.session_id = session_id
+        self._start_writer()
+        return session_id
+
+    def _start_writer(self) -> None:
         self._last_flush = time.monotonic()
         if self.background:
             self._writer = threading.Thread(target=self._write_loop, name=f"session-{self.session_id}-writer",
                                             daemon=True)
             self._writer.start()
-        return self.session_id
 
     def _write_loop(self) -> None:
         while not self._stop.wait(self.flush_interval_s):
@@ -198,6 +215,12 @@ class SessionRecorder:
             self._stop.set()
             self._writer.join()
             self._writer = None
+
+    def suspend(self) -> bool:
+        """Write what is buffered and stop the writer, leaving the session ``running`` (a home
+        session whose server stops: it is resumed, or finished, later). True when written."""
+        self._stop_writer()
+        return self.flush()
 
     def _require_started(self) -> int:
         if self.session_id is None:
