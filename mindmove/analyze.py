@@ -5,7 +5,9 @@ call it (or its two halves) directly:
 
 1. :func:`compute_landmark_series` runs a pose estimator over frames. Per frame it only
    estimates and copies the landmarks into preallocated arrays; everything else happens
-   once, vectorised, afterwards.
+   once, vectorised, afterwards. A video or image folder is decoded a few frames ahead on a
+   thread of its own (:func:`sensing.video.read_ahead`), on the second core while the
+   model works.
 2. :func:`analyze_series` turns a :class:`~sensing.landmarks.LandmarkSeries` (from video,
    a landmark CSV or motion capture) into ``landmarks.csv``, ``angles.csv`` (zero-lag
    Butterworth-smoothed joint angles) and ``summary.json``, plus gait outputs when the
@@ -279,17 +281,21 @@ def analyze_input(path: str | Path, out_dir: str | Path, /, *,
 
 def _analyze_images(path: Path, out_dir, *, options: AnalysisOptions, pose_model, overlay: bool,
                     rate_hz: float | None, progress: ProgressFn | None, estimator) -> dict:
+    from contextlib import closing
+
     from sensing.pose import create_pose_estimator
-    from sensing.video import open_source
+    from sensing.video import open_source, read_ahead
 
     with open_source(path, rate_hz=rate_hz) as source:
         n_hint = getattr(source, "frame_count", None) or len(getattr(source, "paths", ())) or None
         own_estimator = estimator is None
         est = create_pose_estimator(pose_model) if own_estimator else estimator
         try:
-            series = compute_landmark_series(source.frames(), est, image_size=source.size,
-                                             n_frames_hint=n_hint, source=str(path),
-                                             progress=progress)
+            # Decoding runs on its own thread, a few frames ahead, while the model works.
+            with closing(read_ahead(source.frames())) as frames:
+                series = compute_landmark_series(frames, est, image_size=source.size,
+                                                  n_frames_hint=n_hint, source=str(path),
+                                                  progress=progress)
         finally:
             if own_estimator:
                 est.close()
