@@ -52,9 +52,9 @@ log = logging.getLogger(__name__)
 
 FINISHED_SHOW_S = 2.0  # "Thank you for practising today" stays on screen this long at the end
 FINISHED_FRAME_S = 0.1  # the closing image is re-shown at this interval (the window stays responsive)
-# With a pose rate, a frame up to this share of the interval early is taken: camera stamps
-# jitter by a few ms, and a 30 fps camera at 15 Hz must give 15 Hz, not 10.
-POSE_RATE_TOLERANCE = 0.25
+# With a pose rate, a frame up to this early is taken: a camera's stamps jitter by a few ms,
+# and a 30 fps camera at 15 Hz must give 15 Hz, not 10.
+POSE_RATE_JITTER_S = 0.005
 JOIN_POLL_S = 0.1  # the calling thread waits for the pose thread in steps this long (Ctrl-C stays live)
 
 
@@ -90,6 +90,7 @@ class _PoseLoop:
     skipped: int = 0
     stopped_by: str = "end_of_input"
     error: BaseException | None = None
+    _next_due_s: float | None = None
 
     def run(self) -> None:
         cpu0 = time.thread_time()
@@ -102,16 +103,22 @@ class _PoseLoop:
             if self.display is not None:
                 self.display.close()
 
-    def _due(self, t_s: float, last_t: float | None) -> bool:
-        if self.pose_rate_hz is None or last_t is None:
+    def _due(self, t_s: float) -> bool:
+        """Whether the frame at session time ``t_s`` goes to the model: on a schedule of
+        ``1 / pose_rate_hz`` steps, so 30 fps at 20 Hz takes 2 frames of 3 (not 1 of 2);
+        after a pause the schedule starts again from the frame taken."""
+        if self.pose_rate_hz is None:
             return True
+        if self._next_due_s is not None and t_s < self._next_due_s - POSE_RATE_JITTER_S:
+            return False
         interval = 1.0 / self.pose_rate_hz
-        return t_s - last_t >= interval * (1.0 - POSE_RATE_TOLERANCE)
+        next_due = (t_s if self._next_due_s is None else self._next_due_s) + interval
+        self._next_due_s = next_due if next_due > t_s else t_s + interval
+        return True
 
     def _run(self) -> None:
         timer, session = self.timer, self.session
         t0: float | None = None
-        last_t: float | None = None
         while True:
             if self.halt.is_set():
                 return
@@ -127,10 +134,9 @@ class _PoseLoop:
                 t0 = frame.t_s
                 session.start(grabbed.captured_at)
             t_s = frame.t_s - t0
-            if not self._due(t_s, last_t):
+            if not self._due(t_s):
                 self.skipped += 1
                 continue
-            last_t = t_s
             timer.add("wait", taken - grabbed.captured_at)
             started = time.monotonic()
             pose = self.estimator.estimate(frame.image_bgr, frame.t_s)
