@@ -6,6 +6,11 @@
   A clinic with several stations points every station at one PostgreSQL server:
   ``postgresql+psycopg://user:password@host/mindmove``.
 - ``MINDMOVE_EXERCISES_DIR``: a clinic's own exercise files, added to the shipped ones.
+- ``MINDMOVE_POSE_RATE_HZ``, ``MINDMOVE_POSE_INPUT_PX``: a slow practice station's explicit
+  choices (unset: every frame, the image as the camera gives it): at most that many frames a
+  second to the pose model, and the model's input shrunk to that many pixels on its long
+  side. Their measured accuracy cost is in ``docs/practice.md``; a session using them says so
+  in its summary.
 
 Reading settings creates nothing; :func:`ensure_data_dir` does, when a command needs it.
 """
@@ -24,13 +29,32 @@ class Settings:
     data_dir: Path
     db_url: str
     exercises_dir: Path | None
+    pose_rate_hz: float | None = None
+    pose_input_px: int | None = None
+
+
+def _positive(name: str, kind: type, what: str):
+    text = (os.environ.get(name) or "").strip()
+    if not text:
+        return None
+    from core.errors import InputError
+
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0:
+        raise InputError(f"Expected {name} to be {what}, but got {text!r}; fix or unset it.")
+    return value
 
 
 def load_settings() -> Settings:
     data_dir = Path(os.environ.get("MINDMOVE_DATA_DIR") or platformdirs.user_data_dir("mindmove", appauthor=False))
     db_url = os.environ.get("MINDMOVE_DB_URL") or f"sqlite:///{data_dir / 'mindmove.db'}"
     ex = os.environ.get("MINDMOVE_EXERCISES_DIR")
-    return Settings(data_dir=data_dir, db_url=db_url, exercises_dir=Path(ex) if ex else None)
+    return Settings(data_dir=data_dir, db_url=db_url, exercises_dir=Path(ex) if ex else None,
+                    pose_rate_hz=_positive("MINDMOVE_POSE_RATE_HZ", float, "frames a second above 0 (e.g. 15)"),
+                    pose_input_px=_positive("MINDMOVE_POSE_INPUT_PX", int, "a whole number of pixels (e.g. 960)"))
 
 
 def ensure_data_dir(settings: Settings | None = None) -> Path:

@@ -56,9 +56,11 @@ def practice(
     polarity: str = typer.Option("auto", "--polarity", help="Breath polarity: auto | normal (rise = inhale) | inverted."),
     pacer: Optional[bool] = typer.Option(None, "--pacer/--no-pacer", help="Show the breathing guide (default: when the exercise asks for breath coordination)."),
     sound: bool = typer.Option(False, "--sound", help="Soft tones at the guide's phase changes and a quiet chime per repetition."),
+    profile: bool = typer.Option(False, "--profile", help="At the end, print where the time went (per stage and thread)."),
 ) -> None:
     """Practise an exercise with live, gentle guidance; the session is recorded as it happens."""
     from calibration.practice import build_practice_pipeline
+    from core.timing import NO_TIMER, StageTimer
     from mindmove.store.profiles import load_profile
     from feedback.exercises import exercise_title, load_exercise
     from feedback.messages import load_catalogue
@@ -78,7 +80,8 @@ def practice(
         raise InputError("--fast runs the video faster than real time, which a live belt cannot follow; "
                          "leave out --fast, or use --breath-replay FILE.")
     load_catalogue()  # a clinic's message file is checked now, before the camera opens
-    ex = load_exercise(exercise, directory=load_settings().exercises_dir)
+    settings = load_settings()
+    ex = load_exercise(exercise, directory=settings.exercises_dir)
     if side is not None:
         ex = ex.with_side(side)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
@@ -98,7 +101,7 @@ def practice(
         frames = None
         try:
             frames = open_source(source if source is not None else (camera if camera is not None else 0))
-            estimator = create_pose_estimator()
+            estimator = create_pose_estimator(input_max_px=settings.pose_input_px)
             recorder = SessionRecorder(store, patient, kind="practice", exercise=ex.name,
                                        profile_version_id=record.version_id if record else None, background=True)
             session_id = recorder.start()
@@ -109,9 +112,16 @@ def practice(
             if record_video is not None:
                 sinks.append(VideoFileSink(record_video, fps=frames.fps or 30.0, size=frames.size))
             typer.echo(f"Session {session_id}: {exercise_title(ex)}. Press q or Esc to finish.", err=True)
+            timer = StageTimer() if profile else NO_TIMER
+            if settings.pose_rate_hz or settings.pose_input_px:
+                log.info("this station sends the pose model %s", estimator.name
+                         + (f", at most {settings.pose_rate_hz:g} frames a second" if settings.pose_rate_hz else ""))
             result = run_practice(frames, estimator, pipeline, recorder=recorder, sinks=sinks,
                                   render=render_practice_frame if sinks else None,
-                                  pace=not fast, breath=breath, sound=player)
+                                  pace=not fast, breath=breath, sound=player, timer=timer,
+                                  pose_rate_hz=settings.pose_rate_hz)
+            if profile:
+                _print_profile(timer, result)
             saved = True
             if result.breath is not None:
                 from mindmove.store.models import BreathResult
@@ -152,6 +162,21 @@ def practice(
         typer.echo(f"Breath: {b['breaths']} breaths, {b['rate_bpm']:.1f} breaths/min.")
     if c is not None and c["judged"]:
         typer.echo(f"Moving with the breath: {c['coordinated']} of {c['judged']} repetitions.")
+
+
+def _print_profile(timer, result) -> None:
+    """``--profile``: time per stage and CPU per thread, on stderr."""
+    from core.timing import format_figures
+    from feedback.session.stats import compute_percentile
+
+    p95 = compute_percentile(result.latency_s, 95)
+    typer.echo(f"profile: {result.frames_processed} frames processed, {result.frames_dropped} dropped, "
+               f"{result.frames_skipped} skipped by the pose rate, {result.frames_not_shown} not shown; "
+               f"capture->cue p95 {1000 * p95:.1f} ms" if p95 is not None else "profile: no frame processed", err=True)
+    for line in format_figures(timer.figures()):
+        typer.echo("  " + line, err=True)
+    for name, seconds in sorted(timer.thread_cpu_s.items(), key=lambda kv: -kv[1]):
+        typer.echo(f"  CPU {name:<28s} {seconds:7.2f} s", err=True)
 
 
 def _open_breath(ex, *, belt, breath_replay, rate_hz, belt_kind, polarity, pacer):
