@@ -93,6 +93,11 @@ def run_option(video: Path, *, input_max_px: int | None, every: int, cache: Path
     return indices, series, 1000 * float(np.median(timings)) if timings else float("nan")
 
 
+def _ms_text(values: list[float]) -> str:
+    finite = [v for v in values if np.isfinite(v)]
+    return f"{np.median(finite):.1f}" if finite else "cached"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
@@ -103,10 +108,12 @@ def main() -> None:
 
     ref = reference_angles(args.data)
     print("load average " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
-    print(f"{'option':<18s} {'median |err|':>12s} {'p90 |err|':>10s} {'vs full':>8s} {'person':>7s} {'model ms':>9s}")
+    print("|error| against the four-camera triangulation, median (p90), degrees; 'vs full': change of the median")
+    print(f"{'option':<18s} {'knee flexion':>14s} {'hip flexion':>14s} {'all four':>14s} {'vs full':>8s} "
+          f"{'person':>7s} {'model ms':>9s}")
     full_median = None
     for label, input_max_px, every in OPTIONS:
-        errors, found, total, model_ms = [], 0, 0, []
+        errors, found, total, model_ms = {}, 0, 0, []
         for cam in CAMERAS:
             indices, series, ms = run_option(args.data / f"video/pose2sim_lunge_cam0{cam}.mp4",
                                              input_max_px=input_max_px, every=every, cache=args.cache)
@@ -114,16 +121,20 @@ def main() -> None:
             keep = indices < len(next(iter(ref.values())))
             for name in ANGLES:
                 mine = angles.values_deg[:, angles.names.index(name)][keep]
-                errors.append(np.abs(mine - ref[name][indices[keep]]))
+                errors.setdefault(name.split("_")[1], []).append(np.abs(mine - ref[name][indices[keep]]))
             found += int(series.frames_with_person().sum())
             total += len(series)
             model_ms.append(ms)
-        err = np.concatenate(errors)
-        err = err[np.isfinite(err)]
-        median = float(np.median(err))
+        cells = {}
+        for joint in ("knee", "hip", "all"):
+            parts = sum((errors[j] for j in (("knee", "hip") if joint == "all" else (joint,))), [])
+            err = np.concatenate(parts)
+            err = err[np.isfinite(err)]
+            cells[joint] = (float(np.median(err)), float(np.percentile(err, 90)))
+        median = cells["all"][0]
         full_median = median if full_median is None else full_median
-        print(f"{label:<18s} {median:10.2f} deg {np.percentile(err, 90):6.2f} deg {median - full_median:+6.2f} "
-              f"{100 * found / max(total, 1):6.1f}% {np.nanmedian(model_ms):8.1f}")
+        print(f"{label:<18s} " + " ".join(f"{m:6.2f} ({p:5.1f})" for m, p in cells.values())
+              + f" {median - full_median:+8.2f} {100 * found / max(total, 1):6.1f}% {_ms_text(model_ms):>8s}")
 
 
 if __name__ == "__main__":
