@@ -206,20 +206,18 @@ def run_practice(source, estimator, pipeline: PracticePipeline, /, *, recorder=N
     try:
         if show:
             last, stopped_by = _display(display, sinks, render, pipeline, timer, shown_latency)
+        if stopped_by is not None:  # the window was closed: the pose thread stops after its frame
+            halt.set()
+            grabber.stop()
         while pose_thread.is_alive():
-            if stopped_by is not None:
-                halt.set()
-                grabber.stop()
             pose_thread.join(JOIN_POLL_S)
     except KeyboardInterrupt:
         stopped_by = "ctrl_c"
         log.info("practice stopped with Ctrl-C; finishing the session")
+    finally:  # whatever happened here, the pose thread is done with the estimator before we return
         halt.set()
         grabber.stop()
         pose_thread.join()
-    finally:
-        halt.set()
-        grabber.stop()
         for part, previous in restore:
             part.timer = previous
         timer.add_thread_cpu("display (calling thread)", time.thread_time() - cpu0)
