@@ -150,6 +150,7 @@ def main() -> int:
             print(f"repeat {k + 1} ({' then '.join(order)}): capture->cue p50 {_p(lat, 50):.1f} p95 {_p(lat, 95):.1f} ms; "
                   f"bare p95 {_p(bare, 95):.1f} ms; gap {gap:+.1f} ms; dropped {result.frames_dropped} of "
                   f"{result.frames_read}; skipped by pose rate {result.frames_skipped}; not shown {result.frames_not_shown}; "
+                  f"replay behind real time {result.replay_slips}x ({result.replay_slip_s:.2f} s); "
                   f"{load_average_text()}")
     print()
     print("time per stage, all full runs (threads: decode = capture; db write = recorder writer; "

@@ -296,3 +296,42 @@ def test_ctrl_c_mid_session_finishes_it_with_every_row(shared, _isolated_data_di
     # Samples every 1/15 s of session time up to the last frame processed.
     assert last_t >= summary["duration_s"] - 1 / 15.0 - 1e-6
     assert n >= 2
+
+
+class _SlowDecoder:
+    """A file whose every frame takes 0.06 s of (fake) clock to decode: frames are 1/30 s apart,
+    so decoding falls behind real time by 0.0267 s a frame."""
+
+    live = False
+
+    def __init__(self, n: int) -> None:
+        self.n, self.now = n, 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def frames(self):
+        for i in range(self.n):
+            self.now += 0.06
+            yield Frame(np.zeros((4, 4, 3), np.uint8), i / 30.0, i)
+
+
+def test_a_paced_file_decoded_too_slowly_slips_instead_of_piling_up_latency():
+    from feedback.session import LatestFrameGrabber
+
+    source = _SlowDecoder(20)
+    grabber = LatestFrameGrabber(source, pace=True, clock=source.clock).start()
+    got = []
+    try:
+        while (g := grabber.get(timeout_s=5.0)) is not None:
+            got.append(g)
+    finally:
+        grabber.stop()
+    # Frames 2, 4, ..., 18 are each found 0.0533 s (more than a frame) late: the schedule slips
+    # so each is due when read; the odd ones are 0.0267 s late, within one frame, and keep it.
+    assert grabber.replay_slips == 9
+    assert grabber.replay_slip_s == pytest.approx(9 * (0.12 - 2 / 30.0))
+    assert grabber.frames_read == 20
+    for g in got:  # never more than one frame behind the clock at which it was read
+        read_at = 0.06 * (g.frame.index + 1)
+        assert 0.0 <= read_at - g.captured_at <= 1 / 30.0 + 1e-9

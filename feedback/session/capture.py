@@ -4,7 +4,11 @@
 newest frame in a one-slot mailbox (never a growing queue): when the pipeline is slower
 than the camera, older frames are overwritten and counted as dropped. A live source (a
 camera) is never paced: its frames come in real time by themselves. A video file is paced
-at its own frame rate (``pace=True``), as a camera would deliver it; with ``pace=False``
+at its own frame rate (``pace=True``), as a camera would deliver it; when decoding the file
+falls more than one frame behind that schedule (a very busy machine), the schedule slips so
+the frame in hand is due now, counted in ``replay_slips`` / ``replay_slip_s``: a camera's
+picture is never older than one frame, and the latency measured stays the pipeline's, not
+the file decoder's backlog. With ``pace=False``
 (tests, offline, ``--fast``) every file frame is handed over, none dropped.
 
 Sinks (a window, a video writer) are objects with ``show(image_bgr, *, t_s) -> bool``
@@ -56,6 +60,8 @@ class LatestFrameGrabber:
         self.clock = clock
         self.frames_read = 0
         self.frames_dropped = 0
+        self.replay_slips = 0  # times a paced file's schedule slipped (see the module docstring)
+        self.replay_slip_s = 0.0
         self.error: BaseException | None = None
         self._slot: GrabbedFrame | None = None
         self._done = False
@@ -74,6 +80,7 @@ class LatestFrameGrabber:
         try:
             start_wall: float | None = None
             first_t: float | None = None
+            previous_t: float | None = None
             frames = iter(self.source.frames())
             while True:
                 started = timer.start()
@@ -92,6 +99,12 @@ class LatestFrameGrabber:
                     delay = captured_at - self.clock()
                     if delay > 0 and self._stop.wait(delay):
                         break
+                    if -delay > (frame.t_s - previous_t if previous_t is not None else 0.0) > 0:
+                        start_wall -= delay  # more than one frame late: slip, this frame is due now
+                        captured_at -= delay
+                        self.replay_slips += 1
+                        self.replay_slip_s -= delay
+                    previous_t = frame.t_s
                 else:
                     captured_at = self.clock()
                 grabbed = GrabbedFrame(frame, captured_at)

@@ -228,10 +228,12 @@ def run_practice(source, estimator, pipeline: PracticePipeline, /, *, recorder=N
         _show_finished(sinks, render(last.image_bgr, last.pose, last.angles,
                                      Cue.of("encouragement", "session.finished", t_s=last.t_s), pipeline),
                        t_s=last.t_s, hold_s=finished_show_s, real_time=grabber.pace or grabber.live)
-    return session.finish(latency=loop.latency_s, inference=loop.inference_s, frames_read=grabber.frames_read,
-                          processed=loop.processed, dropped=grabber.frames_dropped, stopped_by=stopped_by,
-                          skipped=loop.skipped, pose_rate_hz=pose_rate_hz,
-                          not_shown=display.replaced if display is not None else 0, shown_latency=shown_latency)
+    result = session.finish(latency=loop.latency_s, inference=loop.inference_s, frames_read=grabber.frames_read,
+                            processed=loop.processed, dropped=grabber.frames_dropped, stopped_by=stopped_by,
+                            skipped=loop.skipped, pose_rate_hz=pose_rate_hz,
+                            not_shown=display.replaced if display is not None else 0, shown_latency=shown_latency)
+    result.replay_slips, result.replay_slip_s = grabber.replay_slips, grabber.replay_slip_s
+    return result
 
 
 def _display(display: Mailbox, sinks: Sequence[FrameSink], render: Callable, pipeline, timer,

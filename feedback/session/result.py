@@ -27,6 +27,8 @@ class PracticeResult:
     frames_skipped: int = 0  # not sent to the model by the station's pose rate
     frames_not_shown: int = 0  # processed, but the display had moved on to a newer one
     shown_latency_s: list[float] = field(default_factory=list)  # capture -> image shown
+    replay_slips: int = 0  # a paced file's decoding fell behind real time (feedback.session.capture)
+    replay_slip_s: float = 0.0
 
 
 def compute_practice_result(pipeline, /, *, duration_s, latency, inference, frames_read, processed, dropped,
