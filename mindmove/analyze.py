@@ -42,6 +42,9 @@ BUTTERWORTH_ORDER = 4  # zero-lag: applied forward and backward, so the effectiv
 DEFAULT_VISIBILITY_THRESHOLD = 0.5
 # Frames allocated at a time when a source does not say how many it holds.
 GROW_FRAMES = 1024
+# What the analysis imports after the landmark pass (scipy.signal alone takes about a second):
+# imported on a thread during the pass, while the model runs without the GIL.
+ANALYSIS_MODULES = ("feedback.angles", "feedback.smoothing", "feedback.gait")
 
 ProgressFn = Callable[[int, int | None], None]  # (frames done, total or None)
 
@@ -279,6 +282,24 @@ def analyze_input(path: str | Path, out_dir: str | Path, /, *,
                            rate_hz=rate_hz, progress=progress, estimator=estimator)
 
 
+def _import_in_background(names: Iterable[str], /):
+    """Start importing ``names`` on a thread (returned, to join). A module that fails here is
+    imported again, and its error raised, where it is used."""
+    import importlib
+    import threading
+
+    def run() -> None:
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # noqa: BLE001 - raised again by the import where it is used
+                log.debug("background import of %s failed: %s", name, exc)
+
+    thread = threading.Thread(target=run, name="mindmove-import", daemon=True)
+    thread.start()
+    return thread
+
+
 def _analyze_images(path: Path, out_dir, *, options: AnalysisOptions, pose_model, overlay: bool,
                     rate_hz: float | None, progress: ProgressFn | None, estimator) -> dict:
     from contextlib import closing
@@ -287,6 +308,7 @@ def _analyze_images(path: Path, out_dir, *, options: AnalysisOptions, pose_model
     from sensing.video import open_source, read_ahead
 
     with open_source(path, rate_hz=rate_hz) as source:
+        importing = _import_in_background(ANALYSIS_MODULES if options.task != "angles" else ANALYSIS_MODULES[:2])
         n_hint = getattr(source, "frame_count", None) or len(getattr(source, "paths", ())) or None
         own_estimator = estimator is None
         est = create_pose_estimator(pose_model) if own_estimator else estimator
@@ -299,6 +321,7 @@ def _analyze_images(path: Path, out_dir, *, options: AnalysisOptions, pose_model
         finally:
             if own_estimator:
                 est.close()
+            importing.join()
     summary = analyze_series(series, out_dir, options=options, input_path=str(path),
                              pose_model=getattr(est, "name", str(pose_model)))
     if overlay:
