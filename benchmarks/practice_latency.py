@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/practice_latency.py VIDEO [--repeats 5] [--load N]
         [--display none|draw|window] [--exercise NAME] [--pose-rate-hz R] [--input-max-px N]
-        [--helper-nice N]
+        [--helper-nice N] [--ab-helper-nice N]
 
 Each repeat runs, in this one process and in alternating order (bare first, then full
 first, ...), so slow drift of a shared machine lands on both:
@@ -24,6 +24,8 @@ colour conversion and resizing, inference, landmarks, angles, engines, cue polic
 statistics, recording, drawing, display, database writes) and the CPU seconds per thread.
 ``--load N`` runs N busy processes (one core each) during the whole measurement and stops
 them at the end. The load average is printed at the start and the end.
+``--ab-helper-nice N`` adds to each repeat a full run with the capture (decoding) thread's
+priority lowered by N, in rotating order, and prints its median gap too.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def run_bare(video: str, *, input_max_px: int | None) -> np.ndarray:
     return 1000 * np.asarray(times)
 
 
-def run_full(video: str, args, timer, store) -> object:
+def run_full(video: str, args, timer, store, *, niceness: int) -> object:
     from calibration.practice import build_practice_pipeline
     from feedback.exercises import load_exercise
     from feedback.render_practice import render_practice_frame
@@ -96,7 +98,7 @@ def run_full(video: str, args, timer, store) -> object:
             result = run_practice(source, estimator, pipeline, recorder=recorder, sinks=sinks,
                                   render=render_practice_frame if sinks else None, pace=True,
                                   finished_show_s=0.0, pose_rate_hz=args.pose_rate_hz, timer=timer,
-                                  helper_niceness=args.helper_nice)
+                                  helper_niceness=niceness)
     finally:
         for sink in sinks:
             sink.close()
@@ -118,6 +120,8 @@ def main() -> int:
     ap.add_argument("--pose-rate-hz", type=float, default=None)
     ap.add_argument("--input-max-px", type=int, default=None)
     ap.add_argument("--helper-nice", type=int, default=0, help="lower the capture thread's priority by N")
+    ap.add_argument("--ab-helper-nice", type=int, default=None,
+                    help="also run, in each repeat and in rotating order, a full run with the capture thread lowered by N")
     args = ap.parse_args()
     os.environ.setdefault("MINDMOVE_DATA_DIR", tempfile.mkdtemp(prefix="mindmove-bench-"))
     os.environ.setdefault("GLOG_minloglevel", "2")
@@ -129,16 +133,26 @@ def main() -> int:
           f"pose rate: {args.pose_rate_hz or 'every frame'}; model input: {args.input_max_px or 'as decoded'} px")
     print(f"start: {load_average_text()}")
     timer = StageTimer()
-    gaps, dropped_pct, rows = [], [], []
+    gaps, dropped_pct, nice_gaps, nice_dropped = [], [], [], []
     all_latency, all_pipe_inf, all_bare, all_shown = [], [], [], []
     with open_store() as store, BusyLoad(args.load), ThreadCpuSampler() as cpu:
         for k in range(args.repeats):
             order = ("bare", "full") if k % 2 == 0 else ("full", "bare")
+            if args.ab_helper_nice is not None:  # three runs, each first, second and third in turn
+                order = ("bare", "full", "nice", "bare", "full")[k % 3:k % 3 + 3]
             for which in order:
                 if which == "bare":
                     bare = run_bare(args.video, input_max_px=args.input_max_px)
+                elif which == "full":
+                    result = run_full(args.video, args, timer, store, niceness=args.helper_nice)
                 else:
-                    result = run_full(args.video, args, timer, store)
+                    nice_result = run_full(args.video, args, StageTimer(), store, niceness=args.ab_helper_nice)
+            if args.ab_helper_nice is not None:
+                nice_lat = 1000 * np.asarray(nice_result.latency_s)
+                nice_gaps.append(_p(nice_lat, 95) - _p(bare, 95))
+                nice_dropped.append(100 * nice_result.frames_dropped / max(nice_result.frames_read, 1))
+                print(f"  capture thread lowered by {args.ab_helper_nice}: p95 {_p(nice_lat, 95):.1f} ms, "
+                      f"gap {nice_gaps[-1]:+.1f} ms, dropped {nice_result.frames_dropped}")
             lat = 1000 * np.asarray(result.latency_s)
             gap = _p(lat, 95) - _p(bare, 95)
             gaps.append(gap)
@@ -172,6 +186,9 @@ def main() -> int:
     print(f"end: {load_average_text()}")
     print(f"median over {args.repeats} repeats: p95 latency - bare p95 = {statistics.median(gaps):+.1f} ms "
           f"(target <= +10 ms); dropped {statistics.median(dropped_pct):.1f}% (target <= 1%)")
+    if nice_gaps:
+        print(f"with the capture thread lowered by {args.ab_helper_nice}: median gap {statistics.median(nice_gaps):+.1f} ms, "
+              f"dropped {statistics.median(nice_dropped):.1f}%")
     return 0
 
 
