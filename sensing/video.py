@@ -40,7 +40,6 @@ CAMERA_WARMUP_READS = 5
 # The picture read when the camera opens is handed out only if it is still this fresh:
 # setting up the pose model and the window takes a while, and an old picture is not "now".
 CAMERA_FIRST_FRAME_MAX_AGE_S = 0.2
-FILE_DECODE_THREADS = 1  # see VideoFileSource
 # Frames decoded ahead of the consumer by read_ahead: enough to ride out one slow decode (a
 # key frame) while the model works; 4 frames of 1920x1080 BGR are 25 MB.
 READ_AHEAD_FRAMES = 4
@@ -100,11 +99,7 @@ class VideoFileSource(_ClosingMixin):
             raise InputError(f"Video file not found: {self.path}. Check the path and try again.")
         if not self.path.is_file():
             raise InputError(f"Expected a video file, but {self.path} is not a file.")
-        # Decoded on the thread that reads the file (a capture or read-ahead thread), not on
-        # FFmpeg's own pool of one thread per core: the pose model keeps a core to itself,
-        # decoding costs 6-10% less CPU (1768x994 H.264), and the reading thread's priority
-        # applies to it.
-        self._cap = cv2.VideoCapture(str(self.path), cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, FILE_DECODE_THREADS])
+        self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
             self._cap.release()
             raise InputError(
