@@ -1,21 +1,23 @@
-"""How much does `mindmove analyze` add to MediaPipe's own cost?
+"""`mindmove analyze` against a bare MediaPipe loop on the same video file, interleaved.
 
-    .venv/bin/python benchmarks/analyze_throughput.py ../shared/data/video/sports2d_demo.mp4
+    .venv/bin/python benchmarks/analyze_throughput.py ../shared/data/video/sports2d_demo.mp4 [--repeats 5] [--load N]
 
-Decodes every frame of VIDEO once, then, in this one process and on the same decoded
-frames, times
+Both start from the video file and end when the last frame is done, model set-up included:
 
-- the bare loop: ``mediapipe.solutions.pose.Pose(model_complexity=1).process(rgb)`` per
-  frame, nothing else (BGR->RGB conversion included, as any caller needs it);
-- the full path: :func:`mindmove.analyze.compute_landmark_series` with the default
-  estimator, then :func:`mindmove.analyze.analyze_series` (angles, Butterworth smoothing,
-  landmarks.csv, angles.csv, summary.json written to a temporary folder).
+- bare: the loop of MediaPipe's own examples, one thread: ``cv2.VideoCapture.read()``,
+  ``cv2.cvtColor(BGR->RGB)``, ``mediapipe.solutions.pose.Pose(model_complexity=1).process``,
+  nothing kept;
+- full: :func:`mindmove.analyze.analyze_input` with ``task="angles"``: the video decoded a few
+  frames ahead on its own thread (:func:`sensing.video.read_ahead`) while the model runs, the
+  landmarks copied out, then angles, Butterworth smoothing, ``landmarks.csv``, ``angles.csv``
+  and ``summary.json`` written to a temporary folder.
 
-The two are run alternately ``--repeats`` times, each with a fresh model, and the fastest
-run of each is kept (the machine is shared; the minimum is the least disturbed figure).
-It also replays the poses of one run through the full path with no model, which
-measures what the analysis adds per frame independently of the model (useful when the
-machine is busy and the two loops' times are noisy). The last line is ``ratio=<full fps / bare fps>``; the target is >= 0.90.
+The two run alternately (bare first, then full first, ...) ``--repeats`` times in this one
+process; each pair gives ``bare time / full time`` and the last line is the median of the
+pairs' ratios, ``ratio=<full fps / bare fps>`` (target >= 1.0). It also replays the poses of
+one run through the full path with no model, which measures what the analysis adds per
+frame independently of the model. ``--load N`` runs N busy processes meanwhile. The load
+average is printed with the figures.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -31,43 +34,37 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-WARMUP_FRAMES = 5
+from benchmarks._bench import BusyLoad, load_average_text  # noqa: E402
 
 
-def decode_all(path: Path):
-    from sensing.video import open_source
-
-    with open_source(path) as source:
-        return list(source.frames()), source.size
-
-
-def run_bare(frames) -> float:
+def run_bare(video: Path) -> tuple[float, int]:
+    """(seconds, frames) of the one-thread loop of MediaPipe's examples."""
     import cv2
     from mediapipe.python.solutions import pose as mp_pose
 
-    with mp_pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
-                      enable_segmentation=False) as pose:
-        for f in frames[:WARMUP_FRAMES]:
-            pose.process(cv2.cvtColor(f.image_bgr, cv2.COLOR_BGR2RGB))
-        pose.reset()
-        start = time.perf_counter()
-        for f in frames:
-            pose.process(cv2.cvtColor(f.image_bgr, cv2.COLOR_BGR2RGB))
-        return time.perf_counter() - start
+    start = time.perf_counter()
+    n = 0
+    cap = cv2.VideoCapture(str(video))
+    try:
+        with mp_pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
+                          enable_segmentation=False) as pose:
+            while True:
+                ok, image = cap.read()
+                if not ok:
+                    break
+                pose.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+                n += 1
+    finally:
+        cap.release()
+    return time.perf_counter() - start, n
 
 
-def run_full(frames, size, out_dir: Path) -> float:
-    from mindmove.analyze import AnalysisOptions, analyze_series, compute_landmark_series
-    from sensing.pose import create_pose_estimator
+def run_full(video: Path, out_dir: Path, keep_poses: list | None = None) -> tuple[float, int]:
+    from mindmove.analyze import analyze_input
 
-    with create_pose_estimator() as est:
-        for f in frames[:WARMUP_FRAMES]:
-            est.estimate(f.image_bgr, f.t_s)
-        est._pose.reset()  # same starting state as the bare loop
-        start = time.perf_counter()
-        series = compute_landmark_series(frames, est, image_size=size, n_frames_hint=len(frames))
-        analyze_series(series, out_dir, options=AnalysisOptions(task="angles"))
-        return time.perf_counter() - start
+    start = time.perf_counter()
+    summary = analyze_input(video, out_dir, task="angles")
+    return time.perf_counter() - start, int(summary["frames"])
 
 
 class ReplayEstimator:
@@ -85,48 +82,62 @@ class ReplayEstimator:
         pass
 
 
-def run_overhead(frames, size, out_dir: Path) -> float:
-    """Seconds the full path spends outside the model (poses replayed from one real run)."""
+def run_overhead(video: Path, out_dir: Path) -> tuple[float, int]:
+    """Seconds the full path spends outside the model and the decoder (poses of one real run
+    replayed on tiny frames with the video's times)."""
+    import numpy as np
+
     from mindmove.analyze import AnalysisOptions, analyze_series, compute_landmark_series
     from sensing.pose import create_pose_estimator
+    from sensing.video import Frame, open_source
 
-    with create_pose_estimator() as est:
-        poses = [est.estimate(f.image_bgr, f.t_s) for f in frames]
+    poses, times = [], []
+    with open_source(video) as source, create_pose_estimator() as est:
+        size = source.size
+        for f in source.frames():
+            poses.append(est.estimate(f.image_bgr, f.t_s))
+            times.append(f.t_s)
+    tiny = np.zeros((1, 1, 3), np.uint8)
+    frames = [Frame(tiny, t, i) for i, t in enumerate(times)]
     start = time.perf_counter()
-    series = compute_landmark_series(frames, ReplayEstimator(poses), image_size=size,
-                                      n_frames_hint=len(frames))
+    series = compute_landmark_series(frames, ReplayEstimator(poses), image_size=size, n_frames_hint=len(frames))
     analyze_series(series, out_dir, options=AnalysisOptions(task="angles"))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, len(frames)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("video", type=Path)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--load", type=int, default=0, help="busy processes during the measurement")
     args = parser.parse_args()
     os.environ.setdefault("GLOG_minloglevel", "2")
 
-    t0 = time.perf_counter()
-    frames, size = decode_all(args.video)
-    n = len(frames)
-    print(f"video: {args.video.name}, {n} frames, {size[0]}x{size[1]}, "
-          f"decoded in {time.perf_counter() - t0:.2f} s")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}")
-    bare, full = [], []
-    with tempfile.TemporaryDirectory() as tmp:
+    print(f"video: {args.video.name}; machine: {platform.processor() or platform.machine()}, "
+          f"python {platform.python_version()}; load: {args.load} busy process(es)")
+    print(f"start: {load_average_text()}")
+    ratios, bare_all, full_all = [], [], []
+    with tempfile.TemporaryDirectory() as tmp, BusyLoad(args.load):
+        run_bare(args.video)  # warm the file cache and the model's first load
         for k in range(args.repeats):
-            bare.append(run_bare(frames))
-            full.append(run_full(frames, size, Path(tmp) / f"run{k}"))
-            print(f"run {k + 1}: bare {1000 * bare[-1] / n:.2f} ms/frame, "
-                  f"full {1000 * full[-1] / n:.2f} ms/frame")
-        overhead = run_overhead(frames, size, Path(tmp) / "overhead")
-    bare_fps, full_fps = n / min(bare), n / min(full)
-    print(f"analysis outside the model: {1000 * overhead / n:.2f} ms/frame "
-          f"({100 * overhead / min(bare):.1f}% of the bare loop's time)")
-    print(f"bare MediaPipe loop: {bare_fps:.1f} frames/s ({1000 / bare_fps:.2f} ms/frame, best of {args.repeats})")
-    print(f"full analyze path:   {full_fps:.1f} frames/s ({1000 / full_fps:.2f} ms/frame, best of {args.repeats})")
-    print(f"ratio={full_fps / bare_fps:.2f}")
+            order = ("bare", "full") if k % 2 == 0 else ("full", "bare")
+            for which in order:
+                if which == "bare":
+                    bare_s, n = run_bare(args.video)
+                else:
+                    full_s, n_full = run_full(args.video, Path(tmp) / f"run{k}")
+            assert n == n_full, f"the two loops saw {n} and {n_full} frames"
+            ratios.append(bare_s / full_s)
+            bare_all.append(bare_s)
+            full_all.append(full_s)
+            print(f"pair {k + 1} ({' then '.join(order)}): bare {1000 * bare_s / n:.2f} ms/frame, "
+                  f"full {1000 * full_s / n:.2f} ms/frame, ratio {bare_s / full_s:.3f}; {load_average_text()}")
+        overhead_s, n_over = run_overhead(args.video, Path(tmp) / "overhead")
+    print(f"analysis outside the model and the decoder: {1000 * overhead_s / n_over:.2f} ms/frame")
+    print(f"bare loop median {1000 * statistics.median(bare_all) / n:.2f} ms/frame, "
+          f"full median {1000 * statistics.median(full_all) / n:.2f} ms/frame ({n} frames, model set-up included)")
+    print(f"end: {load_average_text()}")
+    print(f"ratio={statistics.median(ratios):.2f}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Drawing on camera images: the skeleton, joint-angle labels, a line of text.
 
 Every ``render_*`` function takes a BGR image and data, and returns a NEW image (the input
-is never drawn on). Coordinates are pixels (``PoseFrame.pixel_px``). Landmarks below the
+is never drawn on); a ``draw_*_into`` function draws onto the image it is given. Coordinates are pixels (``PoseFrame.pixel_px``). Landmarks below the
 visibility threshold, or unknown (NaN), are not drawn. Colours are BGR tuples. This is the
 one module of ``feedback/`` that uses OpenCV (imported lazily); the live practice view and
 ``mindmove analyze --overlay`` share it.
@@ -64,14 +64,23 @@ def render_skeleton(image_bgr: np.ndarray, pose: PoseFrame | None, /, *,
                     visibility_threshold: float = 0.5,
                     style: RenderStyle | None = None) -> np.ndarray:
     """A copy of the image with the pose's bones and joints drawn (nothing when ``None``)."""
+    out = image_bgr.copy()
+    draw_skeleton_into(out, pose, visibility_threshold=visibility_threshold, style=style)
+    return out
+
+
+def draw_skeleton_into(image_bgr: np.ndarray, pose: PoseFrame | None, /, *,
+                       visibility_threshold: float = 0.5, style: RenderStyle | None = None) -> None:
+    """:func:`render_skeleton` drawn straight onto ``image_bgr`` (the live view draws every
+    layer onto one copy of the camera image, not a copy per layer)."""
     import cv2
 
-    out = image_bgr.copy()
+    out = image_bgr
     if pose is None:
-        return out
+        return
     pts = _visible_points(pose.pixel_px, pose.visibility, visibility_threshold)
     if pts is None:
-        return out
+        return
     style = style or style_for_image(out)
     for a, b in SKELETON_EDGES:
         pa, pb = pts[LANDMARK_INDEX[a]], pts[LANDMARK_INDEX[b]]
@@ -80,7 +89,6 @@ def render_skeleton(image_bgr: np.ndarray, pose: PoseFrame | None, /, *,
     for p in pts:
         if np.isfinite(p).all():
             cv2.circle(out, _pt(p), style.joint_radius_px, style.joint_bgr, -1, cv2.LINE_AA)
-    return out
 
 
 def angle_anchor(name: str, /) -> str | tuple[str, ...]:

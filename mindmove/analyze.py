@@ -5,7 +5,9 @@ call it (or its two halves) directly:
 
 1. :func:`compute_landmark_series` runs a pose estimator over frames. Per frame it only
    estimates and copies the landmarks into preallocated arrays; everything else happens
-   once, vectorised, afterwards.
+   once, vectorised, afterwards. A video or image folder is decoded a few frames ahead on a
+   thread of its own (:func:`sensing.video.read_ahead`), on the second core while the
+   model works.
 2. :func:`analyze_series` turns a :class:`~sensing.landmarks.LandmarkSeries` (from video,
    a landmark CSV or motion capture) into ``landmarks.csv``, ``angles.csv`` (zero-lag
    Butterworth-smoothed joint angles) and ``summary.json``, plus gait outputs when the
@@ -43,6 +45,9 @@ DEFAULT_VISIBILITY_THRESHOLD = 0.5
 MAX_TREADMILL_SPEED_M_S = 3.0
 # Frames allocated at a time when a source does not say how many it holds.
 GROW_FRAMES = 1024
+# What the analysis imports after the landmark pass (scipy.signal alone takes about a second):
+# imported on a thread during the pass, while the model runs without the GIL.
+ANALYSIS_MODULES = ("feedback.angles", "feedback.smoothing", "feedback.gait")
 
 ProgressFn = Callable[[int, int | None], None]  # (frames done, total or None)
 
@@ -330,25 +335,49 @@ def analyze_input(path: str | Path, out_dir: str | Path, /, *,
                            rate_hz=rate_hz, progress=progress, estimator=estimator)
 
 
+def _import_in_background(names: Iterable[str], /):
+    """Start importing ``names`` on a thread (returned, to join). A module that fails here is
+    imported again, and its error raised, where it is used."""
+    import importlib
+    import threading
+
+    def run() -> None:
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # noqa: BLE001 - raised again by the import where it is used
+                log.debug("background import of %s failed: %s", name, exc)
+
+    thread = threading.Thread(target=run, name="mindmove-import", daemon=True)
+    thread.start()
+    return thread
+
+
 def _analyze_images(path: Path, out_dir, *, options: AnalysisOptions, pose_model, overlay: bool,
                     rate_hz: float | None, progress: ProgressFn | None, estimator) -> dict:
     if estimator is None and options.people == "several":
         return _analyze_people(path, out_dir, options=options, pose_model=pose_model, overlay=overlay,
                                rate_hz=rate_hz, progress=progress)
+    from contextlib import closing
+
     from sensing.pose import create_pose_estimator
-    from sensing.video import open_source
+    from sensing.video import open_source, read_ahead
 
     with open_source(path, rate_hz=rate_hz) as source:
+        importing = _import_in_background(ANALYSIS_MODULES if options.task != "angles" else ANALYSIS_MODULES[:2])
         n_hint = getattr(source, "frame_count", None) or len(getattr(source, "paths", ())) or None
         own_estimator = estimator is None
         est = create_pose_estimator(pose_model) if own_estimator else estimator
         try:
-            series = compute_landmark_series(source.frames(), est, image_size=source.size,
-                                             n_frames_hint=n_hint, source=str(path),
-                                             progress=progress)
+            # Decoding runs on its own thread, a few frames ahead, while the model works.
+            with closing(read_ahead(source.frames())) as frames:
+                series = compute_landmark_series(frames, est, image_size=source.size,
+                                                  n_frames_hint=n_hint, source=str(path),
+                                                  progress=progress)
         finally:
             if own_estimator:
                 est.close()
+            importing.join()
     summary = analyze_series(series, out_dir, options=options, input_path=str(path),
                              pose_model=getattr(est, "name", str(pose_model)))
     if overlay:

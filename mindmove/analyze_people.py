@@ -39,13 +39,16 @@ def compute_people_tracks(path: Path, /, *, pose_model=None, rate_hz: float | No
     """Every person in a video or image folder, followed (see the module docstring)."""
     from mindmove.settings import ensure_data_dir
     from sensing.multipose import create_people_estimator
+    from contextlib import closing
+
     from sensing.people import track_people
-    from sensing.video import open_source
+    from sensing.video import open_source, read_ahead
 
     with open_source(path, rate_hz=rate_hz) as source:
         n_hint = getattr(source, "frame_count", None) or len(getattr(source, "paths", ())) or None
-        with create_people_estimator(pose_model, image_size=source.size, data_dir=ensure_data_dir()) as estimator:
-            return track_people(source.frames(), estimator, image_size=source.size, source=str(path),
+        with create_people_estimator(pose_model, image_size=source.size, data_dir=ensure_data_dir()) as estimator, \
+                closing(read_ahead(source.frames())) as frames:  # decoding a few frames ahead, on its own thread
+            return track_people(frames, estimator, image_size=source.size, source=str(path),
                                 progress=progress, n_frames_hint=n_hint)
 
 

@@ -58,6 +58,7 @@ class PracticeOptions:
     record_video: Path | None = None
     fast: bool = False                # with a source: as fast as possible, not at the video's rate
     sound: bool = False
+    profile: bool = False             # time each stage and thread (mindmove practice --profile)
     before: CheckIn = (None, None)
     after: CheckIn = (None, None)
     satisfaction: int | None = None   # after the session, 1-5 (optional)
@@ -72,6 +73,8 @@ class PracticeOutcome:
     saved: bool
     summary: dict
     warnings: tuple[str, ...] = ()  # e.g. inhale and exhale told apart with low confidence
+    result: object = None           # the live loop's PracticeResult (frames, latency)
+    timer: object = None            # the stage timer, with --profile
 
 
 def check_practice_options(options: PracticeOptions, /) -> None:
@@ -115,6 +118,7 @@ def run_practice_session(options: PracticeOptions, /, *,
     from feedback.messages import load_catalogue
     from mindmove.settings import load_settings
     from mindmove.store import open_store
+    from core.timing import StageTimer
     from mindmove.store.recording import validate_checkin
 
     check_practice_options(options)
@@ -124,7 +128,8 @@ def run_practice_session(options: PracticeOptions, /, *,
         ex = ex.with_side(options.side)
     before = _answer(options.before, "before", ask_checkin)
     with open_store() as store:
-        recorder, session_id, result, saved = _record_session(store, ex, options, before=before,
+        timer = StageTimer() if options.profile else None
+        recorder, session_id, result, saved = _record_session(store, ex, options, before=before, timer=timer,
                                                               on_start=on_start, title=exercise_title(ex))
         after = _answer(options.after, "after", ask_checkin)
         satisfaction = options.satisfaction
@@ -138,7 +143,8 @@ def run_practice_session(options: PracticeOptions, /, *,
                 log.warning("session %d: check-in after not saved: %s", session_id, exc)
                 saved = False
     warnings = tuple(((result.breath or {}).get("detail") or {}).get("warnings", []))
-    return PracticeOutcome(session_id=session_id, saved=saved, summary=result.summary, warnings=warnings)
+    return PracticeOutcome(session_id=session_id, saved=saved, summary=result.summary, warnings=warnings,
+                           result=result, timer=timer)
 
 
 def _answer(given: CheckIn, when: str, ask: Callable[[str], CheckIn] | None) -> CheckIn:
@@ -150,14 +156,16 @@ def _answer(given: CheckIn, when: str, ask: Callable[[str], CheckIn] | None) -> 
     return given
 
 
-def _record_session(store, ex, options: PracticeOptions, *, before: CheckIn, on_start, title: str):
+def _record_session(store, ex, options: PracticeOptions, *, before: CheckIn, on_start, title: str, timer=None):
     """(recorder, session id, PracticeResult, saved) of the live loop, devices closed after."""
     from calibration.practice import build_practice_pipeline
     from feedback.render_practice import render_practice_frame
     from feedback.session import run_practice
     from mindmove.store.profiles import load_profile
     from mindmove.store.recording import SessionRecorder, save_breath_result
+    from core.timing import NO_TIMER
     from feedback.facing import attach_facing
+    from mindmove.settings import load_settings
     from mindmove.settings import ensure_data_dir
     from sensing.multipose import create_tracking_estimator
     from sensing.video import open_source
@@ -170,7 +178,9 @@ def _record_session(store, ex, options: PracticeOptions, *, before: CheckIn, on_
     try:
         frames = open_source(options.source if options.source is not None else
                              (options.camera if options.camera is not None else DEFAULT_CAMERA))
-        estimator = attach_facing(pipeline, create_tracking_estimator(data_dir=ensure_data_dir()))
+        settings = load_settings()
+        estimator = attach_facing(pipeline, create_tracking_estimator(data_dir=ensure_data_dir(),
+                                                                      input_max_px=settings.pose_input_px))
         sinks = _open_sinks(options, frames)
         # the session exists only once everything it needs has opened
         recorder = SessionRecorder(store, options.patient, kind="practice", exercise=ex.name,
@@ -180,9 +190,13 @@ def _record_session(store, ex, options: PracticeOptions, *, before: CheckIn, on_
             recorder.add_checkin("before", pain=before[0], mood=before[1])
         if on_start is not None:
             on_start(session_id, title)
+        if settings.pose_rate_hz or settings.pose_input_px:
+            log.info("this station sends the pose model %s", estimator.name
+                     + (f", at most {settings.pose_rate_hz:g} frames a second" if settings.pose_rate_hz else ""))
         result = run_practice(frames, estimator, pipeline, recorder=recorder, sinks=sinks,
                               render=render_practice_frame if sinks else None,
-                              pace=not options.fast, breath=breath, sound=player)
+                              pace=not options.fast, breath=breath, sound=player, timer=timer or NO_TIMER,
+                              pose_rate_hz=settings.pose_rate_hz)
         saved = save_breath_result(store, session_id, result.breath)
         saved = recorder.finish(summary=result.summary, metrics=result.metrics, active_s=result.active_s) and saved
     finally:

@@ -9,6 +9,11 @@
 - ``MINDMOVE_HOME_URL``: the address patients' browsers reach ``mindmove serve`` at, put in
   their invitation links (default ``http://localhost:8600``; a clinic gives its HTTPS name,
   e.g. ``https://mindmove.clinic.example:8443``).
+- ``MINDMOVE_POSE_RATE_HZ``, ``MINDMOVE_POSE_INPUT_PX``: a slow practice station's explicit
+  choices (unset: every frame, the image as the camera gives it): at most that many frames a
+  second to the pose model, and the model's input shrunk to that many pixels on its long
+  side. Their measured accuracy cost is in ``docs/practice.md``; a session using them says so
+  in its summary.
 
 Reading settings creates nothing; :func:`ensure_data_dir` does, when a command needs it.
 """
@@ -31,6 +36,23 @@ class Settings:
     db_url: str
     exercises_dir: Path | None
     home_url: str = DEFAULT_HOME_URL
+    pose_rate_hz: float | None = None
+    pose_input_px: int | None = None
+
+
+def _positive(name: str, kind: type, what: str):
+    text = (os.environ.get(name) or "").strip()
+    if not text:
+        return None
+    from core.errors import InputError
+
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0:
+        raise InputError(f"Expected {name} to be {what}, but got {text!r}; fix or unset it.")
+    return value
 
 
 def load_settings() -> Settings:
@@ -38,7 +60,9 @@ def load_settings() -> Settings:
     db_url = os.environ.get("MINDMOVE_DB_URL") or f"sqlite:///{data_dir / 'mindmove.db'}"
     ex = os.environ.get("MINDMOVE_EXERCISES_DIR")
     home_url = (os.environ.get("MINDMOVE_HOME_URL") or DEFAULT_HOME_URL).rstrip("/")
-    return Settings(data_dir=data_dir, db_url=db_url, exercises_dir=Path(ex) if ex else None, home_url=home_url)
+    return Settings(data_dir=data_dir, db_url=db_url, exercises_dir=Path(ex) if ex else None, home_url=home_url,
+                    pose_rate_hz=_positive("MINDMOVE_POSE_RATE_HZ", float, "frames a second above 0 (e.g. 15)"),
+                    pose_input_px=_positive("MINDMOVE_POSE_INPUT_PX", int, "a whole number of pixels (e.g. 960)"))
 
 
 def ensure_data_dir(settings: Settings | None = None) -> Path:

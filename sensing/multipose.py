@@ -263,7 +263,8 @@ class TrackingPoseEstimator:
 
 
 def create_tracking_estimator(model_path: str | Path | None = None, /, *, data_dir: str | Path | None = None,
-                              max_people: int = LIVE_MAX_PEOPLE) -> TrackingPoseEstimator:
+                              max_people: int = LIVE_MAX_PEOPLE,
+                              input_max_px: int | None = None) -> TrackingPoseEstimator:
     """The live estimator of practice and calibration, following the person centred at the
     start: the offline bundle (or ``model_path``) as a ``max_people`` landmarker in VIDEO mode
     to find everyone, and for the cheap path the legacy one-person model that practice used
@@ -273,6 +274,7 @@ def create_tracking_estimator(model_path: str | Path | None = None, /, *, data_d
     from sensing.pose import MediaPipePoseEstimator
 
     bundle = _bundle(model_path, data_dir)
-    multi = TasksPoseEstimator(bundle, num_poses=max_people)
-    single = TasksPoseEstimator(bundle, num_poses=1) if model_path is not None else MediaPipePoseEstimator()
+    multi = TasksPoseEstimator(bundle, num_poses=max_people, input_max_px=input_max_px)
+    single = (TasksPoseEstimator(bundle, num_poses=1, input_max_px=input_max_px) if model_path is not None
+              else MediaPipePoseEstimator(input_max_px=input_max_px))
     return TrackingPoseEstimator(multi, single=single)

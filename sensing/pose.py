@@ -30,6 +30,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from core.errors import InputError, SourceError
+from core.timing import NO_TIMER
 from sensing.landmarks import N_LANDMARKS, PoseFrame
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,9 @@ DEFAULT_MIN_DETECTION_CONFIDENCE = 0.5
 DEFAULT_MIN_TRACKING_CONFIDENCE = 0.5
 # Stills at least this much wider than tall are also searched in square crops.
 WIDE_IMAGE_ASPECT = 1.3
+# The landmark model looks at a 256x256 crop around the person: an input shrunk below this
+# on its long side would leave the crop nothing to look at.
+MIN_INPUT_PX = 256
 
 
 @runtime_checkable
@@ -78,14 +82,30 @@ def bundled_pose_model_files() -> dict[str, bool]:
     return {rel: (root / rel).is_file() for rel in BUNDLED_MODEL_FILES}
 
 
-def _to_rgb(image_bgr: np.ndarray) -> np.ndarray:
+def _to_rgb(image_bgr: np.ndarray, *, input_max_px: int | None = None) -> np.ndarray:
+    """The model's input: RGB, and no longer than ``input_max_px`` on its long side when given
+    (shrunk with pixel-area averaging before the conversion, so the conversion is cheaper too).
+    The landmarks are normalised to the image, so the caller's pixels stay right."""
     import cv2
 
     if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
         raise InputError(
             f"Expected a colour image of shape (height, width, 3), but got {image_bgr.shape}."
         )
+    if input_max_px is not None:
+        height, width = image_bgr.shape[:2]
+        k = input_max_px / max(height, width)
+        if k < 1.0:
+            size = (max(1, round(width * k)), max(1, round(height * k)))
+            image_bgr = cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+
+
+def _check_input_max_px(input_max_px: int | None) -> int | None:
+    if input_max_px is not None and not (isinstance(input_max_px, int) and input_max_px >= MIN_INPUT_PX):
+        raise InputError(f"Expected the pose model's input size to be a whole number of pixels of at least "
+                         f"{MIN_INPUT_PX}, but got {input_max_px!r}.")
+    return input_max_px
 
 
 # How far outside the image (as a fraction of its width or height) a landmark may be placed
@@ -157,11 +177,17 @@ class _ClosingMixin:
 
 
 class MediaPipePoseEstimator(_ClosingMixin):
-    """The legacy MediaPipe Pose solution (full model, offline)."""
+    """The legacy MediaPipe Pose solution (full model, offline).
+
+    ``input_max_px`` shrinks larger images to that long side before the model (a station's
+    explicit choice, see ``docs/practice.md``; None: the image as it comes). ``timer`` (a
+    :class:`core.timing.StageTimer`; off by default) receives the stages ``colour`` (resize and
+    BGR->RGB), ``inference`` and ``landmarks`` (copying them out)."""
 
     def __init__(self, *, static_images: bool = False,
                  min_detection_confidence: float = DEFAULT_MIN_DETECTION_CONFIDENCE,
-                 min_tracking_confidence: float = DEFAULT_MIN_TRACKING_CONFIDENCE) -> None:
+                 min_tracking_confidence: float = DEFAULT_MIN_TRACKING_CONFIDENCE,
+                 input_max_px: int | None = None) -> None:
         missing = [rel for rel, ok in bundled_pose_model_files().items() if not ok]
         if missing:
             raise SourceError(
@@ -171,7 +197,11 @@ class MediaPipePoseEstimator(_ClosingMixin):
         from mediapipe.python.solutions import pose as mp_pose
 
         self.static_images = static_images
+        self.input_max_px = _check_input_max_px(input_max_px)
+        self.timer = NO_TIMER
         self.name = f"mediapipe-pose-full (solutions, model_complexity={MODEL_COMPLEXITY})"
+        if input_max_px is not None:
+            self.name += f", input <= {input_max_px} px"
         self._pose = mp_pose.Pose(
             static_image_mode=static_images,
             model_complexity=MODEL_COMPLEXITY,
@@ -188,12 +218,21 @@ class MediaPipePoseEstimator(_ClosingMixin):
         return self._estimate_one(image_bgr)
 
     def _estimate_one(self, image_bgr: np.ndarray) -> PoseFrame | None:
-        result = self._pose.process(_to_rgb(image_bgr))
+        timer = self.timer
+        started = timer.start()
+        rgb = _to_rgb(image_bgr, input_max_px=self.input_max_px)
+        timer.stop("colour", started)
+        started = timer.start()
+        result = self._pose.process(rgb)
+        timer.stop("inference", started)
         if result.pose_landmarks is None or result.pose_world_landmarks is None:
             return None
+        started = timer.start()
         height, width = image_bgr.shape[:2]
-        return _pose_frame(result.pose_landmarks.landmark, result.pose_world_landmarks.landmark,
+        pose = _pose_frame(result.pose_landmarks.landmark, result.pose_world_landmarks.landmark,
                            width, height)
+        timer.stop("landmarks", started)
+        return pose
 
     def close(self) -> None:
         self._pose.close()
@@ -211,7 +250,10 @@ class TasksPoseEstimator(_ClosingMixin):
 
     def __init__(self, model_path: str | Path, /, *, static_images: bool = False, num_poses: int = 1,
                  min_detection_confidence: float = DEFAULT_MIN_DETECTION_CONFIDENCE,
-                 min_tracking_confidence: float = DEFAULT_MIN_TRACKING_CONFIDENCE) -> None:
+                 min_tracking_confidence: float = DEFAULT_MIN_TRACKING_CONFIDENCE,
+                 input_max_px: int | None = None) -> None:
+        self.input_max_px = _check_input_max_px(input_max_px)
+        self.timer = NO_TIMER  # stages as for MediaPipePoseEstimator
         self.model_path = Path(model_path)
         if not self.model_path.is_file():
             raise InputError(f"Pose model not found: {self.model_path}. Give the path of a .task bundle.")
@@ -270,13 +312,17 @@ class TasksPoseEstimator(_ClosingMixin):
         return found[0] if found else None
 
     def _estimate(self, image_bgr: np.ndarray, timestamp_ms: int | None) -> list[PoseFrame]:
-        mp = self._mp
-        rgb = np.ascontiguousarray(_to_rgb(image_bgr))
+        mp, timer = self._mp, self.timer
+        started = timer.start()
+        rgb = np.ascontiguousarray(_to_rgb(image_bgr, input_max_px=self.input_max_px))
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+        timer.stop("colour", started)
+        started = timer.start()
         if timestamp_ms is None:
             result = self._landmarker.detect(image)
         else:
             result = self._landmarker.detect_for_video(image, timestamp_ms)
+        timer.stop("inference", started)
         height, width = image_bgr.shape[:2]
         return [_pose_frame(img, world, width, height)
                 for img, world in zip(result.pose_landmarks or [], result.pose_world_landmarks or [])]
@@ -345,14 +391,14 @@ def offline_task_bundle(data_dir: str | Path, /) -> Path:
 
 
 def create_pose_estimator(model_path: str | Path | None = None, *,
-                          static_images: bool = False) -> PoseEstimator:
+                          static_images: bool = False, input_max_px: int | None = None) -> PoseEstimator:
     """The legacy offline estimator, or the Tasks one when a ``.task`` bundle is given."""
     if model_path is None:
-        return MediaPipePoseEstimator(static_images=static_images)
+        return MediaPipePoseEstimator(static_images=static_images, input_max_px=input_max_px)
     path = Path(model_path)
     if path.suffix.lower() != ".task":
         raise InputError(
             f"Expected a MediaPipe .task bundle for --pose-model, but got '{path.name}'; "
             f"use pose_landmarker_lite/full/heavy.task."
         )
-    return TasksPoseEstimator(path, static_images=static_images)
+    return TasksPoseEstimator(path, static_images=static_images, input_max_px=input_max_px)

@@ -19,14 +19,17 @@ is one line saying what to do. OpenCV is imported lazily.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Protocol, runtime_checkable
+from typing import Callable, Iterable, Iterator, Protocol, runtime_checkable
 
 import numpy as np
 
 from core.errors import InputError, SourceError
+from core.timing import NO_TIMER
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,11 @@ CAMERA_WARMUP_READS = 5
 # The picture read when the camera opens is handed out only if it is still this fresh:
 # setting up the pose model and the window takes a while, and an old picture is not "now".
 CAMERA_FIRST_FRAME_MAX_AGE_S = 0.2
+# Frames decoded ahead of the consumer by read_ahead: enough to ride out one slow decode (a
+# key frame) while the model works; 4 frames of 1920x1080 BGR are 25 MB.
+READ_AHEAD_FRAMES = 4
+# How often a blocked producer looks whether the consumer has gone (s); not a timing figure.
+READ_AHEAD_POLL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -271,3 +279,73 @@ def open_source(spec: str | Path | int, /, *, rate_hz: float | None = None) -> F
     if path.is_dir():
         return ImageFolderSource(path, rate_hz=rate_hz)
     return VideoFileSource(path)
+
+
+class _ReadFailure:
+    """An exception raised while reading ahead, handed to the consumer in order."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+_END = object()
+
+
+def read_ahead(frames: Iterable[Frame], /, *, depth: int = READ_AHEAD_FRAMES, timer=NO_TIMER) -> Iterator[Frame]:
+    """The same frames, in the same order with the same times, read (decoded) on a thread of
+    their own at most ``depth`` frames ahead, so decoding overlaps what the consumer does
+    (OpenCV releases the GIL while it decodes: the two run on two cores).
+
+    Offline only: every frame is handed over, none dropped (a live loop keeps only the newest,
+    see ``feedback.session.capture``). An error while reading is raised to the consumer at its
+    place in the sequence. Closing the generator early (``break``, an exception in the
+    consumer) stops and joins the thread before it returns, so the source may be closed
+    right after. ``timer`` receives each frame's read time as stage ``decode``.
+    """
+    if depth < 1:
+        raise ValueError(f"read_ahead needs a depth of at least 1 frame, got {depth}")
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=READ_AHEAD_POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        cpu0 = time.thread_time()
+        try:
+            iterator = iter(frames)
+            while not stop.is_set():
+                started = timer.start()
+                try:
+                    frame = next(iterator)
+                except StopIteration:
+                    break
+                timer.stop("decode", started)
+                if not put(frame):
+                    return
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(_ReadFailure(exc))
+            return
+        finally:
+            timer.add_thread_cpu("decode (read-ahead)", time.thread_time() - cpu0)
+        put(_END)
+
+    thread = threading.Thread(target=produce, name="mindmove-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is _END:
+                return
+            if isinstance(item, _ReadFailure):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join()

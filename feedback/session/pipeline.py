@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from core.ranges import SafeRange
+from core.timing import NO_TIMER
 from feedback.coordination import BreathCoordinationJudge, BreathCueEngine, RepetitionBreath
 from feedback.cues import Cue, CuePolicy
 from feedback.engines import (
@@ -101,6 +102,7 @@ class PracticePipeline:
         self.stats = {name: AngleStats(limits=tr.limits if name == self.channel else "both")
                       for name in self.recorded_channels}
         self._reps_seen = 0
+        self.timer = NO_TIMER  # stages "angles", "engines", "cue policy", "statistics" (core.timing)
         self.breath_judge: BreathCoordinationJudge | None = None
         self.breath_cues: BreathCueEngine | None = None
         self.judged: list[RepetitionBreath] = []
@@ -155,7 +157,11 @@ class PracticePipeline:
                 extra_cues: Sequence[Cue] = ()) -> tuple[dict[str, float], Cue | None, list[Cue]]:
         """One frame: returns (angles, cue on screen, candidate cues). ``extra_cues`` are
         candidates from outside the engines (e.g. the belt reconnecting)."""
+        timer = self.timer
+        started = timer.start()
         angles = self.compute_angles(t_s, pose)
+        timer.stop("angles", started)
+        started = timer.start()
         if self.breath_judge is not None:
             value = angles.get(self.channel, math.nan)
             self.breath_judge.update_movement(t_s, self.rep_engine.progress(value) if math.isfinite(value)
@@ -168,13 +174,18 @@ class PracticePipeline:
         candidates: list[Cue] = list(extra_cues)
         for engine in self.engines:
             candidates.extend(engine.update(t_s, angles, vis))
+        timer.stop("engines", started)
+        started = timer.start()
         shown = self.policy.update(t_s, candidates)
+        timer.stop("cue policy", started)
+        started = timer.start()
         assumed = self.assumed_upright_names
         for name in self.recorded_channels:
             parts = self.exercise.tracking.angle_names if name == self.channel else (name,)
             self.stats[name].update(t_s, angles.get(name, math.nan),
                                     safe=self.safe if name == self.channel else None,
                                     assumed_upright=name in assumed or any(p in assumed for p in parts))
+        timer.stop("statistics", started)
         return angles, shown, candidates
 
     def assumed_upright_pct(self) -> dict[str, float]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from core.timing import NO_TIMER
 from feedback.cues import Cue
 from feedback.session.breath_feeds import PracticeBreath
 from feedback.session.pipeline import PracticePipeline
@@ -40,6 +41,7 @@ class PracticeSession:
         self.sound = sound
         self.sample_interval_s = 1.0 / sample_rate_hz
         self.cues_shown: list[Cue] = []
+        self.timer = NO_TIMER  # stages "breath" and "record" (see core.timing)
         self.last_t_s = 0.0
         self._last_sample_t = -math.inf
         self._last_pacer_phase: str | None = None
@@ -50,9 +52,10 @@ class PracticeSession:
             self.breath.start(clock_origin_s)
 
     def update(self, t_s: float, pose: PoseFrame | None, /) -> tuple[dict[str, float], Cue | None]:
-        pipeline, recorder = self.pipeline, self.recorder
+        pipeline, recorder, timer = self.pipeline, self.recorder, self.timer
         self.last_t_s = t_s
         extra: list[Cue] = []
+        started = timer.start()
         if self.breath is not None:
             frame = self.breath.update(t_s, recorder=recorder)
             pipeline.pacer_state = frame.pacer_state
@@ -66,7 +69,9 @@ class PracticeSession:
                 if frame.pacer_state.phase != self._last_pacer_phase:
                     self.sound.phase_change(frame.pacer_state.phase)
                 self._last_pacer_phase = frame.pacer_state.phase
+            timer.stop("breath", started)
         angles, shown, _ = pipeline.process(t_s, pose, extra_cues=extra)
+        started = timer.start()
         if pipeline.policy.changed and shown is not None:
             self.cues_shown.append(shown)
             if recorder is not None:
@@ -87,18 +92,21 @@ class PracticeSession:
         if recorder is not None and t_s - self._last_sample_t >= self.sample_interval_s * 0.999:
             recorder.add_samples(t_s, {n: angles.get(n) for n in pipeline.recorded_channels})
             self._last_sample_t = t_s
+        timer.stop("record", started)
         if shown is None and t_s < self.welcome_s:  # on screen only: not a cue to record
             shown = Cue.of("encouragement", "session.welcome", t_s=t_s)
         return angles, shown
 
     def finish(self, *, latency=(), inference=(), frames_read: int | None = None, processed: int | None = None,
-               dropped: int = 0, stopped_by: str = "end_of_input") -> PracticeResult:
+               dropped: int = 0, stopped_by: str = "end_of_input", skipped: int = 0,
+               pose_rate_hz: float | None = None, not_shown: int = 0, shown_latency=()) -> PracticeResult:
         breath = self.breath.result() if self.breath is not None and (
             self.breath.feed is not None or self.breath.pacer is not None) else None
         return compute_practice_result(self.pipeline, duration_s=self.last_t_s, latency=list(latency), inference=list(inference),
                        frames_read=frames_read if frames_read is not None else processed or 0,
                        processed=processed or 0, dropped=dropped, cues=self.cues_shown, stopped_by=stopped_by,
-                       breath=breath)
+                       breath=breath, skipped=skipped, pose_rate_hz=pose_rate_hz, not_shown=not_shown,
+                       shown_latency=list(shown_latency))
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:

@@ -24,10 +24,17 @@ class PracticeResult:
     cues: list[Cue] = field(default_factory=list)
     stopped_by: str = "end_of_input"
     breath: dict | None = None  # the BreathResult fields, when the session had breath or a pacer
+    frames_skipped: int = 0  # not sent to the model by the station's pose rate
+    frames_not_shown: int = 0  # processed, but the display had moved on to a newer one
+    shown_latency_s: list[float] = field(default_factory=list)  # capture -> image shown
+    replay_slips: int = 0  # a paced file's decoding fell behind real time (feedback.session.capture)
+    replay_slip_s: float = 0.0
 
 
 def compute_practice_result(pipeline, /, *, duration_s, latency, inference, frames_read, processed, dropped,
-                            cues, stopped_by, breath: dict | None = None) -> PracticeResult:
+                            cues, stopped_by, breath: dict | None = None, skipped: int = 0,
+                            pose_rate_hz: float | None = None, not_shown: int = 0,
+                            shown_latency: list[float] | None = None) -> PracticeResult:
     """The summary, metrics and live figures of a finished session from its
     :class:`~feedback.session.pipeline.PracticePipeline` (statistics, repetitions) and the
     loop's counts."""
@@ -54,7 +61,8 @@ def compute_practice_result(pipeline, /, *, duration_s, latency, inference, fram
         # seated shoulder angle is then off by the trunk's lean.
         "assumed_upright_pct": upright,
         "cues_shown": len(cues),
-        "frames": {"read": frames_read, "processed": processed, "dropped": dropped},
+        "frames": {"read": frames_read, "processed": processed, "dropped": dropped,
+                   **({"skipped_by_pose_rate": skipped, "pose_rate_hz": pose_rate_hz} if pose_rate_hz else {})},
         "latency_ms": {"p50": _ms(compute_percentile(latency, 50)), "p95": _ms(compute_percentile(latency, 95))},
         "stopped_by": stopped_by,
     }
@@ -66,7 +74,8 @@ def compute_practice_result(pipeline, /, *, duration_s, latency, inference, fram
             pipeline.judged, raise_on=rule.raise_on, lower_on=rule.lower_on, min_overlap_pct=rule.min_overlap_pct)
     return PracticeResult(summary=summary, metrics=pipeline.metrics(), active_s=active_s, latency_s=latency,
                           inference_s=inference, frames_read=frames_read, frames_processed=processed,
-                          frames_dropped=dropped, cues=cues, stopped_by=stopped_by, breath=breath)
+                          frames_dropped=dropped, cues=cues, stopped_by=stopped_by, breath=breath,
+                          frames_skipped=skipped, frames_not_shown=not_shown, shown_latency_s=list(shown_latency or []))
 
 
 def _ms(value: float | None) -> float | None:

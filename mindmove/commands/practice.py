@@ -58,6 +58,7 @@ def practice(
     signal: Optional[str] = typer.Option(None, "--signal", help="What the breath recording or belt measures: belt | impedance | airflow | co2 | thermistor | accelerometer | auto (default: the file's or belt's own)."),
     polarity: Optional[str] = typer.Option(None, "--polarity", help="Override the breath signal's polarity: auto | normal (rise = inhale) | inverted."),
     pacer: Optional[bool] = typer.Option(None, "--pacer/--no-pacer", help="Show the breathing guide (default: when the exercise asks for breath coordination)."),
+    profile: bool = typer.Option(False, "--profile", help="At the end, print where the time went (per stage and thread)."),
     sound: bool = typer.Option(False, "--sound", help="Soft tones at the guide's phase changes and a quiet chime per repetition."),
 ) -> None:
     """Practise an exercise with live, gentle guidance; the session is recorded as it happens."""
@@ -66,7 +67,7 @@ def practice(
 
     options = PracticeOptions(
         patient=patient, exercise=exercise, camera=camera, source=source, side=side, window=not no_window,
-        windowed=windowed, record_video=record_video, fast=fast, sound=sound,
+        windowed=windowed, record_video=record_video, fast=fast, sound=sound, profile=profile,
         before=(pain_before, mood_before), after=(pain_after, mood_after), satisfaction=satisfaction,
         breath=BreathOptions(belt=belt, replay=breath_replay, rate_hz=rate_hz, belt_kind=belt_kind,
                              signal=signal, polarity=polarity, pacer=pacer))
@@ -81,6 +82,23 @@ def practice(
         typer.echo(line)
     for warning in outcome.warnings:
         typer.echo(f"Warning: {warning}", err=True)
+    if outcome.timer is not None:
+        _print_profile(outcome.timer, outcome.result)
+
+
+def _print_profile(timer, result) -> None:
+    """``--profile``: time per stage and CPU per thread, on stderr."""
+    from core.timing import format_figures
+    from feedback.session.stats import compute_percentile
+
+    p95 = compute_percentile(result.latency_s, 95)
+    typer.echo(f"profile: {result.frames_processed} frames processed, {result.frames_dropped} dropped, "
+               f"{result.frames_skipped} skipped by the pose rate, {result.frames_not_shown} not shown; "
+               f"capture->cue p95 {1000 * p95:.1f} ms" if p95 is not None else "profile: no frame processed", err=True)
+    for line in format_figures(timer.figures()):
+        typer.echo("  " + line, err=True)
+    for name, seconds in sorted(timer.thread_cpu_s.items(), key=lambda kv: -kv[1]):
+        typer.echo(f"  CPU {name:<28s} {seconds:7.2f} s", err=True)
 
 
 def exercises() -> None:

@@ -29,6 +29,7 @@ from typing import Any, Mapping
 from sqlalchemy import case, exists, or_, select, update
 
 from core.errors import StoreError, ValidationError
+from core.timing import NO_TIMER
 from mindmove.store.db import Store
 from mindmove.store.models import (
     BreathResult, CheckIn, CueEvent, GaitResult, Patient, Repetition, Sample, Session, SessionMetric, utcnow,
@@ -161,6 +162,7 @@ class SessionRecorder:
     # never stalls the live loop. False: the adding thread commits (tests, offline tools).
     background: bool = False
     session_id: int | None = None
+    timer: Any = field(default=NO_TIMER, repr=False)  # stage "db write" of the writer thread (core.timing)
     _samples: list[dict] = field(default_factory=list, repr=False)
     _cues: list[dict] = field(default_factory=list, repr=False)
     _reps: list[dict] = field(default_factory=list, repr=False)
@@ -207,8 +209,14 @@ class SessionRecorder:
             self._writer.start()
 
     def _write_loop(self) -> None:
-        while not self._stop.wait(self.flush_interval_s):
-            self.flush()
+        cpu0 = time.thread_time()
+        try:
+            while not self._stop.wait(self.flush_interval_s):
+                started = self.timer.start()
+                self.flush()
+                self.timer.stop("db write", started)
+        finally:
+            self.timer.add_thread_cpu("recorder writer", time.thread_time() - cpu0)
 
     def _stop_writer(self) -> None:
         if self._writer is not None:
