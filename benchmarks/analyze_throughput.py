@@ -7,14 +7,18 @@ Both start from the video file and end when the last frame is done, model set-up
 - bare: the loop of MediaPipe's own examples, one thread: ``cv2.VideoCapture.read()``,
   ``cv2.cvtColor(BGR->RGB)``, ``mediapipe.solutions.pose.Pose(model_complexity=1).process``,
   nothing kept;
-- full: :func:`mindmove.analyze.analyze_input` with ``task="angles"``: the video decoded a few
-  frames ahead on its own thread (:func:`sensing.video.read_ahead`) while the model runs, the
-  landmarks copied out, then angles, Butterworth smoothing, ``landmarks.csv``, ``angles.csv``
-  and ``summary.json`` written to a temporary folder.
+- full: :func:`mindmove.analyze.analyze_input` with ``task="angles"`` and ``people="one"``
+  (the same one-person model): the video decoded a few frames ahead on its own thread
+  (:func:`sensing.video.read_ahead`) while the model runs, the landmarks copied out, then
+  angles, Butterworth smoothing, ``landmarks.csv``, ``angles.csv`` and ``summary.json``
+  written to a temporary folder;
+- several (unless ``--no-several``): the same with ``people="several"``, analyze's default,
+  which finds and follows everyone in view (the Tasks landmarker with several poses, on
+  square tiles of a wide frame) and analyses one person: what following several people costs.
 
-The two run alternately (bare first, then full first, ...) ``--repeats`` times in this one
-process; each pair gives ``bare time / full time`` and the last line is the median of the
-pairs' ratios, ``ratio=<full fps / bare fps>`` (target >= 1.0). It also replays the poses of
+They run in rotating order ``--repeats`` times in this one process; each repeat gives
+``bare time / full time`` (and ``bare time / several time``); the last lines are the medians
+of those ratios, ``ratio=<full fps / bare fps>`` (target >= 1.0) and ``ratio_several=``. It also replays the poses of
 one run through the full path with no model, which measures what the analysis adds per
 frame independently of the model. ``--load N`` runs N busy processes meanwhile. The load
 average is printed with the figures.
@@ -59,11 +63,11 @@ def run_bare(video: Path) -> tuple[float, int]:
     return time.perf_counter() - start, n
 
 
-def run_full(video: Path, out_dir: Path, keep_poses: list | None = None) -> tuple[float, int]:
+def run_full(video: Path, out_dir: Path, *, people: str = "one") -> tuple[float, int]:
     from mindmove.analyze import analyze_input
 
     start = time.perf_counter()
-    summary = analyze_input(video, out_dir, task="angles")
+    summary = analyze_input(video, out_dir, task="angles", people=people)
     return time.perf_counter() - start, int(summary["frames"])
 
 
@@ -110,33 +114,44 @@ def main() -> None:
     parser.add_argument("video", type=Path)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--load", type=int, default=0, help="busy processes during the measurement")
+    parser.add_argument("--no-several", action="store_true", help="leave out analyze's several-people default")
     args = parser.parse_args()
     os.environ.setdefault("GLOG_minloglevel", "2")
 
     print(f"video: {args.video.name}; machine: {platform.processor() or platform.machine()}, "
           f"python {platform.python_version()}; load: {args.load} busy process(es)")
     print(f"start: {load_average_text()}")
-    ratios, bare_all, full_all = [], [], []
+    ratios, several_ratios, bare_all, full_all = [], [], [], []
+    kinds = ("bare", "full") if args.no_several else ("bare", "full", "several")
     with tempfile.TemporaryDirectory() as tmp, BusyLoad(args.load):
         run_bare(args.video)  # warm the file cache and the model's first load
         for k in range(args.repeats):
-            order = ("bare", "full") if k % 2 == 0 else ("full", "bare")
+            order = kinds[k % len(kinds):] + kinds[:k % len(kinds)]
+            several_s = None
             for which in order:
                 if which == "bare":
                     bare_s, n = run_bare(args.video)
-                else:
+                elif which == "full":
                     full_s, n_full = run_full(args.video, Path(tmp) / f"run{k}")
+                else:
+                    several_s, _ = run_full(args.video, Path(tmp) / f"several{k}", people="several")
             assert n == n_full, f"the two loops saw {n} and {n_full} frames"
             ratios.append(bare_s / full_s)
             bare_all.append(bare_s)
             full_all.append(full_s)
-            print(f"pair {k + 1} ({' then '.join(order)}): bare {1000 * bare_s / n:.2f} ms/frame, "
-                  f"full {1000 * full_s / n:.2f} ms/frame, ratio {bare_s / full_s:.3f}; {load_average_text()}")
+            several = "" if several_s is None else \
+                f", several {1000 * several_s / n:.2f} ms/frame (ratio {bare_s / several_s:.3f})"
+            if several_s is not None:
+                several_ratios.append(bare_s / several_s)
+            print(f"repeat {k + 1} ({' then '.join(order)}): bare {1000 * bare_s / n:.2f} ms/frame, "
+                  f"full {1000 * full_s / n:.2f} ms/frame, ratio {bare_s / full_s:.3f}{several}; {load_average_text()}")
         overhead_s, n_over = run_overhead(args.video, Path(tmp) / "overhead")
     print(f"analysis outside the model and the decoder: {1000 * overhead_s / n_over:.2f} ms/frame")
     print(f"bare loop median {1000 * statistics.median(bare_all) / n:.2f} ms/frame, "
           f"full median {1000 * statistics.median(full_all) / n:.2f} ms/frame ({n} frames, model set-up included)")
     print(f"end: {load_average_text()}")
+    if several_ratios:
+        print(f"ratio_several={statistics.median(several_ratios):.2f}")
     print(f"ratio={statistics.median(ratios):.2f}")
 
 

@@ -77,6 +77,12 @@ class PoseFrame:
     pixel_px: np.ndarray | None = None  # (33, 2)
 
 
+# ``attrs`` key: True when every frame of the series is known to be the same person (one
+# identity of the several-people tracker, sensing.people), so no analysis needs to guess
+# where the pose model jumped from one person to another.
+ATTR_IDENTITY_TRACKED = "identity_tracked"
+
+
 @dataclass(frozen=True)
 class LandmarkSeries:
     """Landmarks over time; see the module docstring for shapes and units."""

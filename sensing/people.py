@@ -49,7 +49,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from sensing.landmarks import LANDMARK_INDEX, N_LANDMARKS, LandmarkSeries, PoseFrame
+from sensing.landmarks import ATTR_IDENTITY_TRACKED, LANDMARK_INDEX, N_LANDMARKS, LandmarkSeries, PoseFrame
 
 log = logging.getLogger(__name__)
 
@@ -371,6 +371,7 @@ def build_people_tracks(t_s: Sequence[float], assigned: Sequence[Sequence[tuple[
                                     pixel_px=np.full((times.size, N_LANDMARKS, 2), np.nan),
                                     image_size=image_size, source=source)
         series.attrs.update(dict(attrs or {}), person=number)
+        series.attrs[ATTR_IDENTITY_TRACKED] = True  # one identity, followed among everyone in view
         people[number] = series
     dropped = len(frames_of) - len(kept)
     if dropped:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from feedback.smoothing import compute_true_runs, fill_gaps, smooth_butterworth
-from sensing.landmarks import LANDMARK_INDEX, LandmarkSeries
+from sensing.landmarks import ATTR_IDENTITY_TRACKED, LANDMARK_INDEX, LandmarkSeries
 
 SIDES = ("left", "right")
 FOOT_POINTS = ("heel", "foot_index")
@@ -188,9 +188,11 @@ def detect_identity_switches(series: LandmarkSeries, /) -> list[int]:
     A switch is a one-frame jump of the mid-hip by more than ``JUMP_TORSO_LENGTHS`` torso
     lengths, or of the torso length by more than ``SIZE_JUMP_RATIO`` (a limb length alone
     changes with foreshortening); nobody found for longer than ``GAP_S`` also starts a new
-    stretch (reported the same way).
+    stretch (reported the same way). A series of one identity of the several-people tracker
+    (``attrs[ATTR_IDENTITY_TRACKED]``) has none: the tracker matched each frame to the person
+    by position, size and body proportions, and a fast step or a noisy pose is no switch.
     """
-    if series.pixel_px is None:
+    if series.pixel_px is None or series.attrs.get(ATTR_IDENTITY_TRACKED):
         return []
     hip = pixel_mid(series, "left_hip", "right_hip")
     torso = pixel_torso(series)
