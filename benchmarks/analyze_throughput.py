@@ -12,9 +12,12 @@ Both start from the video file and end when the last frame is done, model set-up
   (:func:`sensing.video.read_ahead`) while the model runs, the landmarks copied out, then
   angles, Butterworth smoothing, ``landmarks.csv``, ``angles.csv`` and ``summary.json``
   written to a temporary folder;
-- several (unless ``--no-several``): the same with ``people="several"``, analyze's default,
-  which finds and follows everyone in view (the Tasks landmarker with several poses, on
-  square tiles of a wide frame) and analyses one person: what following several people costs.
+- several (unless ``--no-several``): the same with ``people="several"``, analyze's default:
+  the one-person model first while everyone is looked for every 0.5 s on another thread
+  (:func:`mindmove.analyze_people.compute_alone_series`); when a scan finds two people, it
+  finds and follows everyone in view (the Tasks landmarker with several poses, on square
+  tiles of a wide frame) and analyses one person. On a recording with one person this is
+  what the scans cost; with two (``sports2d_demo.mp4``), what following several people costs.
 
 They run in rotating order ``--repeats`` times in this one process; each repeat gives
 ``bare time / full time`` (and ``bare time / several time``); the last lines are the medians

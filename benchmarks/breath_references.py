@@ -138,6 +138,9 @@ def build_reference(name: str) -> dict[str, np.ndarray]:
 
 
 def co2_reference(x: np.ndarray, rate_hz: float, debounce_s: float = 0.3) -> dict[str, np.ndarray]:
+    """Inspiration (falling) and expiration (rising) onsets of a capnogram, in seconds: where it
+    crosses the level half-way between its 10th and 90th percentiles and stays across for
+    ``debounce_s``, interpolated between samples."""
     level = (np.percentile(x, 90) + np.percentile(x, 10)) / 2
     above = x > level
     hold = int(debounce_s * rate_hz)

@@ -227,7 +227,7 @@ def main() -> int:
     from sensing.pose import offline_task_bundle
     from telehealth_support import ServeProcess
 
-    bundle = offline_task_bundle(data_dir=tmp / "data")
+    bundle = offline_task_bundle(tmp / "data")
     poses = record_landmarks(args.video, bundle)
     print(f"recorded landmarks: {len(poses)} frames of {args.video.name}, a person in {sum(p is not None for p in poses)}")
     url = f"sqlite:///{tmp / 'clinic.db'}"

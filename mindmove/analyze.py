@@ -356,6 +356,14 @@ def _import_in_background(names: Iterable[str], /):
 def _analyze_images(path: Path, out_dir, *, options: AnalysisOptions, pose_model, overlay: bool,
                     rate_hz: float | None, progress: ProgressFn | None, estimator) -> dict:
     if estimator is None and options.people == "several":
+        if options.person is None and options.roi is None:  # nobody named: maybe nobody else is there
+            from mindmove.analyze_people import alone_summary, compute_alone_series
+
+            series = compute_alone_series(path, pose_model=pose_model, rate_hz=rate_hz, progress=progress)
+            if series is not None:
+                return _summarise_images(path, out_dir, series, options=options, overlay=overlay, rate_hz=rate_hz,
+                                         pose_model=series.attrs.get("pose_model"),
+                                         extra={"people": alone_summary(series)})
         return _analyze_people(path, out_dir, options=options, pose_model=pose_model, overlay=overlay,
                                rate_hz=rate_hz, progress=progress)
     from contextlib import closing
@@ -378,8 +386,14 @@ def _analyze_images(path: Path, out_dir, *, options: AnalysisOptions, pose_model
             if own_estimator:
                 est.close()
             importing.join()
-    summary = analyze_series(series, out_dir, options=options, input_path=str(path),
+    return _summarise_images(path, out_dir, series, options=options, overlay=overlay, rate_hz=rate_hz,
                              pose_model=getattr(est, "name", str(pose_model)))
+
+
+def _summarise_images(path: Path, out_dir, series: LandmarkSeries, *, options: AnalysisOptions, overlay: bool,
+                      rate_hz: float | None, pose_model: str | None, extra: dict | None = None) -> dict:
+    summary = analyze_series(series, out_dir, options=options, input_path=str(path), pose_model=pose_model,
+                             extra=extra)
     if overlay:
         overlay_path = render_overlay_video(path, series, Path(out_dir) / "overlay.mp4",
                                             rate_hz=rate_hz,

@@ -1,6 +1,8 @@
 """`mindmove analyze` with several people in view: follow everyone, analyse one.
 
-:func:`compute_people_tracks` runs the multi-person estimator of :mod:`sensing.multipose`
+:func:`compute_alone_series` first runs the one-person model while looking for everyone
+every ``ALONE_SCAN_EVERY_S``; only when someone else is found does
+:func:`compute_people_tracks` run the multi-person estimator of :mod:`sensing.multipose`
 over a video and follows every person (:mod:`sensing.people`); :func:`choose_person` picks
 the one to analyse:
 
@@ -29,9 +31,68 @@ from sensing.people import PeopleTracks, choose_in_roi
 log = logging.getLogger(__name__)
 
 PEOPLE_MODES = ("several", "one")
+# With --people several and no --person or --roi, the one-person model goes over the recording
+# first while everyone is looked for this often (on another thread); everyone is followed
+# (several times the cost on a wide frame: benchmarks/people_cost.py) only when a scan finds
+# two people. Someone in view for less than this is not analysable anyway (a person seen for
+# under sensing.people.MIN_TRACK_S is dropped as spurious, and a walk needs strides).
+ALONE_SCAN_EVERY_S = 0.5
 # Colours (BGR) of the skeletons in overlay.mp4: the person analysed, everyone else.
 ANALYSED_BONE_BGR = (230, 220, 200)
 OTHER_BONE_BGR = (120, 120, 120)
+
+
+class _SeveralInView(Exception):
+    """A scan of :func:`compute_alone_series` found more than one person."""
+
+
+def compute_alone_series(path: Path, /, *, pose_model=None, rate_hz: float | None = None,
+                         progress=None) -> LandmarkSeries | None:
+    """The one-person model's series of a recording in which nobody else is ever seen, or
+    None as soon as someone else is (see ALONE_SCAN_EVERY_S): then everyone must be followed
+    (:func:`compute_people_tracks`). The scans run on another thread, beside the model."""
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import closing
+
+    from mindmove.analyze import compute_landmark_series
+    from mindmove.settings import ensure_data_dir
+    from sensing.multipose import create_people_estimator
+    from sensing.pose import create_pose_estimator
+    from sensing.video import open_source, read_ahead
+
+    def scanned(frames, everyone, pool):
+        pending, next_t = None, -np.inf
+        for frame in frames:
+            if frame.t_s >= next_t:
+                if pending is not None and len(pending.result()) > 1:
+                    raise _SeveralInView
+                pending, next_t = pool.submit(everyone.estimate_all, frame.image_bgr, frame.t_s), frame.t_s + ALONE_SCAN_EVERY_S
+            yield frame
+        if pending is not None and len(pending.result()) > 1:
+            raise _SeveralInView
+
+    with open_source(path, rate_hz=rate_hz) as source:
+        n_hint = getattr(source, "frame_count", None) or len(getattr(source, "paths", ())) or None
+        with create_people_estimator(pose_model, image_size=source.size, data_dir=ensure_data_dir()) as everyone, \
+                create_pose_estimator(pose_model) as one, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="mindmove-scan") as pool, \
+                closing(read_ahead(source.frames())) as frames:
+            try:
+                return compute_landmark_series(scanned(frames, everyone, pool), one, image_size=source.size,
+                                               n_frames_hint=n_hint, source=str(path), progress=progress)
+            except _SeveralInView:
+                log.info("more than one person in view: following everyone")
+                return None
+
+
+def alone_summary(series: LandmarkSeries) -> dict:
+    """The ``people`` block of ``summary.json`` for a recording with one person in view."""
+    seen = np.flatnonzero(series.frames_with_person())
+    found = [] if not seen.size else [{
+        "person": 1, "frames": int(seen.size), "first_frame": int(seen[0]), "last_frame": int(seen[-1]),
+        "t_first_s": round(float(series.t_s[seen[0]]), 4), "t_last_s": round(float(series.t_s[seen[-1]]), 4)}]
+    return {"found": found, "analysed": 1 if found else None, "chosen_by": "only_person" if found else "nobody",
+            "pose_model": series.attrs.get("pose_model"), "everyone_looked_for_every_s": ALONE_SCAN_EVERY_S}
 
 
 def compute_people_tracks(path: Path, /, *, pose_model=None, rate_hz: float | None = None,

@@ -104,6 +104,8 @@ SEGMENTS: tuple[tuple[str, str], ...] = (
     ("left_knee", "left_ankle"), ("right_knee", "right_ankle"),
 )
 _BODY_IDX = np.array([LANDMARK_INDEX[n] for n in BODY_LANDMARKS])
+_BODY_IDX_MIRRORED = np.array([LANDMARK_INDEX[n.replace("left_", "RIGHT_").replace("right_", "left_").replace("RIGHT_", "right_")]
+                               for n in BODY_LANDMARKS])
 _SEG_IDX = np.array([(LANDMARK_INDEX[a], LANDMARK_INDEX[b]) for a, b in SEGMENTS])
 
 
@@ -207,10 +209,16 @@ class Track:
 def compute_pose_shift(a: PoseFrame, b: PoseFrame, /, *, size_px: float) -> float:
     """Mean distance between the same body landmarks of two poses, in body sizes (NaN when
     they share no visible landmark): small from one frame to the next for one person, large
-    when a one-person model has moved on to someone else."""
-    pa, pb = np.asarray(a.pixel_px)[_BODY_IDX], np.asarray(b.pixel_px)[_BODY_IDX]
-    seen = ((np.asarray(a.visibility)[_BODY_IDX] >= MIN_VISIBILITY)
-            & (np.asarray(b.visibility)[_BODY_IDX] >= MIN_VISIBILITY))
+    when a one-person model has moved on to someone else. A pose whose left and right sides
+    were swapped (a model's common slip on a person seen side-on) is the same person: the
+    smaller of the shift as given and with ``a``'s sides swapped is returned."""
+    shifts = [_mean_shift(a, b, idx, size_px) for idx in (_BODY_IDX, _BODY_IDX_MIRRORED)]
+    return min(shifts) if not all(math.isnan(x) for x in shifts) else math.nan
+
+
+def _mean_shift(a: PoseFrame, b: PoseFrame, a_idx: np.ndarray, size_px: float) -> float:
+    pa, pb = np.asarray(a.pixel_px)[a_idx], np.asarray(b.pixel_px)[_BODY_IDX]
+    seen = (np.asarray(a.visibility)[a_idx] >= MIN_VISIBILITY) & (np.asarray(b.visibility)[_BODY_IDX] >= MIN_VISIBILITY)
     d = np.linalg.norm(pa - pb, axis=1)[seen]
     d = d[np.isfinite(d)]
     return float(d.mean()) / size_px if d.size else math.nan

@@ -233,6 +233,12 @@ def _head_points(mid_shoulder: np.ndarray, ang, s: BodySegments, anterior, up, r
     head_anterior = math.cos(nf) * anterior - math.sin(nf) * up
     ear_right = math.cos(rho) * right + math.sin(rho) * head_anterior
     face = math.cos(rho) * head_anterior - math.sin(rho) * right
+    return compute_head_points(mid_shoulder, s, head_axis=head_axis, face=face, ear_right=ear_right)
+
+
+def compute_head_points(mid_shoulder: np.ndarray, s: BodySegments, /, *, head_axis, face, ear_right) -> dict:
+    """Ears, nose, eyes and mouth above ``mid_shoulder`` (one point or one per frame) for a head
+    whose axis, facing direction and ear-to-ear direction (towards the right ear) are given."""
     mid_ear = mid_shoulder + s.neck_m * head_axis
     hw = s.head_half_width_m
     pts = {"left_ear": mid_ear - hw * ear_right, "right_ear": mid_ear + hw * ear_right,

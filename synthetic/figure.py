@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sensing.landmarks import LANDMARK_INDEX
-from synthetic.body import BodySegments
+from synthetic.body import BodySegments, compute_head_points
 
 TRUNK_LEAN_PEAK_DEG = 40.0     # forward trunk lean at its peak in a rise (Schenkman 1990: 30-45)
 FLEXION_PHASE = 0.4            # share of a rise spent leaning the trunk forward
@@ -257,17 +257,7 @@ def body_points(track: Track, seg: BodySegments, *, y_m: float) -> dict[str, np.
                     f"{side}_pinky": wrist + seg.hand_m * fore - 0.02 * sign * right,
                     f"{side}_index": wrist + seg.hand_m * fore + 0.02 * sign * right,
                     f"{side}_thumb": wrist + 0.5 * seg.hand_m * fore + 0.04 * sign * right})
-    mid_ear = mid_sh + seg.neck_m * trunk
-    pts["left_ear"] = mid_ear - seg.head_half_width_m * right
-    pts["right_ear"] = mid_ear + seg.head_half_width_m * right
-    pts["nose"] = mid_ear + seg.nose_forward_m * trunk_ahead - 0.02 * trunk
-    eyes = mid_ear + 0.8 * seg.nose_forward_m * trunk_ahead + 0.02 * trunk
-    for side, sign in (("left", -1.0), ("right", 1.0)):
-        for suffix, off in (("_inner", 0.015), ("", 0.032), ("_outer", 0.045)):
-            pts[f"{side}_eye{suffix}"] = eyes + sign * off * right
-    mouth = mid_ear + 0.8 * seg.nose_forward_m * trunk_ahead - 0.06 * trunk
-    pts["mouth_left"] = mouth - 0.025 * right
-    pts["mouth_right"] = mouth + 0.025 * right
+    pts.update(compute_head_points(mid_sh, seg, head_axis=trunk, face=trunk_ahead, ear_right=right))
     return pts
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from core.errors import InputError, ValidationError
 from feedback.motions import SIDES
 from sensing.landmarks import LANDMARK_INDEX, MEDIAPIPE_WORLD_UP, N_LANDMARKS, LandmarkSeries
-from synthetic.body import BodySegments
+from synthetic.body import BodySegments, compute_head_points
 from synthetic.walk_path import lay_on_path, side_view
 from synthetic.walk_time import (
     Progression, TimeWarp, cadence_ramp_warp, freeze_start, freeze_warp, tremble, variability_warp,
@@ -218,17 +218,7 @@ def _body_points(g: _Gait, t: np.ndarray) -> dict[str, np.ndarray]:
             f"{side}_index": wrist + seg.hand_m * forearm + 0.02 * sign * right,
             f"{side}_thumb": wrist + 0.5 * seg.hand_m * forearm + 0.04 * sign * right,
         })
-    mid_ear = mid_shoulder + seg.neck_m * up
-    pts["left_ear"] = mid_ear - seg.head_half_width_m * right
-    pts["right_ear"] = mid_ear + seg.head_half_width_m * right
-    pts["nose"] = mid_ear + seg.nose_forward_m * ahead - 0.02 * up
-    eye_centre = mid_ear + 0.8 * seg.nose_forward_m * ahead + 0.02 * up
-    for side, sign in (("left", -1.0), ("right", 1.0)):
-        for suffix, offset_m in (("_inner", 0.015), ("", 0.032), ("_outer", 0.045)):
-            pts[f"{side}_eye{suffix}"] = eye_centre + sign * offset_m * right
-    mouth = mid_ear + 0.8 * seg.nose_forward_m * ahead - 0.06 * up
-    pts["mouth_left"] = mouth - 0.025 * right
-    pts["mouth_right"] = mouth + 0.025 * right
+    pts.update(compute_head_points(mid_shoulder, seg, head_axis=up, face=ahead, ear_right=right))
     return pts
 
 

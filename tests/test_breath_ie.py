@@ -13,11 +13,18 @@ if the new level holds for 0.3 s, time interpolated between samples.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from feedback.breath import BreathAnalyzer, analyze_breath, compute_corner_time
 from sensing.breath_source import load_breath_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from breath_references import co2_reference  # noqa: E402  (how the CO2 reference is derived)
 
 RATE_HZ = 25.0
 
@@ -80,21 +87,6 @@ def test_corner_time_of_a_lopsided_trough():
 
 
 # ------------------------------------------------------------------ real capnogram
-def _co2_edges(x, rate_hz, debounce_s=0.3):
-    """Inspiration (falling) and expiration (rising) onsets of a capnogram, in seconds."""
-    level = (np.percentile(x, 90) + np.percentile(x, 10)) / 2
-    above = x > level
-    hold = int(debounce_s * rate_hz)
-    state, falls, rises = above[0], [], []
-    for k in np.flatnonzero(np.diff(above.astype(int)) != 0) + 1:
-        new = above[k]
-        if new != state and np.all(above[k:k + hold] == new):
-            crossing = (k - 1 + (level - x[k - 1]) / (x[k] - x[k - 1])) / rate_hz
-            (rises if new else falls).append(crossing)
-            state = new
-    return np.asarray(falls), np.asarray(rises)
-
-
 def _co2_reference_breaths(falls, rises):
     """(inspiration onset, expiration onset, next inspiration onset) for every full breath."""
     breaths = []
@@ -107,7 +99,8 @@ def _co2_reference_breaths(falls, rises):
 
 def test_co2_inhale_exhale_durations_and_ratio(shared):
     t, x, rate = load_breath_file(shared("breath/resp4_CO2.npy"), rate_hz=60.0)
-    falls, rises = _co2_edges(x, rate)
+    edges = co2_reference(x, rate)  # inspiration (falling) and expiration (rising) onsets, s
+    falls, rises = edges["inhale"], edges["exhale"]
     ref = _co2_reference_breaths(falls, rises)
     assert falls.size == 81 and len(ref) >= 78  # the README's count: the reference is sane
     ref_inhale, ref_exhale = ref[:, 1] - ref[:, 0], ref[:, 2] - ref[:, 1]

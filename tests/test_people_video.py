@@ -144,3 +144,22 @@ def test_calibration_locked_on_the_man_never_jumps_to_the_woman():
         run_range_capture(source.frames(), estimator, ["right_shoulder_flexion"], on_frame=on_frame)
         assert len(estimator.lock_history) == 1
     _assert_only_the_man(poses)
+
+
+def test_a_recording_with_one_person_is_analysed_by_the_one_person_model_with_everyone_looked_for(tmp_path):
+    """No second person in the lunge clip: analyze's default gives exactly ``--people one``'s
+    landmarks (the one-person model), having looked for everyone every ALONE_SCAN_EVERY_S."""
+    from mindmove.analyze_people import ALONE_SCAN_EVERY_S
+
+    video = shared_file("video/pose2sim_lunge_cam01.mp4")
+    runs = {}
+    for people in ("several", "one"):
+        out = tmp_path / people
+        assert main(["analyze", str(video), "--out", str(out), "--people", people]) == 0
+        runs[people] = (json.loads((out / "summary.json").read_text()), load_landmarks_csv(out / "landmarks.csv"))
+    summary, series = runs["several"]
+    assert summary["people"]["chosen_by"] == "only_person"
+    assert summary["people"]["everyone_looked_for_every_s"] == ALONE_SCAN_EVERY_S
+    assert summary["people"]["found"][0]["frames"] == 100
+    assert summary["pose_model"] == runs["one"][0]["pose_model"]
+    np.testing.assert_array_equal(series.pixel_px, runs["one"][1].pixel_px)

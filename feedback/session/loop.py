@@ -197,30 +197,14 @@ def run_practice(source, estimator, pipeline: PracticePipeline, /, *, recorder=N
     loop = _PoseLoop(grabber, estimator, session, display, halt, stop, max_frames, pose_rate_hz, timer,
                      time_estimate=timer.enabled and not hasattr(estimator, "timer"))
     pose_thread = threading.Thread(target=loop.run, name="mindmove-pose", daemon=True)
-    stopped_by: str | None = None
     shown_latency: list[float] = []
-    last: _Shown | None = None
-    cpu0 = time.thread_time()
-    grabber.start()
-    pose_thread.start()
     try:
-        if show:
-            last, stopped_by = _display(display, sinks, render, pipeline, timer, shown_latency)
-        if stopped_by is not None:  # the window was closed: the pose thread stops after its frame
-            halt.set()
-            grabber.stop()
-        while pose_thread.is_alive():
-            pose_thread.join(JOIN_POLL_S)
-    except KeyboardInterrupt:
-        stopped_by = "ctrl_c"
-        log.info("practice stopped with Ctrl-C; finishing the session")
-    finally:  # whatever happened here, the pose thread is done with the estimator before we return
-        halt.set()
-        grabber.stop()
-        pose_thread.join()
+        last, stopped_by = _run_threads(grabber, pose_thread, halt, timer,
+                                        lambda: _display(display, sinks, render, pipeline, timer, shown_latency)
+                                        if show else (None, None))
+    finally:
         for part, previous in restore:
             part.timer = previous
-        timer.add_thread_cpu("display (calling thread)", time.thread_time() - cpu0)
     if loop.error is not None:
         raise loop.error
     stopped_by = stopped_by or loop.stopped_by
@@ -234,6 +218,34 @@ def run_practice(source, estimator, pipeline: PracticePipeline, /, *, recorder=N
                             not_shown=display.replaced if display is not None else 0, shown_latency=shown_latency)
     result.replay_slips, result.replay_slip_s = grabber.replay_slips, grabber.replay_slip_s
     return result
+
+
+def _run_threads(grabber: LatestFrameGrabber, pose_thread: threading.Thread, halt: threading.Event, timer,
+                 display: Callable[[], tuple]) -> tuple:
+    """Start the capture and pose threads, run ``display`` on this thread, and wait for the
+    pose thread: ``(last image shown, stopped by)``. Whatever happens here (Ctrl-C included),
+    the pose thread is done with the estimator when this returns."""
+    stopped_by: str | None = None
+    last = None
+    cpu0 = time.thread_time()
+    grabber.start()
+    pose_thread.start()
+    try:
+        last, stopped_by = display()
+        if stopped_by is not None:  # the window was closed: the pose thread stops after its frame
+            halt.set()
+            grabber.stop()
+        while pose_thread.is_alive():
+            pose_thread.join(JOIN_POLL_S)
+    except KeyboardInterrupt:
+        stopped_by = "ctrl_c"
+        log.info("practice stopped with Ctrl-C; finishing the session")
+    finally:
+        halt.set()
+        grabber.stop()
+        pose_thread.join()
+        timer.add_thread_cpu("display (calling thread)", time.thread_time() - cpu0)
+    return last, stopped_by
 
 
 def _display(display: Mailbox, sinks: Sequence[FrameSink], render: Callable, pipeline, timer,
