@@ -28,7 +28,8 @@ import numpy as np
 
 from sensing.landmarks import PoseFrame
 from sensing.people import (DUPLICATE_OVERLAP, GATE_TORSO, MAX_SIZE_RATIO, MAX_SPEED_TORSO_PER_S, PersonTracker, Track,
-                            choose_centred, compute_overlap, compute_person_features, compute_pose_shift)
+                            choose_centred, compute_box, compute_overlap, compute_person_features,
+                            compute_pose_shift)
 from sensing.pose import TasksPoseEstimator, square_crop_offsets
 
 log = logging.getLogger(__name__)
@@ -81,11 +82,13 @@ RELOCK_TORSO = 1.5
 # moves about 0.1 body sizes a frame even walking; a one-person model that moved on to someone
 # standing beside or in front of the patient lands a whole body elsewhere.
 POSE_SHIFT_TORSO = 0.25
-# Live, on the cheap path in a wide frame: the square the one-person model sees moves to
-# centre the person again only when they are more than this fraction of its side from its
-# centre (their body then still lies inside it), so that the model's own tracking, which
-# looks where the person was in the previous frame, is not thrown by a moving picture.
-FOLLOW_RECENTRE = 0.2
+# Live, on the cheap path in a wide frame: the square the one-person model sees holds the
+# person's last pose (every visible landmark, hands included) with this many body sizes to
+# spare on each side (a quarter of a metre: a hand at 5 m/s moves 0.17 m in a frame at 30 fps).
+# It moves, to centre them again, only when they come nearer its edge than that (so that the
+# model's own tracking, which looks where the person was in the previous frame, is not thrown
+# by a moving picture); a person wider than the square (arms spread) is shown the whole frame.
+FOLLOW_MARGIN_TORSO = 0.5
 
 
 class TiledPoseEstimator:
@@ -257,7 +260,7 @@ class TrackingPoseEstimator:
         """The one-person model's pose if it is the locked person's, else None.
 
         In a frame wider than tall the model sees the square of the frame's height around
-        the person (see FOLLOW_RECENTRE): its detector sees them larger than in the whole
+        the person (see FOLLOW_MARGIN_TORSO): its detector sees them larger than in the whole
         frame shrunk, and nobody outside the square can take their place."""
         height, width = image_bgr.shape[:2]
         x0 = self._follow_left(width, height)
@@ -281,12 +284,16 @@ class TrackingPoseEstimator:
         """Left edge of the square the one-person model sees (None: the whole frame)."""
         if width <= height or self._last_pose is None:
             return None
-        feats = compute_person_features(self._last_pose[1])
-        if feats is None:
+        pose = self._last_pose[1]
+        box, feats = compute_box(pose), compute_person_features(pose)
+        if box is None or feats is None:
             return self.follow_left
-        centre = float(feats.centre_px[0])
-        if self.follow_left is None or abs(centre - (self.follow_left + height / 2.0)) > FOLLOW_RECENTRE * height:
-            self.follow_left = int(min(max(centre - height / 2.0, 0.0), float(width - height)))
+        margin = FOLLOW_MARGIN_TORSO * feats.size_px
+        left, right = box[0] - margin, box[2] + margin
+        if right - left > height:  # arms spread wider than the square: the whole frame
+            self.follow_left = None
+        elif self.follow_left is None or left < self.follow_left or right > self.follow_left + height:
+            self.follow_left = int(min(max((left + right - height) / 2.0, 0.0), float(width - height)))
         return self.follow_left
 
     def _continues_locked(self, t_s: float, pose: PoseFrame) -> bool:

@@ -224,7 +224,7 @@ def _mean_shift(a: PoseFrame, b: PoseFrame, a_idx: np.ndarray, size_px: float) -
     return float(d.mean()) / size_px if d.size else math.nan
 
 
-def _box(pose: PoseFrame) -> np.ndarray | None:
+def compute_box(pose: PoseFrame, /) -> np.ndarray | None:
     """(x0, y0, x1, y1) of the visible landmarks in pixels, or None."""
     px = np.asarray(pose.pixel_px, dtype=float)
     seen = (np.asarray(pose.visibility) >= MIN_VISIBILITY) & np.isfinite(px).all(axis=1)
@@ -235,7 +235,7 @@ def _box(pose: PoseFrame) -> np.ndarray | None:
 
 def compute_overlap(a: PoseFrame, b: PoseFrame, /) -> float:
     """Area shared by the two people's boxes over the smaller box's area (0..1)."""
-    ba, bb = _box(a), _box(b)
+    ba, bb = compute_box(a), compute_box(b)
     if ba is None or bb is None:
         return 0.0
     w = min(ba[2], bb[2]) - max(ba[0], bb[0])

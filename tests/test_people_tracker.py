@@ -346,3 +346,27 @@ def test_a_patient_who_steps_away_is_taken_back_and_nobody_else_meanwhile():
     back = np.flatnonzero(t >= 2.0)
     assert all(out[i] is not None for i in back[round(0.5 * RATE_HZ):])  # taken back within half a second
     assert est.frames_by_path["behind"] > 0 and [k for _, k in est.lock_history] == [1]
+
+
+@pytest.mark.parametrize("px_per_m, whole_frame", [(230, False), (380, True)])
+def test_the_one_person_model_sees_a_square_holding_the_whole_person_or_the_whole_frame(px_per_m, whole_frame):
+    """Arms spread sideways: at 230 px/m the person and a quarter-metre margin fit in the
+    720-px square of a 1280x720 frame; at 380 px/m (nearer the camera) they do not, and the
+    model is shown the whole frame rather than a square that would cut off a hand."""
+    t = np.arange(int(2 * RATE_HZ)) / RATE_HZ
+    arms_out = {"left_shoulder_abduction": 90, "right_shoulder_abduction": 90}
+    series = simulate_landmark_series(t, arms_out, BodySpec(image_size=IMAGE, px_per_m=px_per_m))
+    patient = [_pose(series, i) for i in range(len(t))]
+    assert all(np.isfinite(p.pixel_px).all() and (p.pixel_px[:, 1] < IMAGE[1]).all() for p in patient)
+    single = _Follows(patient)
+    est = TrackingPoseEstimator(_Replay([[p] for p in patient]), single=single)
+    single.left_of_view = lambda: est.follow_left
+    widths = []
+    real = single.estimate
+    single.estimate = lambda image_bgr, t_s: (widths.append(image_bgr.shape[1]), real(image_bgr, t_s))[1]
+    out = _run_live(est, t)
+    assert all(o is not None for o in out[CONFIRM_FRAMES:])
+    assert widths and set(widths) == {IMAGE[0] if whole_frame else IMAGE[1]}
+    if not whole_frame:  # the square holds every landmark of the person
+        px = patient[-1].pixel_px[:, 0]
+        assert est.follow_left <= px.min() and px.max() <= est.follow_left + IMAGE[1]
