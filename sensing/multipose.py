@@ -68,8 +68,8 @@ SCAN_BEHIND_FRAMES = 2
 # first guesses differ) is tried again on the next frame, everyone being looked for meanwhile.
 CALM_S = 1.0
 # Live: while the patient is out of view (or before anyone is locked after they were lost),
-# everyone is looked for this often (in between, the one-person model looks for them where
-# they were): there is nobody to guide, and the machine is left to the rest. Someone who
+# everyone is looked for this often, behind the frames, and no model runs in between: there
+# is nobody to guide, and the machine is left to the rest. Someone who
 # appears where they were last seen is then looked at every frame until confirmed
 # (CONFIRM_FRAMES) and taken back.
 LOST_SCAN_EVERY_S = 0.25
@@ -200,18 +200,16 @@ class TrackingPoseEstimator:
         if scan_due and self._may_scan_behind(t_s):
             self._start_scan_behind(image_bgr, t_s)
             scan_due = False
-        if not scan_due and cheap:
+        if not scan_due and cheap and self._in_view:
             pose = self._estimate_one(image_bgr, t_s)
             if pose is not None:
                 return pose
-            if self._in_view:
-                # The model, which followed the person, moved on to someone else (everyone is
-                # followed for calm_s), or it has not found them yet (tried again next frame).
-                if self._single_jumped:
-                    log.debug("t=%.2f s: the one-person model left the locked person; looking for everyone", t_s)
-                    self._everyone_until = t_s + self.calm_s
-                return self._estimate_everyone(image_bgr, t_s)
-            return None
+            # The model, which followed the person, moved on to someone else (everyone is
+            # followed for calm_s), or it has not found them yet (tried again next frame).
+            if self._single_jumped:
+                log.debug("t=%.2f s: the one-person model left the locked person; looking for everyone", t_s)
+                self._everyone_until = t_s + self.calm_s
+            return self._estimate_everyone(image_bgr, t_s)
         if not scan_due:
             self.frames_by_path["none"] += 1
             self.last_path = "none"
