@@ -154,16 +154,18 @@ class TrackingPoseEstimator:
     """One person among several: ``estimate`` returns the locked person's pose (or None).
 
     ``multi`` finds everyone (``estimate_all``); ``single`` (optional, a one-person
-    estimator) is the cheap path: on every frame its pose is checked against the locked
-    identity (:meth:`sensing.people.PersonTracker.best_track`, and its landmarks must continue
-    the person's last pose: ``POSE_SHIFT_TORSO``). Everyone is looked for with ``multi`` at
-    the scan interval (``SCAN_EVERY_S``, shorter while someone else is within reach of the
-    person), and every frame for ``calm_s`` after the check failed. Without ``single``
-    everyone is looked for on every frame. The lock is the most centred person of the first
-    frame with anyone in it; when the locked identity is lost for good
-    (:data:`sensing.people.MAX_AGE_S`), only a person who appears where it was last seen
-    (``relock_torso`` body sizes, similar size) takes the lock again; meanwhile everyone is
-    looked for every ``LOST_SCAN_EVERY_S``.
+    estimator) is the cheap path while the person is in view: on every frame its pose is
+    checked against the locked identity (:meth:`sensing.people.PersonTracker.best_track`, and
+    its landmarks must continue the person's last pose: ``POSE_SHIFT_TORSO``). Everyone is
+    looked for with ``multi`` at the scan interval (``SCAN_EVERY_S``, shorter while someone
+    else is within reach of the person), on another thread behind the frame
+    (``SCAN_BEHIND_FRAMES``); on the frame itself until the first lock, and on every frame
+    for ``calm_s`` after the check failed. Without ``single`` everyone is looked for on every
+    frame. The lock is the most centred person of the first frame with anyone in it. While
+    the person is out of view, only scans behind the frames run (``LOST_SCAN_EVERY_S``); when
+    the locked identity is lost for good (:data:`sensing.people.MAX_AGE_S`), only a person
+    who appears where it was last seen (``relock_torso`` body sizes, similar size) takes the
+    lock again.
     """
 
     def __init__(self, multi, /, *, single=None, tracker: PersonTracker | None = None,
