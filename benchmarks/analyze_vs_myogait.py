@@ -71,8 +71,8 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--myogait-path", default=os.environ.get("MYOGAIT_PATH"))
     ap.add_argument("--people", choices=("several", "one"), default="several",
-                    help="analyze's --people (default: its own default, everyone followed; "
-                         "myogait follows one person)")
+                    help="analyze's --people (default: analyze's own default, the one-person model "
+                         "unless a second person is found; myogait follows one person)")
     args = ap.parse_args()
     video = args.video.resolve()
     reason = find_myogait(args.myogait_path)

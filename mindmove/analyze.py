@@ -369,11 +369,11 @@ def _analyze_images(path: Path, out_dir, *, options: AnalysisOptions, pose_model
     from contextlib import closing
 
     from sensing.pose import create_pose_estimator
-    from sensing.video import open_source, read_ahead
+    from sensing.video import frame_count_hint, open_source, read_ahead
 
     with open_source(path, rate_hz=rate_hz) as source:
         importing = _import_in_background(ANALYSIS_MODULES if options.task != "angles" else ANALYSIS_MODULES[:2])
-        n_hint = getattr(source, "frame_count", None) or len(getattr(source, "paths", ())) or None
+        n_hint = frame_count_hint(source)
         own_estimator = estimator is None
         est = create_pose_estimator(pose_model) if own_estimator else estimator
         try:

@@ -26,7 +26,7 @@ import numpy as np
 
 from core.errors import InputError
 from sensing.landmarks import LandmarkSeries, PoseFrame
-from sensing.people import PeopleTracks, choose_in_roi
+from sensing.people import PeopleTracks, choose_in_roi, describe_frames_seen
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def compute_alone_series(path: Path, /, *, pose_model=None, rate_hz: float | Non
     from mindmove.settings import ensure_data_dir
     from sensing.multipose import create_people_estimator
     from sensing.pose import create_pose_estimator
-    from sensing.video import open_source, read_ahead
+    from sensing.video import frame_count_hint, open_source, read_ahead
 
     def scanned(frames, everyone, pool):
         pending, next_t = None, -np.inf
@@ -66,13 +66,14 @@ def compute_alone_series(path: Path, /, *, pose_model=None, rate_hz: float | Non
             if frame.t_s >= next_t:
                 if pending is not None and len(pending.result()) > 1:
                     raise _SeveralInView
-                pending, next_t = pool.submit(everyone.estimate_all, frame.image_bgr, frame.t_s), frame.t_s + ALONE_SCAN_EVERY_S
+                pending = pool.submit(everyone.estimate_all, frame.image_bgr, frame.t_s)
+                next_t = frame.t_s + ALONE_SCAN_EVERY_S
             yield frame
         if pending is not None and len(pending.result()) > 1:
             raise _SeveralInView
 
     with open_source(path, rate_hz=rate_hz) as source:
-        n_hint = getattr(source, "frame_count", None) or len(getattr(source, "paths", ())) or None
+        n_hint = frame_count_hint(source)
         with create_people_estimator(pose_model, image_size=source.size, data_dir=ensure_data_dir()) as everyone, \
                 create_pose_estimator(pose_model) as one, \
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="mindmove-scan") as pool, \
@@ -87,10 +88,8 @@ def compute_alone_series(path: Path, /, *, pose_model=None, rate_hz: float | Non
 
 def alone_summary(series: LandmarkSeries) -> dict:
     """The ``people`` block of ``summary.json`` for a recording with one person in view."""
-    seen = np.flatnonzero(series.frames_with_person())
-    found = [] if not seen.size else [{
-        "person": 1, "frames": int(seen.size), "first_frame": int(seen[0]), "last_frame": int(seen[-1]),
-        "t_first_s": round(float(series.t_s[seen[0]]), 4), "t_last_s": round(float(series.t_s[seen[-1]]), 4)}]
+    seen = series.frames_with_person()
+    found = [describe_frames_seen(1, series.t_s, seen)] if seen.any() else []
     return {"found": found, "analysed": 1 if found else None, "chosen_by": "only_person" if found else "nobody",
             "pose_model": series.attrs.get("pose_model"), "everyone_looked_for_every_s": ALONE_SCAN_EVERY_S}
 
@@ -103,10 +102,10 @@ def compute_people_tracks(path: Path, /, *, pose_model=None, rate_hz: float | No
     from contextlib import closing
 
     from sensing.people import track_people
-    from sensing.video import open_source, read_ahead
+    from sensing.video import frame_count_hint, open_source, read_ahead
 
     with open_source(path, rate_hz=rate_hz) as source:
-        n_hint = getattr(source, "frame_count", None) or len(getattr(source, "paths", ())) or None
+        n_hint = frame_count_hint(source)
         with create_people_estimator(pose_model, image_size=source.size, data_dir=ensure_data_dir()) as estimator, \
                 closing(read_ahead(source.frames())) as frames:  # decoding a few frames ahead, on its own thread
             return track_people(frames, estimator, image_size=source.size, source=str(path),

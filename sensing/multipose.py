@@ -69,9 +69,8 @@ SCAN_BEHIND_FRAMES = 2
 CALM_S = 1.0
 # Live: while the patient is out of view (or before anyone is locked after they were lost),
 # everyone is looked for this often, behind the frames, and no model runs in between: there
-# is nobody to guide, and the machine is left to the rest. Someone who
-# appears where they were last seen is then looked at every frame until confirmed
-# (CONFIRM_FRAMES) and taken back.
+# is nobody to guide, and the machine is left to the rest. Someone who appears where they
+# were last seen is then looked at every frame until confirmed (CONFIRM_FRAMES) and taken back.
 LOST_SCAN_EVERY_S = 0.25
 # Live: a person who appears where the lost patient was (within this many body sizes of the
 # last place they were seen, and of a similar size) is taken to be the patient coming back.
@@ -198,11 +197,10 @@ class TrackingPoseEstimator:
         self._collect_scan_behind(wait=False)
         calm = t_s < self._everyone_until and (self._in_view or self._last_seen is None)
         scan_due = (t_s >= self._next_scan_t or calm) and self._behind is None
-        cheap = self.single is not None and self.locked is not None
         if scan_due and self._may_scan_behind(t_s):
             self._start_scan_behind(image_bgr, t_s)
             scan_due = False
-        if not scan_due and cheap and self._in_view:
+        if not scan_due and self.single is not None and self.locked is not None and self._in_view:
             pose = self._estimate_one(image_bgr, t_s)
             if pose is not None:
                 return pose
@@ -223,7 +221,8 @@ class TrackingPoseEstimator:
         person (it answers this frame), or they are out of view (nobody is waiting for it)."""
         if self.single is None or self._behind is not None:
             return False
-        following = self.locked is not None and self._in_view and self._single_following and t_s >= self._everyone_until
+        following = (self.locked is not None and self._in_view and self._single_following
+                     and t_s >= self._everyone_until)
         away = self._last_seen is not None and not self._in_view
         return following or away
 
@@ -267,7 +266,8 @@ class TrackingPoseEstimator:
         view = image_bgr[:, x0:x0 + height] if x0 is not None else image_bgr
         pose = self.single.estimate(view, t_s)
         if pose is not None and x0 and pose.pixel_px is not None:
-            pose = PoseFrame(world_m=pose.world_m, visibility=pose.visibility, pixel_px=pose.pixel_px + (float(x0), 0.0))
+            pose = PoseFrame(world_m=pose.world_m, visibility=pose.visibility,
+                             pixel_px=pose.pixel_px + (float(x0), 0.0))
         self.frames_by_path["single"] += 1
         self.last_path = "single"
         following, self._single_following = self._single_following, False

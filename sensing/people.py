@@ -341,14 +341,15 @@ class PeopleTracks:
 
     def describe(self) -> list[dict]:
         """One row per identity: first and last time seen, frames seen (for summaries)."""
-        rows = []
-        for identity in self.identities:
-            seen = np.flatnonzero(self.frames_seen(identity))
-            rows.append({"person": identity, "frames": int(seen.size),
-                         "first_frame": int(seen[0]), "last_frame": int(seen[-1]),
-                         "t_first_s": round(float(self.t_s[seen[0]]), 4),
-                         "t_last_s": round(float(self.t_s[seen[-1]]), 4)})
-        return rows
+        return [describe_frames_seen(identity, self.t_s, self.frames_seen(identity)) for identity in self.identities]
+
+
+def describe_frames_seen(person: int, t_s: np.ndarray, seen: np.ndarray, /) -> dict:
+    """A summary row for ``person`` seen in the frames where ``seen`` (at least one) is True."""
+    frames = np.flatnonzero(seen)
+    return {"person": person, "frames": int(frames.size), "first_frame": int(frames[0]),
+            "last_frame": int(frames[-1]), "t_first_s": round(float(t_s[frames[0]]), 4),
+            "t_last_s": round(float(t_s[frames[-1]]), 4)}
 
 
 def build_people_tracks(t_s: Sequence[float], assigned: Sequence[Sequence[tuple[int, PoseFrame]]], /, *,

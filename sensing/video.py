@@ -291,6 +291,12 @@ class _ReadFailure:
 _END = object()
 
 
+def frame_count_hint(source: FrameSource, /) -> int | None:
+    """How many frames ``source`` will probably give (a video's count, a folder's images), or
+    None when unknown (a camera): for sizing arrays, never for stopping."""
+    return getattr(source, "frame_count", None) or len(getattr(source, "paths", ())) or None
+
+
 def read_ahead(frames: Iterable[Frame], /, *, depth: int = READ_AHEAD_FRAMES, timer=NO_TIMER) -> Iterator[Frame]:
     """The same frames, in the same order with the same times, read (decoded) on a thread of
     their own at most ``depth`` frames ahead, so decoding overlaps what the consumer does

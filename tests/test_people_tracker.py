@@ -159,6 +159,11 @@ def test_identities_with_too_few_frames_are_dropped():
 
 # --- the one-person lock ----------------------------------------------------------------------
 
+def _seen_from(pose: PoseFrame | None, x0: int | None) -> PoseFrame | None:
+    """``pose`` as a one-person model shown the square from ``x0`` (None: the whole frame) returns it."""
+    return pose if pose is None or x0 is None else PoseFrame(pose.world_m, pose.visibility, pose.pixel_px - (x0, 0.0))
+
+
 class _JumpsTo:
     """A one-person model as MediaPipe's tracker behaves at its worst: from ``jump_at_s`` on it
     follows someone else (``other``) whenever they are in view (the silent jump)."""
@@ -184,7 +189,7 @@ class _JumpsTo:
             pose = other
         x0 = self.left_of_view()
         assert image_bgr.shape[:2] == ((IMAGE[1], IMAGE[1]) if x0 is not None else IMAGE[::-1])
-        return pose if x0 is None else PoseFrame(pose.world_m, pose.visibility, pose.pixel_px - (x0, 0.0))
+        return _seen_from(pose, x0)
 
     def close(self) -> None:
         pass
@@ -322,8 +327,7 @@ class _Follows:
     def estimate(self, image_bgr, t_s):
         i = int(round(t_s * RATE_HZ))
         pose = next((p[i] for p in self.people if p[i] is not None), None)
-        x0 = self.left_of_view()
-        return pose if pose is None or x0 is None else PoseFrame(pose.world_m, pose.visibility, pose.pixel_px - (x0, 0.0))
+        return _seen_from(pose, self.left_of_view())
 
     def close(self) -> None:
         pass
